@@ -1,0 +1,1 @@
+"""Sub-commands of ``hmoe``: each module defines ``register(subparsers)``."""

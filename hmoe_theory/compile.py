@@ -1,0 +1,77 @@
+"""The one place that turns sympy expressions into numeric kernels.
+
+* :func:`compile_exprs` -- numpy kernel (``sympy.lambdify(..., cse=True)``) evaluating a list of
+  expressions on broadcast arrays; returns an array of shape ``(len(exprs), *broadcast_shape)``.
+* :func:`compile_expr` -- the same for one expression (shape ``broadcast_shape``).
+* :func:`compile_mpmath` -- arbitrary-precision scalar kernel (mpmath) for certification.
+* :func:`gradient`, :func:`hessian`, :func:`jacobian` -- exact derivative expressions.
+
+Hypothesis: the expressions only use functions that sympy's numpy / mpmath printers know
+(every function of :mod:`hmoe_theory.expr` does).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import mpmath
+import numpy as np
+import sympy as sp
+
+Kernel = Callable[..., np.ndarray]
+
+
+def _lambdify(args: Sequence[sp.Symbol], exprs: Sequence[sp.Expr], modules) -> Callable:
+    return sp.lambdify(list(args), list(exprs), modules=modules, cse=True)
+
+
+def compile_exprs(exprs: Sequence[sp.Expr], args: Sequence[sp.Symbol]) -> Kernel:
+    """Compile ``exprs`` in the variables ``args`` to a vectorised numpy kernel.
+
+    The kernel takes one array-like per argument (broadcast together) and returns a float array of
+    shape ``(len(exprs), *shape)``; constant expressions are broadcast to ``shape``.
+    """
+    exprs = [sp.sympify(e) for e in exprs]
+    raw = _lambdify(args, exprs, "numpy")
+    count = len(exprs)
+
+    def kernel(*values) -> np.ndarray:
+        if len(values) != len(args):
+            raise TypeError(f"kernel takes {len(args)} arrays, got {len(values)}")
+        arrays = [np.asarray(v, dtype=float) for v in values]
+        shape = np.broadcast_shapes(*(a.shape for a in arrays)) if arrays else ()
+        out = np.empty((count, *shape))
+        with np.errstate(all="ignore"):
+            for row, value in zip(out, raw(*arrays)):
+                row[...] = value
+        return out
+
+    kernel.__doc__ = f"numpy kernel of {count} expression(s) in ({', '.join(map(str, args))})"
+    return kernel
+
+
+def compile_expr(expr: sp.Expr, args: Sequence[sp.Symbol]) -> Kernel:
+    """Compile one expression; the kernel returns an array of the broadcast shape."""
+    many = compile_exprs([expr], args)
+    return lambda *values: many(*values)[0]
+
+
+def compile_mpmath(exprs: Sequence[sp.Expr], args: Sequence[sp.Symbol]) -> Callable[..., list]:
+    """Scalar mpmath kernel: call inside ``mpmath.workdps(digits)`` with mpf/rational arguments."""
+    raw = _lambdify(args, [sp.sympify(e) for e in exprs], "mpmath")
+    return lambda *values: list(raw(*(mpmath.mpf(v) if not isinstance(v, mpmath.mpf) else v for v in values)))
+
+
+def gradient(expr: sp.Expr, params: Sequence[sp.Symbol]) -> list[sp.Expr]:
+    """[d expr / d p for p in params]."""
+    return [sp.diff(expr, p) for p in params]
+
+
+def hessian(expr: sp.Expr, params: Sequence[sp.Symbol]) -> sp.Matrix:
+    """Matrix of d^2 expr / dp_a dp_b."""
+    return sp.hessian(expr, list(params))
+
+
+def jacobian(exprs: Sequence[sp.Expr], params: Sequence[sp.Symbol]) -> sp.Matrix:
+    """Matrix J_ia = d exprs_i / d params_a."""
+    return sp.Matrix(list(exprs)).jacobian(list(params))

@@ -1,0 +1,1 @@
+"""Claim modules; every module here is imported by :func:`proofs_check.registry.all_claims`."""

@@ -1,0 +1,53 @@
+"""Zero decisions: proofs, counterexamples, certification and exact polynomial spans."""
+
+import sympy as sp
+
+from hmoe_theory.certify import Status, decide_equal, decide_zero, polynomial_span
+from hmoe_theory.errors import TimeLimitExceeded
+from hmoe_theory.symbols import real_symbol
+from hmoe_theory.timelimit import time_limit
+
+x, beta, a, alpha = (real_symbol(n) for n in ("x", "beta", "a", "alpha"))
+
+
+def test_true_identity_is_proved():
+    F = sp.exp(beta * x) * (a * x + alpha)
+    decision = decide_equal(sp.diff(F, beta, alpha), sp.diff(F, a))
+    assert decision.status is Status.PROVED
+
+
+def test_false_identity_is_refuted_with_a_replayable_counterexample():
+    F = sp.exp(beta * x) * sp.tanh(a * x + alpha)
+    lhs = sp.diff(F, beta)
+    rhs = alpha * sp.diff(F, beta, alpha) + a * sp.diff(F, beta, a)
+    decision = decide_equal(lhs, rhs)
+    assert decision.status is Status.REFUTED
+    point = {real_symbol(k): sp.Rational(v) for k, v in decision.counterexample.items()}
+    assert abs(sp.N((lhs - rhs).subs(point), 30)) > 1e-10
+
+
+def test_identity_sympy_cannot_rewrite_is_certified():
+    # sin^2 + cos^2 - 1 of a nested argument: expand/cancel fail, simplify is denied time.
+    e = sp.sin(sp.exp(x) * a) ** 2 + sp.cos(sp.exp(x) * a) ** 2 - 1
+    decision = decide_zero(e, time_limit_s=1e-3)
+    assert decision.status is Status.CERTIFIED
+    assert decision.max_abs_value < 1e-25
+
+
+def test_time_limit_interrupts_and_restores():
+    import time
+
+    try:
+        with time_limit(0.05):
+            while True:
+                time.sleep(0.001)
+    except TimeLimitExceeded as exc:
+        assert "0.05" in str(exc)
+    else:
+        raise AssertionError("time limit did not fire")
+
+
+def test_polynomial_span_exact():
+    result = polynomial_span(2 * a * x + alpha, [x, sp.Integer(1)], [x])
+    assert result.in_span and result.coefficients == (2 * a, alpha)
+    assert not polynomial_span(x**2, [x, x**3], [x]).in_span
