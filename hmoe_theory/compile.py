@@ -42,8 +42,8 @@ def compile_exprs(exprs: Sequence[sp.Expr], args: Sequence[sp.Symbol]) -> Kernel
         shape = np.broadcast_shapes(*(a.shape for a in arrays)) if arrays else ()
         out = np.empty((count, *shape))
         with np.errstate(all="ignore"):
-            for row, value in zip(out, raw(*arrays)):
-                row[...] = value
+            for i, value in enumerate(raw(*arrays)):
+                out[i] = value
         return out
 
     kernel.__doc__ = f"numpy kernel of {count} expression(s) in ({', '.join(map(str, args))})"

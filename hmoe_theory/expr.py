@@ -4,7 +4,7 @@ Grammar accepted (everything else is rejected with a one-line :class:`Expression
 
 * numbers (int or decimal; decimals become exact rationals, ``0.3 -> 3/10``), the constants
   ``pi`` and ``E``;
-* names (identifiers not starting with ``_``; optionally restricted to a declared set);
+* names (a letter, then letters, digits and single underscores; optionally restricted to a declared set);
 * ``+ - * / **`` and unary ``+ -``; numeric exponents are bounded (``|e| <= 64``);
 * calls of whitelisted functions by plain name with positional arguments: ``exp log sqrt abs sin
   cos tanh erf sigmoid relu gelu silu softplus normal_pdf``;
@@ -79,7 +79,7 @@ FUNCTIONS: dict[str, tuple[Callable[..., sp.Expr], int]] = {
     "normal_pdf": (normal_pdf, 3),
 }
 CONSTANTS: dict[str, sp.Expr] = {"pi": sp.pi, "E": sp.E}
-_IDENTIFIER = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
+_IDENTIFIER = re.compile(r"^(?!.*__)[A-Za-z][A-Za-z0-9_]*$")  # no double underscore anywhere
 _BINARY = {
     ast.Add: lambda a, b: a + b,
     ast.Sub: lambda a, b: a - b,
@@ -160,7 +160,7 @@ class _Builder:
 
     def name(self, identifier: str) -> sp.Expr:
         if not _IDENTIFIER.match(identifier):
-            raise self.fail(f"name {identifier!r} is not allowed (names start with a letter)")
+            raise self.fail(f"name {identifier!r} is not allowed (a letter, then letters, digits, single _)")
         if identifier in FUNCTIONS:
             raise self.fail(f"{identifier!r} is a function; call it, e.g. {identifier}(x)")
         if self.names is not None:

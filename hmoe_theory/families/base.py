@@ -17,8 +17,8 @@ class ParametricFunction:
     """``expr`` as a function of ``inputs`` (data) and ``params`` (to be estimated).
 
     ``weight_params`` are parameters that only rescale the function (gate biases such as ``beta0`` in
-    exp(beta.x + beta0)): identifiability theory treats them as mixing weights, so they are excluded
-    from ``params`` by the gate x expert products and listed here for reference.
+    exp(beta.x + beta0)): identifiability theory treats them as mixing weights, so gate x expert
+    products factor them out; they are listed for reference and never occur in ``expr``.
     """
 
     name: str
@@ -31,7 +31,7 @@ class ParametricFunction:
         overlap = set(self.inputs) & set(self.params)
         if overlap:
             raise ModelError(f"{self.name}: symbols both input and parameter: {sorted(map(str, overlap))}")
-        unknown = self.expr.free_symbols - set(self.inputs) - set(self.params) - set(self.weight_params)
+        unknown = self.expr.free_symbols - set(self.inputs) - set(self.params)
         if unknown:
             raise ModelError(f"{self.name}: undeclared symbols {sorted(map(str, unknown))}")
 
@@ -51,7 +51,7 @@ class ParametricFunction:
     @cached_property
     def kernel(self) -> Kernel:
         """numpy kernel f(*inputs, *params) (see :func:`hmoe_theory.compile.compile_expr`)."""
-        return compile_expr(self.expr, [*self.inputs, *self.params, *self.weight_params])
+        return compile_expr(self.expr, [*self.inputs, *self.params])
 
     def with_params_fixed(self, values: dict[sp.Symbol, sp.Expr], name: str | None = None) -> "ParametricFunction":
         """Substitute values for some parameters (they disappear from ``params``)."""
