@@ -88,7 +88,7 @@ def run_claims(claims: list[Claim], jobs: int = 1, on_result=None) -> list[Claim
 def format_line(result: ClaimResult) -> str:
     mark = "PASS" if result.passed else "FAIL"
     expected = "" if result.passed else f" (expected {result.claim.expected})"
-    return f"{mark}  {result.claim.id:<48} {result.verdict.status.value:<12} {result.seconds:7.2f}s{expected}"
+    return f"{mark}  {result.claim.id:<60} {result.verdict.status.value:<12} {result.seconds:7.2f}s{expected}"
 
 
 def totals_line(results: list[ClaimResult]) -> str:

@@ -27,7 +27,7 @@ def run(args: argparse.Namespace) -> int:
     claims = select(args.only)
     if args.list:
         for c in claims:
-            print(f"{c.id:<48} expected {c.expected.value:<10} {c.title}")
+            print(f"{c.id:<60} expected {c.expected.value:<10} {c.title}")
         return 0
     printer = None if args.json else (lambda r: print(format_line(r), flush=True))
     results = run_claims(claims, jobs=max(1, args.jobs), on_result=printer)
