@@ -1,0 +1,65 @@
+"""``hmoe identifiability``: derivative-family independence presets, the catalogue table, Fisher information."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser(
+        "identifiability",
+        help="strong identifiability of gate x expert pairs, the catalogue table, Fisher information rank",
+        description=(
+            "--table: relations at orders 1, 2 and strong identifiability over the catalogue; --gate/--expert with "
+            "--preset: one derivative family (index set printed); --fisher: Fisher information of a k-component "
+            "Gaussian mixture and its rank."
+        ),
+    )
+    p.add_argument("--table", action="store_true", help="table over catalogue gate x expert pairs")
+    p.add_argument("--gate", help="catalogue gate (restricts the table when given with --table)")
+    p.add_argument("--expert", help="catalogue expert (restricts the table when given with --table)")
+    p.add_argument("--preset", default="strong", help="strong | strong-expert | independence (default strong)")
+    p.add_argument("--order", type=int, default=2, help="derivative order r of the preset (default 2)")
+    p.add_argument(
+        "--k", type=int, default=2, help="number of distinct parameter points / mixture components (default 2)"
+    )
+    p.add_argument("--d", type=int, default=1, help="input dimension (default 1)")
+    p.add_argument("--mode", choices=("regression", "density"), default="regression", help="default regression")
+    p.add_argument("--certify", action="store_true", help="certify each relation exactly (slower)")
+    p.add_argument("--fisher", action="store_true", help="Fisher information of the density-mode mixture")
+    p.add_argument("--method", choices=("quadrature", "monte-carlo"), default="quadrature", help="Fisher integration")
+    p.add_argument("--at", metavar="NAME=VALUE,...", help="mixture parameter point for --fisher (default generic)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the random points (default 0)")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from hmoe_theory.errors import ModelError
+    from hmoe_theory.families import Mixture, get_expert, get_gate
+    from hmoe_theory.interactions.fisher import fisher_information
+    from hmoe_theory.interactions.identifiability import check_family, identifiability_table, preset
+
+    if args.table:
+        result = identifiability_table(
+            gates=[get_gate(args.gate).name] if args.gate else None,
+            experts=[get_expert(args.expert).name] if args.expert else None,
+            d=args.d,
+            mode=args.mode,
+            strong_order=args.order,
+            k=args.k,
+            seed=args.seed,
+        )
+    elif args.gate and args.expert:
+        if args.fisher:
+            mixture = Mixture.from_names(args.gate, args.expert, args.k, args.d, "density")
+            result = fisher_information(mixture, args.at, args.method, seed=args.seed)
+        else:
+            family = preset(args.preset, args.order, args.k)
+            result = check_family(
+                (args.gate, args.expert), family, args.d, args.mode, seed=args.seed, certify=args.certify
+            )
+    else:
+        raise ModelError("give --table, or --gate and --expert (with --preset or --fisher)")
+    print(result.to_json() if args.json else result.table())
+    return 0

@@ -1,0 +1,439 @@
+"""Interaction discovery: every linear relation among the partial derivatives of F, found and certified.
+
+For F(inputs; theta) at a parameter point theta*, a *relation* (a linear PDE at theta*) is a non-zero
+vector c with
+
+    sum_kappa c_kappa d^kappa F(x; theta*) = 0   for all inputs x,
+
+kappa ranging over the derivative family of :mod:`.derivatives` (F itself included by default).
+Relations form a vector space: the null space of the family. Method:
+
+1. exact derivatives (sympy), the point substituted (rationals, differentiability checked);
+2. values at N = m + max(24, m/2) random inputs with mpmath at ``digits`` (>= 50) digits; the
+   null space of this N x m matrix by :func:`.linalg.null_space` (relations have singular values at the
+   evaluation noise, 10^-digits; anything above 10^-(0.4 digits) is independent; in between, or when
+   coefficients do not rationalise, everything is redone once at twice the digits);
+3. the canonical basis: reduced row echelon form over Q with the columns in graded order, so each relation
+   expresses its lowest-order derivative (the pivot) through derivatives that are not pivots;
+4. certification of each relation with :func:`hmoe_theory.certify.decide_zero` after dividing by the
+   exponential factors common to F (e.g. exp(gate score), the Gaussian kernel), so that the identity is
+   usually polynomial: ``proved`` when sympy reduces it to 0 within the time limit, else ``certified``
+   (numeric, 24 fresh random points at 50 digits).
+
+Hypotheses: the relations hold at the chosen point; a random rational point is generic with
+probability ~1 (a special point such as a = 0 can add relations); the sample inputs are generic for the
+function family (analytic functions vanishing at N > m random points vanish identically with probability 1).
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from fractions import Fraction
+
+import mpmath
+import numpy as np
+import sympy as sp
+
+from ..certify import Status, decide_zero
+from ..compile import compile_exprs, compile_mpmath
+from ..errors import ModelError, TimeLimitExceeded
+from ..families import ParametricFunction
+from ..timelimit import time_limit
+from .derivatives import KINKS, Derivative, at_point, derivative_table, parse_point, resolve_function
+from .linalg import NullSpace, null_space
+
+MIN_DIGITS = 50
+INPUT_RANGE = 1.5  # sample inputs are rationals in [-1.5, 1.5] with denominator 2^20
+
+
+@dataclass(frozen=True)
+class Column:
+    """One function of a family: a derivative, at parameter point ``point``, times ``multiplier``."""
+
+    derivative: Derivative
+    point: int = 0
+    multiplier: str = "1"
+
+    @property
+    def label(self) -> str:
+        base = self.derivative.label
+        if self.point:
+            base = f"{base}[eta_{self.point + 1}]" if self.derivative.params else f"F[eta_{self.point + 1}]"
+        return base if self.multiplier == "1" else f"{self.multiplier}*{base}"
+
+    def to_dict(self) -> dict:
+        out: dict = {"derivative": self.derivative.key}
+        if self.point:
+            out["point"] = self.point + 1
+        if self.multiplier != "1":
+            out["multiplier"] = self.multiplier
+        return out
+
+
+@dataclass(frozen=True)
+class Term:
+    """coefficient x column in a relation; coefficients are exact fractions (or decimals if irrational)."""
+
+    column: Column
+    coefficient: Fraction | mpmath.mpf
+
+    def to_dict(self) -> dict:
+        coefficient = (
+            str(self.coefficient) if isinstance(self.coefficient, Fraction) else mpmath.nstr(self.coefficient, 30)
+        )
+        return {**self.column.to_dict(), "coefficient": coefficient}
+
+
+@dataclass(frozen=True)
+class Relation:
+    """sum_i coefficient_i column_i = 0, with its certification status."""
+
+    terms: tuple[Term, ...]
+    status: Status
+    method: str
+
+    @property
+    def text(self) -> str:
+        """``dF/dA_1_1 - d2F/db_1^2 = 0`` (the first term is the RREF pivot, coefficient 1)."""
+        parts = []
+        for t in self.terms:
+            magnitude = abs(t.coefficient)
+            if magnitude == 1:
+                shown = ""
+            else:
+                shown = f"{magnitude} " if isinstance(magnitude, Fraction) else f"{mpmath.nstr(magnitude, 12)} "
+            sign = "-" if t.coefficient < 0 else "+"
+            parts.append(f"{sign} {shown}{t.column.label}")
+        text = " ".join(parts)
+        return (text[2:] if text.startswith("+ ") else "-" + text[2:]) + " = 0"
+
+    def to_dict(self) -> dict:
+        return {"terms": [t.to_dict() for t in self.terms], "status": self.status.value, "method": self.method}
+
+
+@dataclass
+class Discovery:
+    """Result of :func:`discover_relations` (or of an identifiability family, see :mod:`.identifiability`)."""
+
+    function: str
+    expression: str
+    inputs: tuple[str, ...]
+    params: tuple[str, ...]
+    order: int
+    mode: str
+    point: dict[str, str]
+    columns: tuple[Column, ...]
+    rank: int
+    margin: float | None
+    residual: float
+    digits: int
+    samples: int
+    relations: tuple[Relation, ...]
+    seconds: dict[str, float] = field(default_factory=dict)
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def size(self) -> int:
+        """Number of functions in the derivative family."""
+        return len(self.columns)
+
+    @property
+    def nullity(self) -> int:
+        return self.size - self.rank
+
+    def implies(self, relation: Mapping[Sequence[str], object]) -> bool:
+        """Does sum c_kappa d^kappa F = 0 lie in the span of the discovered relations? (exact over Q)
+
+        ``relation`` maps a derivative (parameter names in any order, ``()`` for F) to a rational
+        coefficient, e.g. ``{("A_1_1",): 1, ("b_1", "b_1"): -1}``. Uses the RREF: subtracting each basis
+        row times the vector's entry at that row's pivot must leave 0.
+        """
+        index = {tuple(c.derivative.key): i for i, c in enumerate(self.columns) if not c.point and c.multiplier == "1"}
+        vector = [Fraction(0)] * len(self.columns)
+        for names, coefficient in relation.items():
+            key = tuple(sorted(names))
+            if key not in index:
+                raise ModelError(f"derivative {list(names)} is not in the family (order <= {self.order})")
+            vector[index[key]] += Fraction(str(coefficient))
+        for r in self.relations:
+            row = [Fraction(0)] * len(self.columns)
+            for t in r.terms:
+                if not isinstance(t.coefficient, Fraction):
+                    raise ModelError("relations with irrational coefficients cannot be compared exactly")
+                row[self.columns.index(t.column)] = t.coefficient
+            pivot = self.columns.index(r.terms[0].column)
+            factor = vector[pivot]
+            if factor:
+                vector = [v - factor * w for v, w in zip(vector, row)]
+        return not any(vector)
+
+    def to_dict(self) -> dict:
+        return {
+            "function": self.function,
+            "expression": self.expression,
+            "inputs": list(self.inputs),
+            "params": list(self.params),
+            "order": self.order,
+            "mode": self.mode,
+            "point": self.point,
+            "size": self.size,
+            "rank": self.rank,
+            "nullity": self.nullity,
+            "margin": self.margin,
+            "null_residual": self.residual,
+            "digits": self.digits,
+            "samples": self.samples,
+            "relations": [r.to_dict() for r in self.relations],
+            "seconds": {k: round(v, 3) for k, v in self.seconds.items()},
+            "warnings": list(self.warnings),
+        }
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2)
+
+    def table(self) -> str:
+        """Human-readable report."""
+        margin = "n/a" if self.margin is None else f"{self.margin:.3e}"
+        lines = [
+            f"family      {self.function} ({self.mode}), order <= {self.order}",
+            f"F           {self.expression}",
+            f"point       {','.join(f'{k}={v}' for k, v in self.point.items())}",
+            f"derivatives {self.size} functions, rank {self.rank}, {self.nullity} relation(s)",
+            f"margin      smallest non-zero singular value {margin}"
+            + (f"; relations at {self.residual:.1e}" if self.relations else "")
+            + f" ({self.digits} digits, {self.samples} inputs)",
+        ]
+        if self.relations:
+            width = max(len(r.status.value) for r in self.relations)
+            lines.append("relations:")
+            lines += [f"  [{r.status.value:<{width}}] {r.text}" for r in self.relations]
+        else:
+            lines.append("relations:  none (the derivative family is linearly independent)")
+        lines += [f"warning: {w}" for w in self.warnings]
+        return "\n".join(lines)
+
+
+def _sample_inputs(count: int, dimension: int, rng: random.Random, box: float) -> list[list[mpmath.mpf]]:
+    scale = 2**20
+    bound = int(box * scale)
+    return [[mpmath.mpf(rng.randint(-bound, bound)) / scale for _ in range(dimension)] for _ in range(count)]
+
+
+def kink_arguments(exprs: Sequence[sp.Expr], inputs: Sequence[sp.Symbol]) -> list[sp.Expr]:
+    """Arguments of sign/Heaviside/Abs/Max/Min that depend on the inputs (where F is only piecewise smooth)."""
+    found: dict[sp.Expr, None] = {}
+    for e in exprs:
+        for kink in e.atoms(*KINKS):
+            for arg in kink.args:
+                if arg.free_symbols & set(inputs):
+                    found[arg] = None
+    return list(found)
+
+
+def input_box(exprs: Sequence[sp.Expr], inputs: Sequence[sp.Symbol], seed: int = 0) -> tuple[float, list[str]]:
+    """Half-width of the sample box: INPUT_RANGE, widened (x4, x16, x64) until every kink splits it.
+
+    A relation among piecewise-smooth functions can hold on one piece only: it is only detected as
+    spurious if enough samples fall on each side of every kink, so the box is widened until each kink
+    argument takes each sign on at least a quarter of the box; if that fails, a warning says so.
+    """
+    kinks = kink_arguments(exprs, inputs)
+    if not kinks:
+        return INPUT_RANGE, []
+    probes = compile_exprs(kinks, inputs)
+    rng = random.Random(seed)
+    for box in (INPUT_RANGE, 4 * INPUT_RANGE, 16 * INPUT_RANGE, 64 * INPUT_RANGE):
+        values = probes(*(np.array([rng.uniform(-box, box) for _ in range(400)]) for _ in inputs))
+        if all(min((row > 0).mean(), (row < 0).mean()) >= 0.25 for row in values):
+            return box, []
+    return box, [
+        f"a kink of F ({', '.join(map(str, kinks))} = 0) does not split [-{box:g}, {box:g}]^d: "
+        "relations may hold piecewise only"
+    ]
+
+
+def evaluation_rows(
+    exprs: Sequence[sp.Expr],
+    inputs: Sequence[sp.Symbol],
+    count: int,
+    digits: int,
+    seed: int = 0,
+    box: float = INPUT_RANGE,
+) -> list[list[mpmath.mpf]]:
+    """Values of ``exprs`` (functions of ``inputs`` only) at ``count`` random inputs in [-box, box]^d
+    where all of them are real and finite."""
+    kernel = compile_mpmath(exprs, inputs)
+    rng = random.Random(seed)
+    rows: list[list[mpmath.mpf]] = []
+    attempts = 0
+    with mpmath.workdps(digits):
+        while len(rows) < count:
+            attempts += 1
+            if attempts > 20 * count:
+                raise ModelError(f"the functions are undefined or complex at most sample inputs in [-{box:g}, {box:g}]")
+            x = _sample_inputs(1, len(inputs), rng, box)[0]
+            try:
+                values = kernel(*x)
+            except (ZeroDivisionError, ValueError, TypeError, OverflowError):
+                continue
+            if not all(mpmath.isfinite(v) and mpmath.im(v) == 0 for v in values):
+                continue
+            rows.append([mpmath.re(v) for v in values])
+    return rows
+
+
+def sample_count(size: int) -> int:
+    """Number of random inputs for a family of ``size`` functions."""
+    return size + max(24, size // 2)
+
+
+def family_null_space(
+    exprs: Sequence[sp.Expr], inputs: Sequence[sp.Symbol], digits: int = MIN_DIGITS, seed: int = 0
+) -> tuple[NullSpace, int, list[str]]:
+    """Null space of the functions ``exprs`` of ``inputs`` (retried once at 2x digits if undecided)."""
+    if digits < MIN_DIGITS:
+        raise ModelError(f"at least {MIN_DIGITS} digits are needed to separate relations from ill-conditioning")
+    box, warnings = input_box(exprs, inputs, seed)
+    for attempt in (digits, 2 * digits):
+        rows = evaluation_rows(exprs, inputs, sample_count(len(exprs)), attempt, seed, box)
+        result = null_space(rows, attempt)
+        if result.decided and result.rational:
+            return result, attempt, warnings
+    if not result.decided:
+        warnings.append(f"singular values between 1e-{int(0.6 * attempt)} and 1e-{int(0.4 * attempt)}: rank uncertain")
+    if not result.rational:
+        warnings.append("some relation coefficients are not rational at this point (shown as decimals)")
+    return result, attempt, warnings
+
+
+def common_exponential_factor(expr: sp.Expr) -> sp.Expr:
+    """Product of the exp(.) factors of ``expr`` (1 if none): every derivative of F keeps them."""
+    factors = [f for f in sp.Mul.make_args(expr) if isinstance(f, sp.exp)]
+    return sp.Mul(*factors)
+
+
+def certify_relation(
+    exprs: Sequence[sp.Expr], coefficients: Sequence, inputs: Sequence[sp.Symbol], factor: sp.Expr, time_limit_s: float
+) -> tuple[Status, str]:
+    """Decide sum c_i exprs_i == 0 exactly (after dividing by ``factor``), or certify it numerically."""
+    if not all(isinstance(c, Fraction) for c in coefficients):
+        return Status.CERTIFIED, "numeric null space (coefficients not rational)"
+    combination = sp.Add(*(sp.Rational(c.numerator, c.denominator) * e for c, e in zip(coefficients, exprs) if c))
+    reduced = combination / factor
+    try:
+        with time_limit(time_limit_s, "dividing out the exponential factor"):
+            reduced = sp.expand(reduced, power_exp=True)
+    except TimeLimitExceeded:
+        pass  # decide_zero still gets the quotient
+    if reduced == 0:
+        return Status.PROVED, "exact: expands to 0 after dividing by the common exponential factor"
+    decision = decide_zero(reduced, list(inputs), time_limit_s=time_limit_s, seed=1)
+    return decision.status, f"{decision.method}; {decision.detail}" if decision.detail else decision.method
+
+
+def relations_from_null_space(
+    result: NullSpace,
+    columns: Sequence[Column],
+    exprs: Sequence[sp.Expr],
+    inputs: Sequence[sp.Symbol],
+    factor: sp.Expr,
+    certify: bool,
+    time_limit_s: float,
+) -> tuple[Relation, ...]:
+    """Relations (canonical RREF rows), each certified exactly when ``certify``."""
+    relations = []
+    for row in result.basis:
+        used = [i for i, c in enumerate(row) if c != 0]
+        terms = tuple(Term(columns[i], row[i]) for i in used)
+        if certify:
+            status, method = certify_relation(
+                [exprs[i] for i in used], [row[i] for i in used], inputs, factor, time_limit_s
+            )
+        else:
+            status, method = Status.CERTIFIED, f"numeric null space, residual {result.residual:.1e}"
+        relations.append(Relation(terms, status, method))
+    return tuple(relations)
+
+
+def refutation_warnings(relations: Sequence[Relation]) -> list[str]:
+    """A relation refuted by the exact check means the numeric null space was wrong: say so loudly."""
+    refuted = [r.text for r in relations if r.status is Status.REFUTED]
+    return [f"numeric relation refuted by the exact check (increase digits or change seed): {t}" for t in refuted]
+
+
+def discover_relations(
+    function: ParametricFunction | tuple[str, str] | str,
+    order: int = 2,
+    point: str | Mapping[str, object] | None = None,
+    mode: str = "regression",
+    d: int = 1,
+    *,
+    min_order: int = 0,
+    digits: int = MIN_DIGITS,
+    seed: int = 0,
+    certify: bool = True,
+    time_limit_s: float = 3.0,
+) -> Discovery:
+    """All linear relations among d^kappa F, min_order <= |kappa| <= order, at ``point``.
+
+    ``function``: a :class:`~hmoe_theory.families.ParametricFunction`, a (gate, expert) pair or
+    ``"gate x expert"`` (built by :func:`~hmoe_theory.families.gate_expert` in dimension ``d`` and
+    ``mode``). ``point``: ``"name=value,..."`` or a mapping of rationals; missing parameters (all, by
+    default) get a generic random rational value (``seed``). See the module docstring for the method.
+    """
+    started = time.perf_counter()
+    F = resolve_function(function, d, mode)
+    if min_order not in (0, 1) or min_order > order:
+        raise ModelError(f"min_order must be 0 (include F) or 1, got {min_order!r}")
+    theta = parse_point(F, point, seed)
+    table = derivative_table(F, order, min_order)
+    values = at_point(table, theta)
+    kappas = list(values)
+    exprs = [values[k] for k in kappas]
+    columns = tuple(Column(Derivative(tuple(p.name for p in k))) for k in kappas)
+    symbolic = time.perf_counter()
+    result, used_digits, warnings = family_null_space(exprs, F.inputs, digits, seed)
+    numeric = time.perf_counter()
+    factor = common_exponential_factor(F.expr.xreplace(theta))
+    relations = relations_from_null_space(result, columns, exprs, F.inputs, factor, certify, time_limit_s)
+    done = time.perf_counter()
+    return Discovery(
+        function=F.name,
+        expression=str(F.expr),
+        inputs=tuple(s.name for s in F.inputs),
+        params=tuple(s.name for s in F.params),
+        order=order,
+        mode=mode,
+        point={p.name: str(v) for p, v in theta.items()},
+        columns=columns,
+        rank=result.rank,
+        margin=result.margin,
+        residual=result.residual,
+        digits=used_digits,
+        samples=sample_count(len(columns)),
+        relations=relations,
+        seconds={"derivatives": symbolic - started, "null_space": numeric - symbolic, "certify": done - numeric},
+        warnings=tuple(warnings + refutation_warnings(relations)),
+    )
+
+
+__all__ = [
+    "Column",
+    "Discovery",
+    "Relation",
+    "Term",
+    "certify_relation",
+    "common_exponential_factor",
+    "discover_relations",
+    "evaluation_rows",
+    "input_box",
+    "kink_arguments",
+    "family_null_space",
+    "refutation_warnings",
+    "relations_from_null_space",
+    "sample_count",
+]

@@ -1,0 +1,62 @@
+"""High-precision null spaces: exact relations recovered, independence detected, canonical form."""
+
+import random
+from fractions import Fraction
+
+import mpmath
+import pytest
+
+from hmoe_theory.interactions.linalg import null_space
+
+
+def _rows(functions, count=40, seed=1, digits=50):
+    rng = random.Random(seed)
+    with mpmath.workdps(digits):
+        xs = [mpmath.mpf(rng.randint(-(10**6), 10**6)) / 10**6 for _ in range(count)]
+        return [[f(x) for f in functions] for x in xs]
+
+
+def test_recovers_an_exact_rational_relation_and_its_rref():
+    functions = [lambda x: mpmath.mpf(1), lambda x: x, lambda x: x**2, lambda x: 2 * x + 3 * x**2 / 7, mpmath.exp]
+    result = null_space(_rows(functions), 50)
+    assert (result.rank, result.size) == (4, 5)
+    # RREF with the columns in the given order: the pivot is x, i.e. x + 3/14 x^2 - 1/2 (2x + 3x^2/7) = 0
+    assert result.basis == ((0, 1, Fraction(3, 14), Fraction(-1, 2), 0),)
+    assert result.pivots == (1,)
+    assert result.residual < 1e-45 and result.decided and result.rational
+    assert result.margin is not None and 1e-6 < result.margin < 1
+
+
+def test_independent_family_has_no_relation_and_a_positive_margin():
+    functions = [lambda x, k=k: x**k for k in range(6)] + [mpmath.exp]
+    result = null_space(_rows(functions), 50)
+    assert result.rank == 7 and result.basis == ()
+    assert result.margin > 1e-12
+
+
+def test_zero_function_and_duplicate_columns_are_relations():
+    functions = [lambda x: x, lambda x: mpmath.mpf(0), lambda x: mpmath.sin(x), lambda x: 5 * x]
+    result = null_space(_rows(functions), 50)
+    assert result.rank == 2
+    assert set(result.basis) == {(1, 0, 0, Fraction(-1, 5)), (0, 1, 0, 0)}
+
+
+def test_basis_is_independent_of_column_scaling_and_row_order():
+    functions = [lambda x: x, lambda x: 1000 * x**2, lambda x: x + x**2]
+    a = null_space(_rows(functions, seed=2), 50)
+    b = null_space(list(reversed(_rows(functions, seed=3))), 50)
+    assert a.basis == b.basis == ((1, Fraction(1, 1000), -1),)
+
+
+def test_irrational_coefficients_are_kept_as_decimals():
+    with mpmath.workdps(60):
+        root2 = mpmath.sqrt(2)
+    result = null_space(_rows([lambda x: x, lambda x: root2 * x]), 50)
+    assert result.rank == 1 and not result.rational
+    with mpmath.workdps(50):
+        assert abs(result.basis[0][1] + 1 / root2) < mpmath.mpf(10) ** -40
+
+
+def test_empty_matrix_is_refused():
+    with pytest.raises(ValueError):
+        null_space([], 50)
