@@ -1,0 +1,274 @@
+"""Run a sweep of replicate fits serially, on a local process pool or on a Dask cluster.
+
+A *replicate function* ``f(setting: str, n: int, seed: int) -> dict[str, float]`` fits one model on
+one simulated data set; it must be deterministic given its arguments and importable as
+``"module:function"`` (workers import it by name, so it must live at module level). Every fit of a
+:class:`~hmoe_theory.experiments.spec.SweepSpec` gets its own derived seed, so the stored numbers do
+not depend on the backend, the number of workers or the completion order.
+
+The parent process is the store's only writer: it commits each fit as it arrives. Fits already in
+the store are skipped, so re-running an interrupted (even ``SIGKILL``-ed) sweep computes only the
+missing ones. A fit that raises is recorded in the store's ``failures`` table and retried next run.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import socket
+import time
+import traceback
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from ..errors import UnknownNameError
+from .progress import ProgressLine
+from .spec import SweepError, SweepSpec, Task
+from .store import ResultStore, check_metrics
+
+DEFAULT_REPLICATE = "hmoe_theory.estimation.settings:run_replicate"
+Replicate = Callable[[str, int, int], dict]
+
+
+# -- replicate functions and settings --------------------------------------------------------------
+@cache
+def load_replicate(reference: str) -> Replicate:
+    """The function named by ``"module:function"`` (imported; a one-line error when impossible)."""
+    module_name, sep, attr = reference.partition(":")
+    if not sep or not module_name or not attr:
+        raise SweepError(f"replicate reference {reference!r} must look like 'package.module:function'")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise SweepError(f"cannot import replicate module {module_name!r}: {exc}") from None
+    target: Any = module
+    for part in attr.split("."):
+        target = getattr(target, part, None)
+    if not callable(target):
+        raise SweepError(f"{reference!r}: module {module_name!r} has no function {attr!r}")
+    return target
+
+
+def replicate_reference(replicate: str | Replicate) -> str:
+    """The ``"module:function"`` name of ``replicate`` (checked to import back to the same function)."""
+    if isinstance(replicate, str):
+        load_replicate(replicate)
+        return replicate
+    reference = f"{getattr(replicate, '__module__', '')}:{getattr(replicate, '__qualname__', '')}"
+    if "<" in reference or load_replicate(reference) is not replicate:
+        raise SweepError(f"replicate {replicate!r} must be a module-level function (workers import it by name)")
+    return reference
+
+
+def resolve_settings(names: Sequence[str], replicate: str | Replicate = DEFAULT_REPLICATE) -> tuple[str, ...]:
+    """Check setting names against the replicate module's ``SETTINGS`` (when it defines one).
+
+    The name ``default`` expands to the module's ``DEFAULT_SETTINGS``. Unknown names raise
+    :class:`~hmoe_theory.errors.UnknownNameError` listing the known ones.
+    """
+    reference = replicate_reference(replicate)
+    module = importlib.import_module(reference.partition(":")[0])
+    known = getattr(module, "SETTINGS", None)
+    resolved: list[str] = []
+    for name in names:
+        if name == "default":
+            if not hasattr(module, "DEFAULT_SETTINGS"):
+                raise UnknownNameError(f"{reference} defines no DEFAULT_SETTINGS; name the settings")
+            expanded = list(module.DEFAULT_SETTINGS)
+        else:
+            expanded = [name]
+        for setting in expanded:
+            if known is not None and setting not in known:
+                raise UnknownNameError(f"unknown setting {setting!r}; known settings: {', '.join(sorted(known))}")
+            if setting not in resolved:
+                resolved.append(setting)
+    if not resolved:
+        raise SweepError("no setting to run")
+    return tuple(resolved)
+
+
+def list_settings(replicate: str | Replicate = DEFAULT_REPLICATE) -> list[tuple[str, str, bool]]:
+    """``(name, description, in DEFAULT_SETTINGS)`` for each setting of the replicate module."""
+    module = importlib.import_module(replicate_reference(replicate).partition(":")[0])
+    defaults = set(getattr(module, "DEFAULT_SETTINGS", ()))
+    settings = getattr(module, "SETTINGS", {})
+    return [(name, str(getattr(s, "description", "")), name in defaults) for name, s in settings.items()]
+
+
+# -- one fit (runs in a worker) --------------------------------------------------------------------
+@dataclass(frozen=True)
+class Outcome:
+    """What a worker sends back for one task: metrics, or the error it raised."""
+
+    task: Task
+    metrics: dict[str, float] | None
+    error: str | None
+    started: float
+    finished: float
+    seconds: float
+    worker: str
+
+
+def execute_task(reference: str, task: Task) -> Outcome:
+    """Run one fit; never raises (an exception becomes ``Outcome.error``)."""
+    started, clock = time.time(), time.perf_counter()
+    metrics, error = None, None
+    try:
+        metrics = check_metrics(load_replicate(reference)(task.setting, task.n, task.seed))
+    except Exception as exc:  # reported and stored as a failure, never hidden
+        where = traceback.extract_tb(exc.__traceback__)[-1]
+        error = f"{type(exc).__name__}: {exc} (at {Path(where.filename).name}:{where.lineno})"
+    seconds = time.perf_counter() - clock
+    return Outcome(task, metrics, error, started, time.time(), seconds, f"{socket.gethostname()}:{os.getpid()}")
+
+
+# -- backends --------------------------------------------------------------------------------------
+def _serial(reference: str, tasks: list[Task]) -> Iterator[Outcome]:
+    for task in tasks:
+        yield execute_task(reference, task)
+
+
+def _process_pool(reference: str, tasks: list[Task], workers: int) -> Iterator[Outcome]:
+    pool = ProcessPoolExecutor(max_workers=workers)
+    try:
+        pending = {pool.submit(execute_task, reference, task) for task in tasks}
+        while pending:
+            done, pending = wait(pending, return_when=FIRST_COMPLETED)
+            for future in done:
+                try:
+                    yield future.result()
+                except BrokenProcessPool:
+                    raise SweepError(
+                        "a worker process died (out of memory or killed); finished fits are stored, "
+                        "re-run the same command to resume"
+                    ) from None
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _connect(scheduler: Any, timeout_s: float) -> tuple[Any, bool]:
+    """A ``distributed.Client`` for ``scheduler`` (an address or an existing client) and whether we own it."""
+    try:
+        from distributed import Client
+    except ImportError:
+        raise SweepError("--scheduler needs Dask: pip install 'hmoe-theory[dask]'") from None
+    if isinstance(scheduler, Client):
+        return scheduler, False
+    if not isinstance(scheduler, str) or "://" not in scheduler:
+        raise SweepError(f"bad scheduler address {scheduler!r}: expected e.g. tcp://10.0.0.5:8786")
+    try:
+        return Client(scheduler, timeout=f"{timeout_s}s", set_as_default=False), True
+    except (OSError, TimeoutError, ValueError) as exc:
+        raise SweepError(f"cannot reach Dask scheduler at {scheduler}: {exc}".splitlines()[0]) from None
+
+
+def _dask(reference: str, tasks: list[Task], scheduler: Any, timeout_s: float) -> Iterator[Outcome]:
+    from distributed import as_completed
+
+    client, owned = _connect(scheduler, timeout_s)
+    futures = []
+    try:
+        batch = uuid.uuid4().hex[:8]
+        keys = [f"hmoe-fit-{batch}-{i}" for i in range(len(tasks))]
+        futures = client.map(execute_task, [reference] * len(tasks), tasks, key=keys, pure=False)
+        task_of = dict(zip(keys, tasks, strict=True))
+        for future, result in as_completed(futures, loop=client.loop, with_results=True, raise_errors=False):
+            if future.status == "finished":
+                yield result
+            else:  # the cluster lost the task (e.g. KilledWorker): a failure, retried on resume
+                exc = future.exception()
+                now = time.time()
+                yield Outcome(task_of[future.key], None, f"{type(exc).__name__}: {exc}".splitlines()[0],
+                              now, now, 0.0, "dask")
+    finally:
+        if futures:
+            client.cancel(futures)
+        if owned:
+            client.close()
+
+
+# -- the sweep -------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class SweepReport:
+    """Counts of a sweep run: ``total`` fits in the grid, ``skipped`` (already stored), ``computed``
+    (stored by this run), ``failed`` (raised; retried next run)."""
+
+    store: Path
+    total: int
+    skipped: int
+    computed: int
+    failed: int
+    seconds: float
+
+    @property
+    def complete(self) -> bool:
+        return self.skipped + self.computed == self.total
+
+
+def run_sweep(
+    spec: SweepSpec,
+    store_path: str | Path,
+    workers: int = 1,
+    scheduler: Any = None,
+    replicate: str | Replicate = DEFAULT_REPLICATE,
+    progress: bool = False,
+    max_failures: int = 10,
+    connect_timeout_s: float = 10.0,
+) -> SweepReport:
+    """Run every fit of ``spec`` missing from the store at ``store_path`` and store each as it finishes.
+
+    Backend: ``scheduler`` (a Dask address such as ``tcp://host:8786``, tried for ``connect_timeout_s``,
+    or a ``distributed.Client``; the workers need ``hmoe_theory`` and the replicate's module) when
+    given, else a process pool of ``workers`` processes when ``workers > 1``, else this process.
+    ``progress`` draws a progress line on stderr. The sweep stops with :class:`SweepError` once more
+    than ``max_failures`` fits have raised (a broken replicate function); fits stored until then are
+    kept.
+    """
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise SweepError(f"--workers must be an integer >= 1, got {workers!r}")
+    if not connect_timeout_s > 0:
+        raise SweepError(f"--connect-timeout must be positive, got {connect_timeout_s!r}")
+    reference = replicate_reference(replicate)
+    started = time.perf_counter()
+    with ResultStore(store_path) as store:
+        store.bind(reference, spec.seed)
+        done = store.completed()
+        tasks = [t for t in spec.tasks() if t.key not in done]
+        skipped = len(spec) - len(tasks)
+        bar = ProgressLine(len(spec), skipped) if progress else None
+        if not tasks:
+            outcomes = _serial(reference, tasks)
+        elif scheduler is not None:
+            outcomes = _dask(reference, tasks, scheduler, connect_timeout_s)
+        elif workers > 1:
+            outcomes = _process_pool(reference, tasks, min(workers, len(tasks)))
+        else:
+            outcomes = _serial(reference, tasks)
+        computed = failed = 0
+        first_error = ""
+        try:
+            for outcome in outcomes:
+                if outcome.error is None:
+                    store.add_fit(outcome.task, outcome.metrics, outcome.started, outcome.finished,
+                                  outcome.seconds, outcome.worker)
+                    computed += 1
+                else:
+                    store.add_failure(outcome.task, outcome.error)
+                    failed += 1
+                    first_error = first_error or f"{outcome.task.key}: {outcome.error}"
+                if bar is not None:
+                    bar.update(computed, failed)
+                if failed > max_failures:
+                    raise SweepError(f"stopped after {failed} failed fits; first: {first_error}")
+        finally:
+            outcomes.close()
+            if bar is not None:
+                bar.update(computed, failed, final=True)
+    elapsed = time.perf_counter() - started
+    return SweepReport(store.path, len(spec), skipped, computed, failed, elapsed)
