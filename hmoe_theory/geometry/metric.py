@@ -1,0 +1,488 @@
+"""Fisher-Rao metric of a Gaussian location model with fixed covariance, and its curvature.
+
+Model: ``y ~ N(Y(theta), Sigma)`` with a mean map ``Y: R^n -> R^D`` (sympy expressions in the
+parameters ``theta``) and a fixed SPD covariance ``Sigma`` (default ``I``). Its Fisher information is
+the pullback metric ``g(theta) = J^T Sigma^-1 J`` (``J = dY/dtheta``), i.e. the metric induced on the
+image of ``Y`` by the flat inner product ``<u, w> = u^T Sigma^-1 w``. Curvature then follows from the
+Gauss equation (see :mod:`hmoe_theory.geometry.curvature` for formulas and the sign convention).
+
+Three paths, all from the same exact derivative expressions:
+
+* numeric (numpy): ``J`` and ``H`` compiled once with :func:`hmoe_theory.compile.compile_exprs` and
+  evaluated on whole arrays of points, whitened with the Cholesky factor ``Sigma = L L^T``;
+* exact (sympy): at a rational point, or fully symbolic, with ``Sigma^-1`` exact; under a time limit;
+* reference (mpmath): the entrywise formulas at ``digits`` decimal digits.
+
+Hypotheses checked: ``Sigma`` symmetric positive definite with the right size; ``Y`` an immersion at
+the points used (full-rank Jacobian) -- otherwise :class:`~hmoe_theory.errors.ModelError`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from itertools import combinations
+from functools import cached_property
+
+import mpmath
+import numpy as np
+import sympy as sp
+from sympy.matrices.utilities import dotprodsimp
+
+from ..certify import Status, ZeroDecision, numeric_zero_probe
+from ..compile import compile_exprs, compile_mpmath
+from ..errors import ModelError, TimeLimitExceeded
+from ..timelimit import time_limit
+from .curvature import NumericCurvature, metric_scalar, ricci_scalar_entries, riemann_scalar
+
+PointLike = Sequence[float] | np.ndarray | Mapping[str | sp.Symbol, object]
+
+
+def as_exact_number(value: object) -> sp.Expr:
+    """An exact sympy number: floats become the rational with the same decimal digits (0.1 -> 1/10);
+    text such as ``"pi/4"`` is parsed by the safe parser."""
+    if isinstance(value, sp.Expr):
+        return value
+    if isinstance(value, str):  # text: through the safe parser, constants only
+        from ..expr import parse_expression
+
+        return parse_expression(value, names=[])
+    if isinstance(value, (bool, np.bool_)):
+        raise ModelError(f"expected a number, got {value!r}")
+    if isinstance(value, (int, np.integer)):
+        return sp.Integer(int(value))
+    if isinstance(value, (float, np.floating)):
+        if not np.isfinite(value):
+            raise ModelError(f"expected a finite number, got {value!r}")
+        return sp.Rational(repr(float(value)))
+    raise ModelError(f"expected a number, got {type(value).__name__}")
+
+
+def covariance_matrix(sigma: object, size: int) -> sp.Matrix:
+    """Validate a covariance: ``None`` (identity), a length-``size`` vector (diagonal) or ``size x size``.
+
+    Raises :class:`ModelError` unless the matrix is symmetric positive definite (checked exactly).
+    """
+    if sigma is None:
+        return sp.eye(size)
+    if isinstance(sigma, sp.MatrixBase):
+        rows = sigma.tolist()
+    else:
+        rows = np.asarray(sigma, dtype=object).tolist()
+    if rows and not isinstance(rows[0], list):  # a vector of variances
+        if len(rows) != size:
+            raise ModelError(f"Sigma: expected {size} variances or a {size}x{size} matrix, got {len(rows)} entries")
+        matrix = sp.diag(*[as_exact_number(v) for v in rows])
+    else:
+        if len(rows) != size or any(len(r) != size for r in rows):
+            raise ModelError(f"Sigma: expected a {size}x{size} matrix")
+        matrix = sp.Matrix([[as_exact_number(v) for v in r] for r in rows])
+    if matrix.free_symbols:
+        raise ModelError("Sigma: entries must be numbers (assign symbols first)")
+    if matrix != matrix.T:
+        raise ModelError("Sigma: the covariance matrix is not symmetric")
+    leading = [matrix[:k, :k].det() for k in range(1, size + 1)]
+    if not all(sp.N(m, 30) > 0 for m in leading):
+        raise ModelError("Sigma: the covariance matrix is not positive definite")
+    return matrix
+
+
+def _as_expression(value: object) -> sp.Expr:
+    """A sympy expression; text goes through the safe parser (never ``sympify``)."""
+    if isinstance(value, str):
+        from ..expr import parse_expression
+
+        return parse_expression(value)
+    if isinstance(value, sp.Basic):
+        return value
+    return as_exact_number(value)
+
+
+def _symbols(params: Sequence[sp.Symbol | str]) -> tuple[sp.Symbol, ...]:
+    from ..expr import symbol_for
+
+    symbols = tuple(p if isinstance(p, sp.Symbol) else symbol_for(p) for p in params)
+    if len(set(symbols)) != len(symbols):
+        raise ModelError("parameters must be distinct")
+    if not symbols:
+        raise ModelError("at least one parameter is needed")
+    return symbols
+
+
+class PullbackMetric:
+    """Fisher-Rao metric ``g = J^T Sigma^-1 J`` of ``N(Y(theta), Sigma)`` and its curvature.
+
+    Parameters
+    ----------
+    mean_map : ``Y_1..Y_D`` as sympy expressions (or text, read by the safe parser) in ``params``;
+        other free symbols are constants: allowed on the exact symbolic path, to be assigned with
+        :meth:`subs` before numerics.
+    params : the coordinates ``theta_1..theta_n`` (symbols or names), ``n <= D``.
+    sigma : fixed covariance (``None`` = identity; variances; or a ``D x D`` SPD matrix).
+    name : used in error messages.
+
+    Numeric methods take a point ``(n,)`` or a batch ``(..., n)`` (a mapping name -> value is
+    accepted for one point) and return arrays with the batch shape.
+    """
+
+    def __init__(
+        self,
+        mean_map: Sequence[sp.Expr],
+        params: Sequence[sp.Symbol | str],
+        sigma: object = None,
+        name: str = "mean map",
+    ):
+        self.name = name
+        self.mean_map = tuple(_as_expression(e) for e in mean_map)
+        self.params = _symbols(params)
+        if not self.mean_map:
+            raise ModelError(f"{name}: the mean map has no components")
+        if len(self.params) > len(self.mean_map):
+            raise ModelError(
+                f"{name}: {len(self.params)} parameters but {len(self.mean_map)} outputs; "
+                "the map cannot be an immersion"
+            )
+        self.sigma = covariance_matrix(sigma, len(self.mean_map))
+        self.constants = tuple(
+            sorted(set().union(*(e.free_symbols for e in self.mean_map)) - set(self.params), key=str)
+        )
+
+    @property
+    def dimension(self) -> int:
+        """Number of parameters ``n``."""
+        return len(self.params)
+
+    @property
+    def ambient_dimension(self) -> int:
+        """Number of outputs ``D``."""
+        return len(self.mean_map)
+
+    def subs(self, values: Mapping[str | sp.Symbol, object]) -> "PullbackMetric":
+        """The same model with some constants (e.g. a radius ``R``) assigned numbers."""
+        by_name = {c.name: c for c in self.constants}
+        mapping = {}
+        for key, value in values.items():
+            name = key.name if isinstance(key, sp.Symbol) else key
+            if name not in by_name:
+                known = ", ".join(by_name) or "none"
+                raise ModelError(f"{self.name}: {name!r} is not a constant of the map (constants: {known})")
+            mapping[by_name[name]] = as_exact_number(value)
+        return PullbackMetric([e.subs(mapping) for e in self.mean_map], self.params, self.sigma, self.name)
+
+    # ------------------------------------------------------------ exact derivative expressions
+
+    @cached_property
+    def jacobian_exprs(self) -> list[list[sp.Expr]]:
+        """``J[a][i] = dY_i / dtheta_a`` (column ``a`` as a list of D expressions)."""
+        return [[sp.diff(y, p) for y in self.mean_map] for p in self.params]
+
+    @cached_property
+    def hessian_exprs(self) -> list[list[list[sp.Expr]]]:
+        """``H[a][b][i] = d^2 Y_i / dtheta_a dtheta_b`` (symmetric in ``a, b``)."""
+        n = self.dimension
+        H = [[None] * n for _ in range(n)]
+        for a in range(n):
+            for b in range(a, n):
+                H[a][b] = H[b][a] = [sp.diff(y, self.params[b]) for y in self.jacobian_exprs[a]]
+        return H
+
+    @cached_property
+    def _sigma_inverse(self) -> sp.Matrix:
+        return self.sigma.inv()
+
+    def _inner_product(self) -> list[list[sp.Expr]] | None:
+        return None if self.sigma == sp.eye(self.ambient_dimension) else self._sigma_inverse.tolist()
+
+    # ------------------------------------------------------------ numeric path
+
+    def _require_numeric(self) -> None:
+        if self.constants:
+            names = ", ".join(c.name for c in self.constants)
+            raise ModelError(f"{self.name}: assign the constant(s) {names} first (PullbackMetric.subs or --set)")
+
+    @cached_property
+    def _kernel(self):
+        self._require_numeric()
+        n = self.dimension
+        exprs = [e for column in self.jacobian_exprs for e in column]
+        exprs += [e for a in range(n) for b in range(a, n) for e in self.hessian_exprs[a][b]]
+        return compile_exprs(exprs, self.params)
+
+    @cached_property
+    def _whitening(self) -> np.ndarray:
+        L = np.linalg.cholesky(np.array(self.sigma.evalf(20).tolist(), dtype=float))
+        return np.linalg.inv(L)
+
+    def _points(self, point: PointLike) -> np.ndarray:
+        if isinstance(point, Mapping):
+            by_name = {(k.name if isinstance(k, sp.Symbol) else k): v for k, v in point.items()}
+            missing = [p.name for p in self.params if p.name not in by_name]
+            if missing:
+                raise ModelError(f"{self.name}: no value for parameter(s) {', '.join(missing)}")
+            point = [float(sp.N(as_exact_number(by_name[p.name]))) for p in self.params]
+        points = np.asarray(point, dtype=float)
+        if points.ndim == 0 or points.shape[-1] != self.dimension:
+            raise ModelError(f"{self.name}: a point needs {self.dimension} coordinates ({self._names()})")
+        return points
+
+    def _names(self) -> str:
+        return ", ".join(p.name for p in self.params)
+
+    def derivatives(self, point: PointLike) -> tuple[np.ndarray, np.ndarray]:
+        """Whitened ``J`` (``(..., D, n)``) and ``H`` (``(..., D, n, n)``) at the point(s)."""
+        points = self._points(point)
+        n, D = self.dimension, self.ambient_dimension
+        values = self._kernel(*np.moveaxis(points, -1, 0))
+        batch = points.shape[:-1]
+        J = np.moveaxis(values[: n * D].reshape(n, D, *batch), (0, 1), (-1, -2))
+        H = np.empty((*batch, D, n, n))
+        offset = n * D
+        for a in range(n):
+            for b in range(a, n):
+                block = np.moveaxis(values[offset : offset + D], 0, -1)
+                H[..., a, b] = H[..., b, a] = block
+                offset += D
+        Linv = self._whitening
+        return np.einsum("ij,...ja->...ia", Linv, J), np.einsum("ij,...jab->...iab", Linv, H)
+
+    def curvature(self, point: PointLike) -> NumericCurvature:
+        """All numeric curvature quantities at the point(s); checks the immersion hypothesis."""
+        J, H = self.derivatives(point)
+        return NumericCurvature.from_derivatives(J, H, self.name, self._points(point))
+
+    def metric(self, point: PointLike) -> np.ndarray:
+        """Fisher information ``g_ab`` at the point(s)."""
+        return self.curvature(point).metric
+
+    def riemann(self, point: PointLike) -> np.ndarray:
+        """``R_abcd`` at the point(s)."""
+        return self.curvature(point).riemann
+
+    def ricci(self, point: PointLike) -> np.ndarray:
+        """``Ric_bd = g^{ac} R_abcd`` at the point(s)."""
+        return self.curvature(point).ricci
+
+    def scalar_curvature(self, point: PointLike) -> np.ndarray:
+        """Scalar curvature at the point(s) (``2K`` on a surface)."""
+        return self.curvature(point).scalar
+
+    def sectional_curvature(self, point: PointLike, X: Sequence[float], Y: Sequence[float]) -> np.ndarray:
+        """Sectional curvature of the 2-plane span(X, Y) at the point(s)."""
+        return self.curvature(point).sectional(X, Y)
+
+    def gaussian_curvature(self, point: PointLike) -> np.ndarray:
+        """Gaussian curvature at the point(s) (two parameters only)."""
+        return self.curvature(point).gaussian
+
+    def gaussian_curvature_field(self, U: np.ndarray, V: np.ndarray) -> np.ndarray:
+        """Gaussian curvature on a grid: ``U``, ``V`` broadcast together (e.g. from ``np.meshgrid``)."""
+        U, V = np.broadcast_arrays(np.asarray(U, dtype=float), np.asarray(V, dtype=float))
+        return self.gaussian_curvature(np.stack([U, V], axis=-1))
+
+    # ------------------------------------------------------------ exact path (sympy)
+
+    def _exact_point(self, point: PointLike) -> dict[sp.Symbol, sp.Expr]:
+        if isinstance(point, Mapping):
+            by_name = {(k.name if isinstance(k, sp.Symbol) else k): v for k, v in point.items()}
+            missing = [p.name for p in self.params if p.name not in by_name]
+            if missing:
+                raise ModelError(f"{self.name}: no value for parameter(s) {', '.join(missing)}")
+            return {p: as_exact_number(by_name[p.name]) for p in self.params}
+        values = list(np.ravel(np.asarray(point, dtype=object)))
+        if len(values) != self.dimension:
+            raise ModelError(f"{self.name}: a point needs {self.dimension} coordinates ({self._names()})")
+        return {p: as_exact_number(v) for p, v in zip(self.params, values)}
+
+    def exact_riemann(
+        self, point: PointLike | None = None, time_limit_s: float = 10.0
+    ) -> tuple[sp.Matrix, dict[tuple[int, int, int, int], sp.Expr]]:
+        """Exact metric and ``R_abcd`` (unsimplified): at a point, or symbolic in ``theta`` if ``point`` is None.
+
+        Raises :class:`ModelError` if the metric is singular (exactly) at the point, and
+        :class:`~hmoe_theory.errors.TimeLimitExceeded` if sympy runs past ``time_limit_s``.
+        """
+        with time_limit(time_limit_s, f"exact curvature of {self.name}"):
+            subs = {} if point is None else self._exact_point(point)
+            J = [[e.subs(subs) for e in column] for column in self.jacobian_exprs]
+            H = [[[e.subs(subs) for e in entry] for entry in row] for row in self.hessian_exprs]
+            g_matrix = sp.Matrix(metric_scalar(J, self._inner_product()))
+            with dotprodsimp(False):  # no intermediate simplification: keep the raw exact expressions
+                det = g_matrix.det(method="berkowitz")
+                adjugate = g_matrix.adjugate(method="berkowitz")
+            if _is_zero(det, symbolic=point is None):
+                where = "identically" if point is None else f"at {self._format(subs)}"
+                raise ModelError(f"{self.name}: the metric is singular {where}; the map is not an immersion")
+
+            def inverse(_g):
+                return (adjugate / det).tolist()
+
+            g, R = riemann_scalar(J, H, inverse, self._inner_product())
+        return sp.Matrix(g), R
+
+    def exact_gaussian_curvature(
+        self, point: PointLike | None = None, simplify: bool = True, time_limit_s: float = 10.0
+    ) -> sp.Expr:
+        """Exact Gaussian curvature ``R_1212 / det g`` (two parameters): a closed form at a point, or a
+        function of the parameters. ``simplify`` tries ``cancel``/``simplify`` within the time limit and
+        returns the unsimplified exact expression if they do not finish."""
+        if self.dimension != 2:
+            raise ModelError(f"{self.name}: Gaussian curvature needs 2 parameters, got {self.dimension}")
+        g, R = self.exact_riemann(point, time_limit_s)
+        value = R[0, 1, 0, 1] / (g[0, 0] * g[1, 1] - g[0, 1] * g[1, 0])
+        return _tidy(value, self.params, time_limit_s, point is None) if simplify else value
+
+    def exact_scalar_curvature(
+        self, point: PointLike | None = None, simplify: bool = True, time_limit_s: float = 10.0
+    ) -> sp.Expr:
+        """Exact scalar curvature ``g^{bd} g^{ac} R_abcd``."""
+        g, R = self.exact_riemann(point, time_limit_s)
+        with time_limit(time_limit_s, f"exact scalar curvature of {self.name}"):
+            with dotprodsimp(False):
+                inverse = g.adjugate(method="berkowitz") / g.det(method="berkowitz")
+            _, scalar = ricci_scalar_entries(inverse.tolist(), R)
+        return _tidy(scalar, self.params, time_limit_s, point is None) if simplify else scalar
+
+    def second_fundamental_form_minors(self) -> list[sp.Expr]:
+        """Expressions that all vanish identically iff ``II = 0`` (the image is totally geodesic).
+
+        ``II_ab = 0`` iff ``H_ab`` lies in the span of ``J_1..J_n``, i.e. iff every ``(n+1) x (n+1)`` minor
+        of ``[J | H_ab]`` vanishes. The span does not depend on ``Sigma``, and ``II = 0`` gives ``R = 0``
+        by the Gauss equation, for every fixed SPD ``Sigma``.
+        """
+        n, D = self.dimension, self.ambient_dimension
+        minors = []
+        for a in range(n):
+            for b in range(a, n):
+                columns = sp.Matrix([*self.jacobian_exprs, self.hessian_exprs[a][b]]).T  # D x (n+1)
+                for rows in combinations(range(D), n + 1):
+                    with dotprodsimp(False):
+                        minors.append(columns.extract(list(rows), list(range(n + 1))).det(method="berkowitz"))
+        return minors
+
+    @staticmethod
+    def _format(subs: Mapping[sp.Symbol, sp.Expr]) -> str:
+        return ", ".join(f"{k}={v}" for k, v in subs.items())
+
+    # ------------------------------------------------------------ reference path (mpmath)
+
+    @cached_property
+    def _mpmath_kernel(self):
+        self._require_numeric()
+        n = self.dimension
+        exprs = [e for column in self.jacobian_exprs for e in column]
+        exprs += [e for a in range(n) for b in range(n) for e in self.hessian_exprs[a][b]]
+        return compile_mpmath(exprs, self.params)
+
+    def reference_riemann(self, point: PointLike, digits: int = 50) -> tuple[mpmath.matrix, dict]:
+        """Metric and ``R_abcd`` as mpmath numbers at ``digits`` digits (the accuracy reference)."""
+        subs = self._exact_point(point)
+        n, D = self.dimension, self.ambient_dimension
+        with mpmath.workdps(digits + 10):
+            args = [mpmath.mpf(sp.N(subs[p], digits + 20)) for p in self.params]
+            flat = self._mpmath_kernel(*args)
+            J = [flat[a * D : (a + 1) * D] for a in range(n)]
+            offset = n * D
+            H = [[None] * n for _ in range(n)]
+            for a in range(n):
+                for b in range(n):
+                    H[a][b] = flat[offset : offset + D]
+                    offset += D
+            W = self._inner_product()
+            W = None if W is None else [[mpmath.mpf(sp.N(w, digits + 20)) for w in row] for row in W]
+            g_entries = metric_scalar(J, W)
+            if abs(mpmath.det(mpmath.matrix(g_entries))) < mpmath.mpf(10) ** (-digits):
+                raise ModelError(f"{self.name}: the metric is singular at {self._format(subs)}")
+
+            def inverse(g):
+                return mpmath.inverse(mpmath.matrix(g)).tolist()
+
+            g, R = riemann_scalar(J, H, inverse, W)
+        return mpmath.matrix(g), R
+
+    def reference_gaussian_curvature(self, point: PointLike, digits: int = 50) -> mpmath.mpf:
+        """Gaussian curvature at ``digits`` digits (mpmath)."""
+        if self.dimension != 2:
+            raise ModelError(f"{self.name}: Gaussian curvature needs 2 parameters, got {self.dimension}")
+        g, R = self.reference_riemann(point, digits)
+        with mpmath.workdps(digits + 10):
+            return R[0, 1, 0, 1] / mpmath.det(g)
+
+    def reference_sectional_curvature(
+        self, point: PointLike, X: Sequence[float], Y: Sequence[float], digits: int = 50
+    ) -> mpmath.mpf:
+        """Sectional curvature of span(X, Y) at ``digits`` digits (mpmath)."""
+        g, R = self.reference_riemann(point, digits)
+        n = self.dimension
+        with mpmath.workdps(digits + 10):
+            X = [mpmath.mpf(sp.N(as_exact_number(x), digits + 20)) for x in X]
+            Y = [mpmath.mpf(sp.N(as_exact_number(y), digits + 20)) for y in Y]
+            idx = range(n)
+            num = mpmath.fsum(R[a, b, c, d] * X[a] * Y[b] * X[c] * Y[d] for a in idx for b in idx for c in idx for d in idx)
+            gxx = mpmath.fsum(g[a, b] * X[a] * X[b] for a in idx for b in idx)
+            gyy = mpmath.fsum(g[a, b] * Y[a] * Y[b] for a in idx for b in idx)
+            gxy = mpmath.fsum(g[a, b] * X[a] * Y[b] for a in idx for b in idx)
+            return num / (gxx * gyy - gxy**2)
+
+
+def _tidy(value: sp.Expr, params: Sequence[sp.Symbol], time_limit_s: float, symbolic: bool) -> sp.Expr:
+    """A canonical or simpler exact form of a curvature (the input if nothing finishes in time).
+
+    Symbolic (``symbolic=True``): exponentials of the parameters are replaced by positive symbols
+    ``exp_p = exp(p)`` (sigmoid/softmax maps become rational functions), ``cancel`` writes the result as
+    one reduced fraction, and the substitution is undone; ``simplify`` follows only if other functions
+    (trigonometric, ...) remain. At a point: ``cancel`` then ``simplify``, keeping the shortest form.
+    """
+    carriers = {p: sp.Symbol(f"exp_{p.name}", positive=True) for p in params}
+    best = value
+    try:
+        with time_limit(time_limit_s, "simplifying a curvature"):
+            best = _rationalise_exponentials(value, carriers)
+    except TimeLimitExceeded:
+        return best
+    if symbolic and not best.has(sp.sin, sp.cos, sp.tan, sp.tanh, sp.erf, sp.log):
+        return best  # a reduced fraction in exp(theta): canonical; simplify would only spend time
+    try:
+        with time_limit(time_limit_s, "simplifying a curvature"):
+            candidate = sp.simplify(best)
+        if sp.count_ops(candidate) <= sp.count_ops(best):
+            best = candidate
+    except TimeLimitExceeded:
+        pass
+    return best
+
+
+def _rationalise_exponentials(value: sp.Expr, carriers: Mapping[sp.Symbol, sp.Symbol]) -> sp.Expr:
+    """``cancel`` with ``exp(p)`` written as the symbol ``carriers[p]``, then substituted back (exact).
+
+    Sound for zero proofs: every step is an identity, and a rational function of the generators that
+    cancels to 0 is 0 for every value of them."""
+    expanded = sp.expand(value, power_exp=True, mul=False, multinomial=False)
+    rational = expanded.subs({sp.exp(p): c for p, c in carriers.items()})  # an identity: exp(2u) -> exp_u**2
+    result = sp.cancel(sp.together(rational))
+    return result.subs({c: sp.exp(p) for p, c in carriers.items()})
+
+
+def _is_zero(value: sp.Expr, symbolic: bool) -> bool:
+    """Is a metric determinant zero? Symbolic: exactly (``cancel``). At a point: ``|det| < 1e-30`` at 40 digits."""
+    if symbolic:
+        return sp.cancel(sp.together(value)) == 0
+    return abs(sp.N(value, 40)) < sp.Float(10) ** -30
+
+
+def decide_zero_exponential(
+    value: sp.Expr, params: Sequence[sp.Symbol], time_limit_s: float = 10.0, samples: int = 8, digits: int = 40
+) -> ZeroDecision:
+    """Is ``value`` identically zero? A numeric probe first (a counterexample refutes), then an exact
+    proof: with ``exp(p)`` replaced by positive symbols (a bijection onto ``(0, inf)``) the expression
+    must ``cancel`` to 0 as a rational function. ``CERTIFIED`` when the proof does not finish in time."""
+    probe = numeric_zero_probe(value, list(params), samples=samples, digits=digits)
+    if probe.status is not Status.CERTIFIED:
+        return probe
+    carriers = {p: sp.Symbol(f"exp_{p.name}", positive=True) for p in params}
+    try:
+        with time_limit(time_limit_s, "exact zero test"):
+            proved = _rationalise_exponentials(value, carriers) == 0
+    except TimeLimitExceeded:
+        proved = False
+    if proved:
+        return ZeroDecision(Status.PROVED, "cancel after exp(p) -> positive symbol", probe.max_abs_value, points=probe.points)
+    return probe
