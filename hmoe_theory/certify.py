@@ -5,8 +5,9 @@
 1. *probe*: evaluate ``e`` with mpmath at ``samples`` random rational points at ``digits`` digits.
    A value with ``|e| > 10^-(digits/2)`` that is stable when re-evaluated at twice the precision is a
    **counterexample** -> ``REFUTED`` (the rational point and the value are returned).
-2. *proof*: otherwise try, each under a wall-clock limit, ``expand`` (with ``exp(a+b) = exp(a) exp(b)``),
-   ``cancel(together(.))`` and ``simplify``; reaching the literal 0 -> ``PROVED``.
+2. *proof*: otherwise try the rewriting strategies of :data:`STRATEGIES`, each under a wall-clock limit
+   (``expand``; ``cancel`` with exp(p) as positive symbols; exponentials abstracted to fresh symbols;
+   ``cancel(together(.))``; ``simplify``); reaching the literal 0 -> ``PROVED``.
 3. If no strategy reaches 0 in time, the numeric evidence stands -> ``CERTIFIED`` (``max |e|`` over the
    points, all below ``10^-(digits/2)``).
 
@@ -150,27 +151,72 @@ def numeric_zero_probe(
     )
 
 
-def _expand_exp(e: sp.Expr) -> sp.Expr:
-    return sp.expand(sp.powsimp(sp.expand(e), combine="exp"), power_exp=True)
+def rationalise_exponentials(expr: sp.Expr, symbols: Sequence[sp.Symbol] | None = None) -> sp.Expr:
+    """``cancel`` with every ``exp(p)`` (p a free symbol) written as a positive symbol ``E_p``.
+
+    After ``expand(power_exp=True)``, ``exp(2u - v)`` is ``E_u**2 / E_v``; the result is exactly 0 iff
+    the rational function in the ``E_p`` cancels to 0 (p -> exp(p) is a bijection onto (0, inf), so no
+    identity is lost and none is invented).
+    """
+    symbols = sorted(expr.free_symbols, key=lambda s: s.name) if symbols is None else symbols
+    carriers = {p: sp.Symbol(f"E_{p.name}", positive=True) for p in symbols}
+    expanded = sp.expand(expr, power_exp=True, mul=False, multinomial=False)
+    rational = expanded.subs({sp.exp(p): c for p, c in carriers.items()})
+    return sp.cancel(sp.together(rational)).subs({c: sp.exp(p) for p, c in carriers.items()})
 
 
-_STRATEGIES: tuple[tuple[str, Callable[[sp.Expr], sp.Expr]], ...] = (
-    ("expand", lambda e: sp.expand(e, power_exp=True)),
-    ("expand after merging exponentials", _expand_exp),
-    ("cancel(together(.))", lambda e: sp.cancel(sp.together(sp.expand(e, power_exp=True)))),
-    ("simplify", sp.simplify),
-)
+def _canonical_cancel(argument: sp.Expr) -> sp.Expr:
+    argument = sp.expand(argument)
+    return argument if argument.is_polynomial() else sp.cancel(sp.together(argument))
 
 
-def prove_zero(expr: sp.Expr, time_limit_s: float = 10.0) -> str | None:
-    """Name of the first strategy that rewrites ``expr`` to the literal 0 within the limit, else None."""
+def abstract_exponentials(
+    exprs: Sequence[sp.Expr], canonical: Callable[[sp.Expr], sp.Expr] = sp.expand
+) -> tuple[list[sp.Expr], dict[sp.Expr, sp.Symbol]]:
+    """Replace exp atoms, innermost first, by one fresh symbol per ``canonical`` argument.
+
+    Equal canonical arguments are equal functions, so identifying them is sound; distinct ones stay
+    independent symbols, which can only make a remaining identity harder to prove, never false.
+    Typical use: softmax expressions, where matching exponentials *is* the proof that scores agree.
+    """
+    exprs = [sp.sympify(e) for e in exprs]
+    table: dict[sp.Expr, sp.Symbol] = {}
+    while True:
+        atoms = {a for e in exprs for a in e.atoms(sp.exp) if not a.args[0].has(sp.exp)}
+        if not atoms:
+            return exprs, table
+        replacement = {atom: table.setdefault(canonical(atom.args[0]), sp.Dummy(f"t{len(table)}")) for atom in atoms}
+        exprs = [e.xreplace(replacement) for e in exprs]
+
+
+def _abstracted_numerator(canonical: Callable[[sp.Expr], sp.Expr]) -> Callable[[sp.Expr], sp.Expr]:
+    def strategy(e: sp.Expr) -> sp.Expr:
+        (abstracted,), _ = abstract_exponentials([e], canonical)
+        return sp.expand(sp.fraction(sp.together(sp.expand(abstracted)))[0])
+
+    return strategy
+
+
+STRATEGIES: dict[str, Callable[[sp.Expr], sp.Expr]] = {
+    "expand": lambda e: sp.expand(e, power_exp=True),
+    "cancel after exp(p) -> positive symbol": rationalise_exponentials,
+    "exponentials abstracted (expand keys)": _abstracted_numerator(sp.expand),
+    "exponentials abstracted (cancel keys)": _abstracted_numerator(_canonical_cancel),
+    "cancel(together(.))": lambda e: sp.cancel(sp.together(sp.expand(e, power_exp=True))),
+    "simplify": sp.simplify,
+}
+
+
+def prove_zero(expr: sp.Expr, time_limit_s: float = 10.0, strategies: Sequence[str] | None = None) -> str | None:
+    """Name of the first strategy (of :data:`STRATEGIES`, in order) rewriting ``expr`` to the literal 0
+    within ``time_limit_s`` each, else None. Every strategy is a chain of identities, so 0 is a proof."""
     expr = sp.sympify(expr)
     if expr == 0:
         return "literally zero"
-    for name, strategy in _STRATEGIES:
+    for name in strategies or STRATEGIES:
         try:
             with time_limit(time_limit_s, f"sympy {name}"):
-                if strategy(expr) == 0:
+                if STRATEGIES[name](expr) == 0:
                     return name
         except TimeLimitExceeded:
             continue
@@ -185,6 +231,7 @@ def decide_zero(
     samples: int = 24,
     digits: int = 50,
     seed: int = 0,
+    strategies: Sequence[str] | None = None,
 ) -> ZeroDecision:
     """Is ``expr`` identically zero in all its free symbols? See the module docstring."""
     expr = sp.sympify(expr)
@@ -193,7 +240,7 @@ def decide_zero(
     probe = numeric_zero_probe(expr, variables, samples=samples, digits=digits, seed=seed)
     if probe.status is Status.REFUTED:
         return probe
-    method = prove_zero(expr, time_limit_s)
+    method = prove_zero(expr, time_limit_s, strategies)
     if method is not None:
         return ZeroDecision(Status.PROVED, method, probe.max_abs_value, points=probe.points, detail=probe.detail)
     return probe

@@ -51,3 +51,19 @@ def test_polynomial_span_exact():
     result = polynomial_span(2 * a * x + alpha, [x, sp.Integer(1)], [x])
     assert result.in_span and result.coefficients == (2 * a, alpha)
     assert not polynomial_span(x**2, [x, x**3], [x]).in_span
+
+
+def test_exponential_strategies_prove_sigmoid_and_softmax_identities():
+    from hmoe_theory.certify import abstract_exponentials, prove_zero
+
+    u = real_symbol("u")
+    s = 1 / (1 + sp.exp(-u))
+    assert prove_zero(s * (1 - s) - sp.exp(-u) / (1 + sp.exp(-u)) ** 2, 5.0, ("cancel after exp(p) -> positive symbol",))
+    # softmax of two scores written in two ways: abstraction matches exp(x*y + x) with exp(x*(y + 1))
+    y = real_symbol("y")
+    lhs = sp.exp(x * y + x) / (sp.exp(x * y + x) + sp.exp(y))
+    rhs = 1 / (1 + sp.exp(y) / sp.exp(x * (y + 1)))
+    (a, b), table = abstract_exponentials([lhs, rhs])
+    assert len(table) == 2
+    assert prove_zero(lhs - rhs, 5.0, ("exponentials abstracted (expand keys)",))
+    assert prove_zero(lhs - rhs + x, 5.0, ("exponentials abstracted (expand keys)",)) is None

@@ -28,7 +28,7 @@ import numpy as np
 import sympy as sp
 from sympy.matrices.utilities import dotprodsimp
 
-from ..certify import Status, ZeroDecision, numeric_zero_probe
+from ..certify import ZeroDecision, decide_zero, rationalise_exponentials
 from ..compile import compile_exprs, compile_mpmath
 from ..errors import ModelError, TimeLimitExceeded
 from ..timelimit import time_limit
@@ -431,11 +431,10 @@ def _tidy(value: sp.Expr, params: Sequence[sp.Symbol], time_limit_s: float, symb
     one reduced fraction, and the substitution is undone; ``simplify`` follows only if other functions
     (trigonometric, ...) remain. At a point: ``cancel`` then ``simplify``, keeping the shortest form.
     """
-    carriers = {p: sp.Symbol(f"exp_{p.name}", positive=True) for p in params}
     best = value
     try:
         with time_limit(time_limit_s, "simplifying a curvature"):
-            best = _rationalise_exponentials(value, carriers)
+            best = rationalise_exponentials(value, params)
     except TimeLimitExceeded:
         return best
     if symbolic and not best.has(sp.sin, sp.cos, sp.tan, sp.tanh, sp.erf, sp.log):
@@ -448,17 +447,6 @@ def _tidy(value: sp.Expr, params: Sequence[sp.Symbol], time_limit_s: float, symb
     except TimeLimitExceeded:
         pass
     return best
-
-
-def _rationalise_exponentials(value: sp.Expr, carriers: Mapping[sp.Symbol, sp.Symbol]) -> sp.Expr:
-    """``cancel`` with ``exp(p)`` written as the symbol ``carriers[p]``, then substituted back (exact).
-
-    Sound for zero proofs: every step is an identity, and a rational function of the generators that
-    cancels to 0 is 0 for every value of them."""
-    expanded = sp.expand(value, power_exp=True, mul=False, multinomial=False)
-    rational = expanded.subs({sp.exp(p): c for p, c in carriers.items()})  # an identity: exp(2u) -> exp_u**2
-    result = sp.cancel(sp.together(rational))
-    return result.subs({c: sp.exp(p) for p, c in carriers.items()})
 
 
 def _is_zero(value: sp.Expr, symbolic: bool) -> bool:
@@ -474,15 +462,11 @@ def decide_zero_exponential(
     """Is ``value`` identically zero? A numeric probe first (a counterexample refutes), then an exact
     proof: with ``exp(p)`` replaced by positive symbols (a bijection onto ``(0, inf)``) the expression
     must ``cancel`` to 0 as a rational function. ``CERTIFIED`` when the proof does not finish in time."""
-    probe = numeric_zero_probe(value, list(params), samples=samples, digits=digits)
-    if probe.status is not Status.CERTIFIED:
-        return probe
-    carriers = {p: sp.Symbol(f"exp_{p.name}", positive=True) for p in params}
-    try:
-        with time_limit(time_limit_s, "exact zero test"):
-            proved = _rationalise_exponentials(value, carriers) == 0
-    except TimeLimitExceeded:
-        proved = False
-    if proved:
-        return ZeroDecision(Status.PROVED, "cancel after exp(p) -> positive symbol", probe.max_abs_value, points=probe.points)
-    return probe
+    return decide_zero(
+        value,
+        list(params),
+        time_limit_s=time_limit_s,
+        samples=samples,
+        digits=digits,
+        strategies=("cancel after exp(p) -> positive symbol",),
+    )

@@ -4,7 +4,8 @@ Every claim runs the *reference layer code* of :mod:`hmoe_theory.attention.layer
 arrays of generic real symbols (tokens x_1..x_{Nd} = x~, weights WQ_h_u_v, WK_h_u_v, WV_h_u_v, WO_u_v,
 gate weights Wg_...) and compares it with the decompositions of :mod:`hmoe_theory.attention.decompose`.
 
-Proof strategy (:func:`prove_equal_modulo_exponentials`): every exp(.) atom whose argument contains
+Proof strategy (:func:`prove_equal_modulo_exponentials`, built on
+:func:`hmoe_theory.certify.abstract_exponentials`): every exp(.) atom whose argument contains
 no exp is replaced by a fresh symbol t, one symbol per *canonical* argument (``expand``, or
 ``cancel(together(.))`` for rational arguments such as gated scores); this is repeated inside out
 (sigmoid = 1/(1 + exp(-z)) first, then the softmax exponentials). Equal canonical arguments are equal
@@ -45,8 +46,7 @@ from hmoe_theory.attention import (
     vectorize_tokens,
 )
 from hmoe_theory.attention.layers import GATE_POSITIONS, sigmoid
-from hmoe_theory.certify import Status, decide_zero
-from hmoe_theory.errors import TimeLimitExceeded
+from hmoe_theory.certify import Status, decide_zero, prove_zero
 from hmoe_theory.families import Mixture
 from hmoe_theory.timelimit import time_limit
 from proofs_check.claim import Verdict
@@ -66,46 +66,12 @@ GATES = tuple(p for p in GATE_POSITIONS if p is not None)
 # --- proof machinery -------------------------------------------------------------------------------
 
 
-def _canonical_expand(argument: sp.Expr) -> sp.Expr:
-    return sp.expand(argument)
-
-
-def _canonical_cancel(argument: sp.Expr) -> sp.Expr:
-    argument = sp.expand(argument)
-    return argument if argument.is_polynomial() else sp.cancel(sp.together(argument))
-
-
-def abstract_exponentials(
-    exprs: Sequence[sp.Expr], canonical: Callable[[sp.Expr], sp.Expr] = _canonical_expand
-) -> tuple[list[sp.Expr], dict[sp.Expr, sp.Symbol]]:
-    """Replace exp atoms, innermost first, by one fresh symbol per canonical argument (see module doc)."""
-    exprs = [sp.sympify(e) for e in exprs]
-    table: dict[sp.Expr, sp.Symbol] = {}
-    while True:
-        atoms = {a for e in exprs for a in e.atoms(sp.exp) if not a.args[0].has(sp.exp)}
-        if not atoms:
-            return exprs, table
-        replacement = {}
-        for atom in atoms:
-            key = canonical(atom.args[0])
-            replacement[atom] = table.setdefault(key, sp.Dummy(f"t{len(table)}"))
-        exprs = [e.xreplace(replacement) for e in exprs]
+EXPONENTIAL_STRATEGIES = ("exponentials abstracted (expand keys)", "exponentials abstracted (cancel keys)")
 
 
 def prove_equal_modulo_exponentials(lhs: sp.Expr, rhs: sp.Expr, time_limit_s: float = 2.0) -> str | None:
     """Name of the method proving lhs == rhs identically, or None (see the module docstring)."""
-    try:
-        with time_limit(time_limit_s, "exponential abstraction proof"):
-            for name, canonical in (("expand", _canonical_expand), ("cancel", _canonical_cancel)):
-                (a, b), table = abstract_exponentials([lhs, rhs], canonical)
-                difference = a - b
-                if sp.expand(difference) == 0:
-                    return f"{len(table)} exponentials abstracted ({name} keys), expand"
-                if sp.expand(sp.fraction(sp.together(difference))[0]) == 0:
-                    return f"{len(table)} exponentials abstracted ({name} keys), together + expand"
-    except TimeLimitExceeded:
-        return None
-    return None
+    return prove_zero(sp.sympify(lhs) - rhs, time_limit_s, EXPONENTIAL_STRATEGIES)
 
 
 def _proved_equal(lhs: sp.Expr, rhs: sp.Expr, what: str) -> Verdict:
