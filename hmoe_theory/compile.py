@@ -16,9 +16,12 @@ from collections.abc import Callable, Sequence
 
 import mpmath
 import numpy as np
+import scipy.special
 import sympy as sp
 
 Kernel = Callable[..., np.ndarray]
+# sympy's numpy printer falls back to math.erf (scalar only); use the vectorised scipy ufunc.
+NUMPY_MODULES = [{"erf": scipy.special.erf}, "numpy"]
 
 
 def _lambdify(args: Sequence[sp.Symbol], exprs: Sequence[sp.Expr], modules) -> Callable:
@@ -32,7 +35,7 @@ def compile_exprs(exprs: Sequence[sp.Expr], args: Sequence[sp.Symbol]) -> Kernel
     shape ``(len(exprs), *shape)``; constant expressions are broadcast to ``shape``.
     """
     exprs = [sp.sympify(e) for e in exprs]
-    raw = _lambdify(args, exprs, "numpy")
+    raw = _lambdify(args, exprs, NUMPY_MODULES)
     count = len(exprs)
 
     def kernel(*values) -> np.ndarray:

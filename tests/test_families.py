@@ -72,3 +72,13 @@ def test_bad_names_and_sizes_are_one_line_errors():
         gate_expert("softmax-linear", "linear", d=0)
     with pytest.raises(ModelError):
         Mixture.from_names("softmax-linear", "linear", k=0)
+
+
+def test_gelu_expert_kernel_is_vectorised():
+    from scipy.special import erf
+
+    f = gate_expert("softmax-linear", "ridge-gelu", 1)
+    x = np.linspace(-1, 1, 7)
+    z = 0.5 * x + 0.1  # a = 0.5, alpha = 0.1, beta = 0.3
+    expected = np.exp(0.3 * x) * z * (1 + erf(z / np.sqrt(2))) / 2
+    np.testing.assert_allclose(f.kernel(x, 0.3, 0.5, 0.1), expected, rtol=1e-13)

@@ -17,8 +17,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--setting", action="append", metavar="NAME",
                    help="setting to run (repeatable); 'default' = the default reproduction (the default)")
-    p.add_argument("--n", default="1e3:1e5:8", metavar="SPEC",
-                   help="sample sizes: START:STOP:COUNT log-spaced, or N1,N2,... (default 1e3:1e5:8)")
+    p.add_argument("--n", default="125:16000:8", metavar="SPEC",
+                   help="sample sizes: START:STOP:COUNT log-spaced, or N1,N2,... (default 125:16000:8, the default reproduction)")
     p.add_argument("--reps", type=int, default=20, help="replicates per (setting, n) (default 20)")
     p.add_argument("--seed", type=int, default=0, help="base seed; each fit's seed derives from it (default 0)")
     p.add_argument("--workers", type=int, default=min(2, os.cpu_count() or 1),

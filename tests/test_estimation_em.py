@@ -1,0 +1,67 @@
+"""EM for the softmax-gated Gaussian mixture of linear experts."""
+
+import numpy as np
+import pytest
+
+from hmoe_theory.errors import ModelError
+from hmoe_theory.estimation.em import GaussianMoEEM, GaussianMoEParams, em_iteration, mean_log_likelihood, _Data, _log_softmax
+from hmoe_theory.estimation.sampling import sample_gaussian_moe
+from hmoe_theory.families import Mixture
+
+TRUE = GaussianMoEParams(
+    gate=np.array([[2.0, -1.0, 0.5], [-1.0, 2.0, 0.0], [0.0, 0.0, 0.0]]),
+    experts=np.array([[1.0, -0.5, 0.5], [-1.0, 1.0, -0.5], [0.5, 0.5, 1.5]]),
+    variances=np.array([0.05, 0.1, 0.08]),
+)
+
+
+def test_log_likelihood_matches_symbolic_density_mixture():
+    rng = np.random.default_rng(0)
+    X, y = sample_gaussian_moe(rng, TRUE, 8)
+    mixture = Mixture.from_names("softmax-linear", "linear", 3, 2, mode="density")
+    theta = TRUE.flat()
+    assert [p.name for p in mixture.params][:7] == ["beta_1_1", "beta_1_2", "beta0_1", "a_1_1", "a_1_2", "alpha_1", "nu_1"]
+    density = mixture.function.kernel(X[:, 0], X[:, 1], y, *theta)
+    assert mean_log_likelihood(X, y, TRUE) == pytest.approx(np.log(density).mean(), rel=1e-12)
+    np.testing.assert_allclose(GaussianMoEParams.from_flat(theta, 3, 2).flat(), theta)
+
+
+def test_em_never_decreases_the_likelihood_and_recovers_the_truth():
+    rng = np.random.default_rng(1)
+    X, y = sample_gaussian_moe(rng, TRUE, 20000)
+    start = GaussianMoEParams(TRUE.gate + 0.3 * rng.normal(size=(3, 3)), TRUE.experts + 0.3 * rng.normal(size=(3, 3)), 2 * TRUE.variances)
+    data, params = _Data.build(X, y), start.pinned()
+    log_pi, values = _log_softmax(params.gate, data), []
+    for _ in range(15):
+        params, log_pi, value = em_iteration(data, params, log_pi, newton_steps=1, variance_floor=1e-8)
+        values.append(value)
+    assert np.all(np.diff(values) >= -1e-12)
+    em = GaussianMoEEM(3).fit(X, y, init=start)
+    assert em.converged_
+    assert em.log_likelihood_ >= mean_log_likelihood(X, y, TRUE)  # the MLE beats the truth in-sample
+    np.testing.assert_allclose(em.params_.experts, TRUE.experts, atol=0.03)
+    np.testing.assert_allclose(em.params_.gate, TRUE.gate, atol=0.15)
+    np.testing.assert_allclose(em.params_.variances, TRUE.variances, rtol=0.1)
+    np.testing.assert_allclose(em.params_.gate[-1], 0.0)  # pinned component
+    grid = np.random.default_rng(9).uniform(-1, 1, (500, 2))
+    truth = GaussianMoEEM(3)
+    truth.params_ = TRUE
+    assert np.sqrt(np.mean((em.predict(grid) - truth.predict(grid)) ** 2)) < 0.03
+
+
+def test_em_from_random_start_reaches_the_truth_likelihood():
+    rng = np.random.default_rng(2)
+    X, y = sample_gaussian_moe(rng, TRUE, 5000)
+    em = GaussianMoEEM(3, random_state=0).fit(X, y)
+    assert em.log_likelihood_ > mean_log_likelihood(X, y, TRUE) - 0.01
+
+
+def test_em_input_errors():
+    with pytest.raises(ModelError, match="n_components >= 2"):
+        GaussianMoEEM(1).fit(np.zeros((5, 2)), np.zeros(5))
+    with pytest.raises(ModelError, match="shape"):
+        GaussianMoEEM(2).fit(np.zeros((5, 2)), np.zeros(4))
+    with pytest.raises(ModelError, match="nu > 0"):
+        GaussianMoEEM(3).fit(np.zeros((5, 2)), np.zeros(5), init=GaussianMoEParams(TRUE.gate, TRUE.experts, -TRUE.variances))
+    with pytest.raises(ModelError, match="call fit"):
+        GaussianMoEEM(2).predict(np.zeros((1, 2)))
