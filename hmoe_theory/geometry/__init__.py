@@ -3,12 +3,14 @@
 * :mod:`.curvature` -- Gauss-equation curvature from ``J`` and ``H`` (numeric batched / exact / mpmath),
   the sign convention (sphere of radius ``R``: ``K = +1/R^2``) and the immersion check;
 * :mod:`.metric` -- :class:`PullbackMetric`: metric ``J^T Sigma^-1 J`` and curvature of a symbolic mean map;
+* :mod:`.callable_map` -- :class:`CallableMeanMap`: the same for a black-box numpy map (finite differences);
 * :mod:`.gaussian_family` -- :class:`GaussianFamilyMetric`: full ``N(mu(theta), Sigma(theta))`` via Christoffel symbols;
 * :mod:`.maps` -- attention-type and gated mean maps, and the witnesses of the claims;
 * :mod:`.depth` -- stacks of (gated) attention layers on random 2-planes, forward-mode second derivatives;
 * :mod:`.learned` -- curvature of small trained attention classifiers on toy tasks.
 """
 
+from .callable_map import CallableMeanMap
 from .curvature import NumericCurvature
 from .gaussian_family import GaussianFamilyMetric
 from .maps import (
@@ -30,6 +32,7 @@ from .maps import (
 from .metric import PullbackMetric, decide_zero_exponential
 
 __all__ = [
+    "CallableMeanMap",
     "GaussianFamilyMetric",
     "MeanMap",
     "NumericCurvature",
