@@ -26,8 +26,15 @@ def test_catalogue_covers_gates_experts_and_specification():
 def test_run_replicate_is_deterministic_and_returns_losses(name):
     first, second = run_replicate(name, 300, 7), run_replicate(name, 300, 7)
     assert set(first) == KEYS
+    # Converged fits are bitwise reproducible. Over-specified least-squares fits stop at the evaluation
+    # cap in a flat valley, which amplifies alignment-dependent float rounding of numpy/BLAS kernels:
+    # across processes they agree to ~6e-5 relative (measured over 8 hash seeds), so 1e-3 here.
+    rel = 1e-3 if name.endswith("/over") and not name.startswith("gaussian-moe") else 0.0
     for key in KEYS - {"fit_seconds"}:
-        assert first[key] == second[key] or (math.isnan(first[key]) and math.isnan(second[key]))
+        if math.isnan(first[key]):
+            assert math.isnan(second[key])
+        else:
+            assert second[key] == pytest.approx(first[key], rel=rel, abs=0.0)
     assert first["voronoi"] > 0 and 0 < first["l2_error"] < 0.5 and first["fit_seconds"] > 0
     assert first["voronoi"] >= first["weight_discrepancy"]
     assert run_replicate(name, 300, 8)["voronoi"] != first["voronoi"]
