@@ -48,7 +48,7 @@ def test_list_marks_default_settings(capsys):
     "extra, message",
     [
         (["--n", "1e5:1e3:8"], "bad --n spec '1e5:1e3:8': STOP must be >= START"),
-        (["--setting", "nope"], "unknown setting 'nope'; known settings: extra, quarter, root-n"),
+        (["--setting", "nope"], "unknown setting 'nope' (known: root-n, quarter, extra)"),
         (["--formats", "png,jpg"], "plot formats must be among png, svg"),
         (["--scheduler", "tcp://127.0.0.1:9", "--connect-timeout", "0.3"],
          "cannot reach Dask scheduler at tcp://127.0.0.1:9"),

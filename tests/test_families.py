@@ -82,3 +82,8 @@ def test_gelu_expert_kernel_is_vectorised():
     z = 0.5 * x + 0.1  # a = 0.5, alpha = 0.1, beta = 0.3
     expected = np.exp(0.3 * x) * z * (1 + erf(z / np.sqrt(2))) / 2
     np.testing.assert_allclose(f.kernel(x, 0.3, 0.5, 0.1), expected, rtol=1e-13)
+
+
+def test_unknown_name_suggests_the_closest_entries():
+    with pytest.raises(UnknownNameError, match="did you mean quadratic-monomial"):
+        gate_expert("quadratic-monomal", "linear")

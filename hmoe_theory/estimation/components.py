@@ -33,7 +33,7 @@ from collections.abc import Callable
 import numpy as np
 from scipy.special import expit, ndtr
 
-from ..errors import UnknownNameError
+from ..errors import lookup
 
 Array = np.ndarray
 
@@ -246,13 +246,9 @@ EXPERT_MODELS: dict[str, ExpertModel] = {
 
 def get_gate_model(name: str) -> GateModel:
     """Vectorised gate by catalogue name (one-line error listing the supported ones)."""
-    if name not in GATE_MODELS:
-        raise UnknownNameError(f"no vectorised gate {name!r} (supported: {', '.join(GATE_MODELS)})")
-    return GATE_MODELS[name]
+    return lookup(GATE_MODELS, name, "vectorised gate")
 
 
 def get_expert_model(name: str) -> ExpertModel:
     """Vectorised expert by catalogue name (one-line error listing the supported ones)."""
-    if name not in EXPERT_MODELS:
-        raise UnknownNameError(f"no vectorised expert {name!r} (supported: {', '.join(EXPERT_MODELS)})")
-    return EXPERT_MODELS[name]
+    return lookup(EXPERT_MODELS, name, "vectorised expert")

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..errors import ModelError, UnknownNameError
+from ..errors import ModelError, lookup
 from .em import GaussianMoEEM, GaussianMoEParams
 from .least_squares import LeastSquaresMoE
 from .model import SoftmaxMoE
@@ -154,11 +154,7 @@ def get_setting(name: str | Setting) -> Setting:
     """Catalogue look-up with a one-line error."""
     if isinstance(name, Setting):
         return name
-    if name not in SETTINGS:
-        raise UnknownNameError(
-            f"unknown setting {name!r} ({len(SETTINGS)} known, e.g. {', '.join(DEFAULT_SETTINGS)})"
-        )
-    return SETTINGS[name]
+    return lookup(SETTINGS, name, "setting")
 
 
 def _grid(d: int) -> Array:

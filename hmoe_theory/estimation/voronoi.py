@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..errors import ModelError, UnknownNameError
+from ..errors import ModelError, lookup
 
 Array = np.ndarray
 Exponent = float | Callable[[int], float]
@@ -98,9 +98,7 @@ VORONOI_PRESETS: dict[str, VoronoiExponents] = {
 def get_exponents(exponents: VoronoiExponents | str) -> VoronoiExponents:
     if isinstance(exponents, VoronoiExponents):
         return exponents
-    if exponents not in VORONOI_PRESETS:
-        raise UnknownNameError(f"unknown Voronoi preset {exponents!r} (known: {', '.join(VORONOI_PRESETS)})")
-    return VORONOI_PRESETS[exponents]
+    return lookup(VORONOI_PRESETS, exponents, "Voronoi preset")
 
 
 @dataclass(frozen=True)

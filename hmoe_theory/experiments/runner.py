@@ -27,7 +27,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from ..errors import UnknownNameError
+from ..errors import UnknownNameError, lookup
 from .progress import ProgressLine
 from .spec import SweepError, SweepSpec, Task
 from .store import ResultStore, check_metrics
@@ -70,7 +70,7 @@ def resolve_settings(names: Sequence[str], replicate: str | Replicate = DEFAULT_
     """Check setting names against the replicate module's ``SETTINGS`` (when it defines one).
 
     The name ``default`` expands to the module's ``DEFAULT_SETTINGS``. Unknown names raise
-    :class:`~hmoe_theory.errors.UnknownNameError` listing the known ones.
+    :class:`~hmoe_theory.errors.UnknownNameError` naming the closest known ones.
     """
     reference = replicate_reference(replicate)
     module = importlib.import_module(reference.partition(":")[0])
@@ -84,8 +84,8 @@ def resolve_settings(names: Sequence[str], replicate: str | Replicate = DEFAULT_
         else:
             expanded = [name]
         for setting in expanded:
-            if known is not None and setting not in known:
-                raise UnknownNameError(f"unknown setting {setting!r}; known settings: {', '.join(sorted(known))}")
+            if known is not None:
+                lookup(known, setting, "setting")
             if setting not in resolved:
                 resolved.append(setting)
     if not resolved:

@@ -16,7 +16,7 @@ from functools import cached_property
 
 import sympy as sp
 
-from ..errors import ModelError, UnknownNameError
+from ..errors import ModelError, lookup
 from ..symbols import input_symbols
 from .base import ParametricFunction
 from .experts import EXPERTS, Expert
@@ -28,20 +28,12 @@ MODES = ("regression", "density")
 
 def get_gate(name: str | Gate) -> Gate:
     """Catalogue look-up with a one-line error listing the valid names."""
-    if isinstance(name, Gate):
-        return name
-    if name not in GATES:
-        raise UnknownNameError(f"unknown gate {name!r} (known: {', '.join(GATES)})")
-    return GATES[name]
+    return name if isinstance(name, Gate) else lookup(GATES, name, "gate")
 
 
 def get_expert(name: str | Expert) -> Expert:
     """Catalogue look-up with a one-line error listing the valid names."""
-    if isinstance(name, Expert):
-        return name
-    if name not in EXPERTS:
-        raise UnknownNameError(f"unknown expert {name!r} (known: {', '.join(EXPERTS)})")
-    return EXPERTS[name]
+    return name if isinstance(name, Expert) else lookup(EXPERTS, name, "expert")
 
 
 def _check(d: int, mode: str) -> None:
