@@ -1,8 +1,8 @@
 """Sweeps: identical numbers serial / process pool / Dask, resume after SIGKILL, failures, errors."""
 
-import re
 import io
 import os
+import re
 import signal
 import sqlite3
 import subprocess
