@@ -1,0 +1,468 @@
+"""Interactive explorer: type a family, see its parameter relations and identifiability; type a mean
+map, see its curvature field.
+
+Plain functions first (usable anywhere, returned objects print as text tables):
+
+* :func:`explore_family` -- linear relations among the partial derivatives of ``F(z; theta)`` and
+  identifiability. ``F`` is a catalogue gate x expert (:func:`~hmoe_theory.families.gate_expert`) or a
+  formula typed by the user. With ``D_0 = F`` and ``D_k = d^|k| F / d theta^k`` (``1 <= |k| <= order``),
+  a *relation* is ``sum_k c_k D_k(z; theta) = 0`` for all inputs ``z``. Relations at a generic rational
+  point are found and certified by :func:`hmoe_theory.interactions.discover_relations`; the explorer
+  runs it at two independent generic points ``theta_0, theta_1`` and splits them into
+
+  - *PDEs* (constant coefficients): ``span N(theta_0) ∩ span N(theta_1)`` (exact rational linear
+    algebra), e.g. ``dF/da - d2F/dbeta dalpha = 0`` for ``exp(beta x) (a x + alpha)``; each is then
+    certified with every parameter symbolic (:func:`~hmoe_theory.certify.decide_zero`);
+  - *theta-dependent* relations: a complement in ``N(theta_0)``, e.g. the homogeneity
+    ``F = a dF/da + alpha dF/dalpha``, shown with its coefficients at ``theta_0``.
+
+  Hypothesis: ``theta_0, theta_1`` are generic (a relation holding only on a measure-zero parameter set
+  is missed; a theta-dependent relation whose coefficients coincide at both points would be taken for
+  a PDE -- and then fail the symbolic certification, which reports ``refuted``).
+
+  Identifiability: the Fisher information ``E[grad F grad F^T]`` of one component at ``theta_0`` is
+  non-singular iff the first-order derivatives are linearly independent functions of ``z`` (rank ``n``:
+  *locally identifiable*); *strong identifiability* (order ``r``, two components) is decided by
+  :func:`hmoe_theory.interactions.identifiability.check_family` with the ``strong`` preset: ``F`` and
+  its derivatives up to order ``r`` at two distinct generic points are linearly independent.
+
+* :func:`explore_curvature` -- the Fisher-Rao (pullback) metric ``g = J^T Sigma^-1 J`` of
+  ``N(Y(theta), Sigma)`` for a typed mean map ``Y`` and its curvature on a grid over two coordinates
+  (Gaussian curvature ``K`` for two coordinates, scalar curvature otherwise), computed by
+  :class:`hmoe_theory.geometry.metric.PullbackMetric` (Gauss equation); :meth:`CurvatureField.figure`
+  draws the heat map.
+
+* :func:`explorer_widget` -- ipywidgets controls for both (raises a one-line
+  :class:`~hmoe_theory.errors.HmoeError` when ipywidgets is not installed).
+
+User text goes only through the safe parsers of :mod:`hmoe_theory.expr`.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Any
+
+import numpy as np
+import sympy as sp
+
+from .errors import ExpressionError, HmoeError, ModelError
+from .expr import parse_assignments, parse_expression, parse_name, parse_names, parse_vector
+from .families import ParametricFunction, gate_expert
+from .interactions import Column, Discovery, Relation, Term, discover_relations, function_from_text
+from .interactions.derivatives import check_order, derivative_table
+from .interactions.discovery import certify_relation, common_exponential_factor
+from .interactions.identifiability import IdentifiabilityResult, check_family, preset
+from .symbols import positive_symbol
+
+MAX_DERIVATIVES = 90  # F and its derivatives; keeps one exploration within seconds
+
+
+# ---------------------------------------------------------------------------- families
+
+
+@dataclass(frozen=True)
+class FamilyReport:
+    """Result of :func:`explore_family` (``print`` it for a readable summary).
+
+    ``discovery``: every relation at ``theta_0`` (:func:`hmoe_theory.interactions.discover_relations`);
+    ``pdes``: the relations with constant coefficients (they also hold at ``theta_1`` and are certified
+    with all parameters symbolic); ``pointwise``: a complement of them in the relations at ``theta_0``,
+    whose coefficients depend on ``theta`` (values at ``theta_0``); ``first_order_rank``: rank of the
+    first-order derivatives at ``theta_0`` (the rank of the Fisher information of one component).
+    """
+
+    function: ParametricFunction
+    discovery: Discovery
+    pdes: tuple[Relation, ...]
+    pointwise: tuple[Relation, ...]
+    first_order_rank: int
+    strong: IdentifiabilityResult
+
+    @property
+    def point(self) -> dict[str, str]:
+        """``theta_0`` as ``{name: "p/q"}``."""
+        return self.discovery.point
+
+    @property
+    def vanishing(self) -> tuple[str, ...]:
+        """Derivatives that are identically zero."""
+        return tuple(r.terms[0].column.label for r in self.pdes if len(r.terms) == 1)
+
+    @property
+    def locally_identifiable(self) -> bool:
+        """First-order derivatives independent at theta_0 (non-singular Fisher information)."""
+        return self.first_order_rank == len(self.function.params)
+
+    @property
+    def strongly_identifiable(self) -> bool:
+        """F and its derivatives up to the order, at two distinct generic points, are linearly independent."""
+        return self.strong.identifiable
+
+    def __str__(self) -> str:
+        f, found = self.function, self.discovery
+        n = len(f.params)
+        weights = f"   (mixing weights factored out: {', '.join(map(str, f.weight_params))})" if f.weight_params else ""
+        return "\n".join(
+            [
+                f"family   {f.name}",
+                f"F        = {f.expr}",
+                f"params   {', '.join(map(str, f.params))}{weights}",
+                f"theta_0  {', '.join(f'{k}={v}' for k, v in self.point.items())}",
+                f"{found.size} derivatives of order <= {found.order}, rank {found.rank}, {found.nullity} relation(s) at theta_0",
+                f"PDEs (constant coefficients, all theta): {len(self.pdes)}",
+                *(f"  [{r.status.value}] {r.text}" for r in self.pdes),
+                f"relations with theta-dependent coefficients (values at theta_0): {len(self.pointwise)}",
+                *(f"  [{r.status.value}] {r.text}" for r in self.pointwise),
+                f"Fisher information rank at theta_0: {self.first_order_rank} of {n} -> "
+                + ("locally identifiable" if self.locally_identifiable else "NOT locally identifiable"),
+                f"strongly identifiable (order {found.order}, 2 components): "
+                + ("yes" if self.strongly_identifiable else f"no, {self.strong.discovery.nullity} relation(s)"),
+                *(f"warning: {w}" for w in found.warnings),
+            ]
+        )
+
+
+def _user_function(
+    function: str, inputs: str | Sequence[str], params: str | Sequence[str], positive: str | Sequence[str] | None
+) -> ParametricFunction:
+    """:func:`hmoe_theory.interactions.function_from_text`, with the ``positive`` parameters made positive."""
+    f = function_from_text(function, inputs, params)
+    if not positive:
+        return f
+    names = set(parse_names(positive) if isinstance(positive, str) else [parse_name(n) for n in positive])
+    unknown = sorted(names - {p.name for p in f.params})
+    if unknown:
+        raise ModelError(f"positive name(s) {', '.join(unknown)} are not parameters")
+    swap = {p: positive_symbol(p.name) for p in f.params if p.name in names}
+    return ParametricFunction(f.name, f.expr.xreplace(swap), f.inputs, tuple(swap.get(p, p) for p in f.params))
+
+
+def _exact_row(relation: Relation, columns: Sequence[Column]) -> list[sp.Rational] | None:
+    """The coefficient vector of ``relation`` over ``columns``, or None if a coefficient is not rational."""
+    if not all(isinstance(t.coefficient, Fraction) for t in relation.terms):
+        return None
+    row = [sp.Integer(0)] * len(columns)
+    index = {c: i for i, c in enumerate(columns)}
+    for t in relation.terms:
+        row[index[t.column]] = sp.Rational(t.coefficient.numerator, t.coefficient.denominator)
+    return row
+
+
+def _exact_rows(relations: Sequence[Relation], columns: Sequence[Column]) -> list[list[sp.Rational]]:
+    return [row for row in (_exact_row(r, columns) for r in relations) if row is not None]
+
+
+def _common_relations(first: list[list[sp.Rational]], second: list[list[sp.Rational]]) -> list[list[sp.Rational]]:
+    """Reduced row echelon basis of span(first) ∩ span(second) (exact rational linear algebra)."""
+    if not first or not second:
+        return []
+    A, B = sp.Matrix(first), sp.Matrix(second)
+    kernel = sp.Matrix.hstack(A.T, -B.T).nullspace()
+    if not kernel:
+        return []
+    vectors = sp.Matrix([list(sp.Matrix([v[: A.rows]]) * A) for v in kernel])
+    reduced, pivots = vectors.rref()
+    return [list(reduced.row(i)) for i in range(len(pivots))]
+
+
+def _as_relation(row: Sequence[sp.Rational], columns: Sequence[Column], table: Sequence[sp.Expr], f: ParametricFunction) -> Relation:
+    """A constant-coefficient relation, certified with every parameter symbolic."""
+    used = [i for i, c in enumerate(row) if c != 0]
+    coefficients = [Fraction(int(row[i].p), int(row[i].q)) for i in used]
+    status, method = certify_relation(
+        [table[i] for i in used], coefficients, [*f.inputs, *f.params], common_exponential_factor(f.expr), 3.0
+    )
+    return Relation(tuple(Term(columns[i], c) for i, c in zip(used, coefficients)), status, method)
+
+
+def explore_family(
+    gate: str | None = None,
+    expert: str | None = None,
+    *,
+    function: str | None = None,
+    inputs: str | Sequence[str] | None = None,
+    params: str | Sequence[str] | None = None,
+    positive: str | Sequence[str] | None = None,
+    d: int = 1,
+    order: int = 2,
+    mode: str = "regression",
+    seed: int = 0,
+) -> FamilyReport:
+    """Relations among the derivatives of a family and its identifiability (see module docstring).
+
+    Either ``gate`` and ``expert`` (catalogue names; ``d`` and ``mode`` as in
+    :func:`hmoe_theory.families.gate_expert`), or ``function`` (text, e.g. ``"exp(b*x)*(a*x + c)"``)
+    with ``inputs`` and ``params`` (``"x"``, ``"a, b, c"``); ``positive`` names parameters that are
+    positive (variances). ``seed`` picks the random generic points ``theta_0`` and ``theta_1``.
+    """
+    if function is not None:
+        if gate is not None or expert is not None:
+            raise ModelError("give either gate and expert, or function with inputs and params, not both")
+        if not inputs or not params:
+            raise ModelError("a typed function needs inputs (e.g. 'x') and params (e.g. 'a, b, c')")
+        if mode != "regression":
+            raise ModelError("mode applies to catalogue families; write a density into the function, e.g. normal_pdf(y, m, v)")
+        f = _user_function(function, inputs, params, positive)
+    elif gate is not None and expert is not None:
+        f = gate_expert(gate, expert, d, mode)
+    else:
+        raise ModelError("give a gate and an expert (catalogue names), or a function with inputs and params")
+    check_order(order)
+    size = math.comb(len(f.params) + order, order)
+    if size > MAX_DERIVATIVES:
+        raise ModelError(f"{f.name}: {size} derivatives of order <= {order} (limit {MAX_DERIVATIVES}); lower d or order")
+
+    at_theta0 = discover_relations(f, order, seed=seed)
+    at_theta1 = discover_relations(f, order, seed=seed + 1, certify=False)
+    first_order = discover_relations(f, 1, min_order=1, seed=seed, certify=False)
+    strong = check_family(f, preset("strong", order, k=2), seed=seed)
+
+    columns = at_theta0.columns
+    table = list(derivative_table(f, order).values())  # same graded order as the columns
+    common = _common_relations(_exact_rows(at_theta0.relations, columns), _exact_rows(at_theta1.relations, columns))
+    pdes = tuple(_as_relation(row, columns, table, f) for row in common)
+    pointwise, basis = [], list(common)
+    for relation in at_theta0.relations:
+        row = _exact_row(relation, columns)
+        if row is None or sp.Matrix([*basis, row]).rank() > len(basis):
+            basis += [row] if row is not None else []
+            pointwise.append(relation)
+    return FamilyReport(f, at_theta0, pdes, tuple(pointwise), first_order.rank, strong)
+
+
+# ---------------------------------------------------------------------------- curvature
+
+
+@dataclass(frozen=True)
+class CurvatureField:
+    """Curvature of the Fisher-Rao metric of ``N(Y(theta), Sigma)`` on a grid over two coordinates.
+
+    ``values[i, j]`` is the curvature at ``(axes[0], axes[1]) = (U[i, j], V[i, j])`` (other coordinates
+    at ``fixed``); ``quantity`` says which curvature (Gaussian ``K`` for two coordinates, scalar ``S``
+    otherwise).
+    """
+
+    map_text: str
+    coords: tuple[str, ...]
+    axes: tuple[str, str]
+    fixed: dict[str, float]
+    constants: dict[str, sp.Expr]
+    U: np.ndarray
+    V: np.ndarray
+    values: np.ndarray
+    quantity: str
+
+    def __str__(self) -> str:
+        (a, b), v = self.axes, self.values
+        fixed = "".join(f", {k}={x:g}" for k, x in self.fixed.items())
+        constants = f" with {', '.join(f'{k}={x}' for k, x in self.constants.items())}" if self.constants else ""
+        return (
+            f"{self.quantity} of Y = {self.map_text}{constants}\n"
+            f"grid {v.shape[0]}x{v.shape[1]} over {a} in [{self.U.min():g}, {self.U.max():g}], "
+            f"{b} in [{self.V.min():g}, {self.V.max():g}]{fixed}\n"
+            f"min {v.min():.6g}   max {v.max():.6g}   mean {v.mean():.6g}"
+        )
+
+    def figure(self, ax: Any = None) -> Any:
+        """A heat map of the field (matplotlib ``Figure``; drawn into ``ax`` if given)."""
+        from matplotlib.figure import Figure
+
+        if ax is None:
+            fig = Figure(figsize=(5.2, 4.2), layout="constrained")
+            ax = fig.add_subplot()
+        else:
+            fig = ax.figure
+        low, high = float(self.values.min()), float(self.values.max())
+        span = max(abs(low), abs(high))
+        constant = high - low <= 1e-9 * max(span, 1.0)
+        if constant or low < 0 < high:  # diverging map centred on 0 (a constant field shows its sign)
+            limit = max(span, 1.0) if constant else span
+            style = {"cmap": "coolwarm", "vmin": -limit, "vmax": limit}
+        else:
+            style = {"cmap": "viridis", "vmin": low, "vmax": high}
+        mesh = ax.pcolormesh(self.U, self.V, self.values, shading="auto", **style)
+        fig.colorbar(mesh, ax=ax, label=self.quantity)
+        ax.set_xlabel(self.axes[0])
+        ax.set_ylabel(self.axes[1])
+        title = self.map_text if len(self.map_text) <= 48 else self.map_text[:45] + "..."
+        symbol = self.quantity.split()[-1]
+        value = f"\n{symbol} = {low:.6g} everywhere" if constant else f"\n{symbol} in [{low:.4g}, {high:.4g}]"
+        ax.set_title(f"{symbol} of Y = {title}{value}", fontsize=9)
+        return fig
+
+
+def parse_ranges(text: str) -> dict[str, tuple[float, float]]:
+    """``"u=-1.2:1.2, v=0:2*pi"`` -> ``{"u": (-1.2, 1.2), "v": (0.0, 6.283...)}`` (constant bounds, lo < hi)."""
+    ranges: dict[str, tuple[float, float]] = {}
+    for part in (p for p in text.split(",") if p.strip()):
+        if "=" not in part or ":" not in part:
+            raise ExpressionError(f"expected name=low:high, got {part.strip()!r}")
+        name, bounds = part.split("=", 1)
+        name = parse_name(name)
+        if name in ranges:
+            raise ExpressionError(f"range of {name!r} given twice")
+        low, high = (_constant(t, name) for t in bounds.split(":", 1))
+        ranges[name] = (low, high)
+    if not ranges:
+        raise ExpressionError("expected at least one range name=low:high")
+    return ranges
+
+
+def _as_range(name: str, value: object) -> tuple[float, float]:
+    """A (low, high) pair of finite real numbers, else a one-line ModelError."""
+    try:
+        low, high = (float(v) for v in value)  # type: ignore[union-attr]
+    except (TypeError, ValueError):
+        raise ModelError(f"range of {name!r} must be a pair of numbers (low, high), got {value!r}") from None
+    if not (np.isfinite(low) and np.isfinite(high)):
+        raise ModelError(f"range of {name!r} must be finite, got {value!r}")
+    return low, high
+
+
+def _constant(text: str, name: str) -> float:
+    value = parse_expression(text, names=[])
+    if not value.is_real:
+        raise ExpressionError(f"bound of {name!r} is not a real number: {text.strip()!r}")
+    return float(value)
+
+
+def explore_curvature(
+    map_text: str,
+    coords: str | Sequence[str],
+    ranges: str | Mapping[str, tuple[float, float]],
+    sets: str | Mapping[str, object] | None = None,
+    sigma: object = None,
+    resolution: int = 61,
+) -> CurvatureField:
+    """Curvature field of the Fisher-Rao metric of ``N(Y(theta), Sigma)`` for a typed mean map.
+
+    ``map_text``: ``"[Y_1, ..., Y_D]"`` in the coordinates ``coords`` (``"u, v"``) and constants;
+    ``ranges``: the two plotted coordinates, ``{"u": (lo, hi), ...}`` or ``"u=lo:hi, v=lo:hi"``;
+    ``sets``: values of the constants and of the other coordinates (``"R=2"``); ``sigma``: fixed
+    covariance (``None`` = identity). Raises :class:`ModelError` where the map is not an immersion.
+    """
+    from .geometry.metric import PullbackMetric, as_exact_number
+
+    coord_names = parse_names(coords) if isinstance(coords, str) else [parse_name(c) for c in coords]
+    values = parse_assignments(sets) if isinstance(sets, str) else {parse_name(k): as_exact_number(v) for k, v in (sets or {}).items()}
+    bounds = parse_ranges(ranges) if isinstance(ranges, str) else {parse_name(k): _as_range(k, v) for k, v in ranges.items()}
+    axes = [c for c in coord_names if c in bounds]
+    if len(axes) != 2 or len(bounds) != 2:
+        raise ModelError(f"give ranges for exactly two of the coordinates {', '.join(coord_names)} (e.g. 'u=-1:1, v=0:3')")
+    unplaced = [c for c in coord_names if c not in bounds and c not in values]
+    if unplaced:
+        raise ModelError(f"coordinate(s) {', '.join(unplaced)} need a value in sets (only two are plotted)")
+    if not isinstance(resolution, int) or not 3 <= resolution <= 400:
+        raise ModelError(f"resolution must be an integer in [3, 400], got {resolution!r}")
+    for name, (low, high) in bounds.items():
+        if not low < high:
+            raise ModelError(f"range of {name!r} must have low < high, got {low:g}:{high:g}")
+    constants = {k: v for k, v in values.items() if k not in coord_names}
+    exprs = parse_vector(map_text, names=[*coord_names, *constants])
+    metric = PullbackMetric(exprs, coord_names, sigma, name=f"Y = {map_text}")
+    if constants:
+        metric = metric.subs(constants)
+    U, V = np.meshgrid(*(np.linspace(*bounds[a], resolution) for a in axes), indexing="ij")
+    columns = [U if c == axes[0] else V if c == axes[1] else np.full_like(U, float(sp.N(values[c]))) for c in coord_names]
+    curvature = metric.curvature(np.stack(columns, axis=-1))
+    two = len(coord_names) == 2
+    field = curvature.gaussian if two else curvature.scalar
+    return CurvatureField(
+        map_text=map_text,
+        coords=tuple(coord_names),
+        axes=(axes[0], axes[1]),
+        fixed={c: float(sp.N(values[c])) for c in coord_names if c not in bounds},
+        constants=constants,
+        U=U,
+        V=V,
+        values=np.asarray(field),
+        quantity="Gaussian curvature K" if two else "scalar curvature S",
+    )
+
+
+# ---------------------------------------------------------------------------- widget
+
+
+def explorer_widget() -> Any:
+    """ipywidgets controls for :func:`explore_family` and :func:`explore_curvature` (two tabs).
+
+    Raises :class:`HmoeError` (one line) when ipywidgets is not installed. Errors in the typed input
+    are shown as one line in the result area.
+    """
+    try:
+        import ipywidgets as w
+    except ImportError:
+        raise HmoeError(
+            "ipywidgets is not installed (pip install 'hmoe-theory[notebooks]'); "
+            "use explore_family(...) and explore_curvature(...) directly"
+        ) from None
+    from .families import EXPERTS, GATES, MODES
+
+    def show_text(area: Any, text: str) -> None:
+        area.value = "<pre style='line-height:1.3'>" + html.escape(text) + "</pre>"
+
+    gate = w.Dropdown(options=list(GATES), value="softmax-linear", description="gate")
+    expert = w.Dropdown(options=list(EXPERTS), value="linear", description="expert")
+    dimension = w.BoundedIntText(value=1, min=1, max=3, description="d")
+    mode = w.Dropdown(options=list(MODES), value="regression", description="mode")
+    order = w.BoundedIntText(value=2, min=1, max=3, description="order")
+    function = w.Text(placeholder="optional, e.g. exp(b*x)*(a*x + c)", description="function")
+    inputs = w.Text(placeholder="x", description="inputs")
+    params = w.Text(placeholder="a, b, c", description="params")
+    positive = w.Text(placeholder="optional, e.g. v", description="positive")
+    family_button = w.Button(description="find relations", button_style="primary")
+    family_result = w.HTML()
+
+    def on_family(_button: Any = None) -> None:
+        show_text(family_result, "computing ...")
+        try:
+            if function.value.strip():
+                report = explore_family(
+                    function=function.value, inputs=inputs.value, params=params.value,
+                    positive=positive.value.strip() or None, order=order.value,
+                )
+            else:
+                report = explore_family(gate.value, expert.value, d=dimension.value, order=order.value, mode=mode.value)
+            show_text(family_result, str(report))
+        except HmoeError as exc:
+            show_text(family_result, f"error: {exc}")
+
+    family_button.on_click(on_family)
+    family_tab = w.VBox(
+        [w.HBox([gate, expert]), w.HBox([dimension, mode, order]), w.HTML("<i>or type a function:</i>"),
+         w.HBox([function, inputs, params, positive]), family_button, family_result]
+    )
+
+    mean_map = w.Text(value="[R*cos(u)*cos(v), R*cos(u)*sin(v), R*sin(u)]", description="map Y", layout=w.Layout(width="60%"))
+    coords = w.Text(value="u, v", description="coords")
+    ranges = w.Text(value="u=-1.2:1.2, v=0:2*pi", description="ranges")
+    sets = w.Text(value="R=2", description="sets")
+    curvature_button = w.Button(description="curvature field", button_style="primary")
+    curvature_result = w.HTML()
+    plot = w.Output()
+
+    def on_curvature(_button: Any = None) -> None:
+        plot.clear_output()
+        try:
+            field = explore_curvature(mean_map.value, coords.value, ranges.value, sets.value.strip() or None)
+        except HmoeError as exc:
+            show_text(curvature_result, f"error: {exc}")
+            return
+        show_text(curvature_result, str(field))
+        with plot:
+            from IPython.display import display
+
+            display(field.figure())
+
+    curvature_button.on_click(on_curvature)
+    curvature_tab = w.VBox([mean_map, w.HBox([coords, ranges, sets]), curvature_button, curvature_result, plot])
+
+    tabs = w.Tab(children=[family_tab, curvature_tab])
+    tabs.set_title(0, "relations & identifiability")
+    tabs.set_title(1, "curvature field")
+    return tabs
