@@ -100,6 +100,45 @@ def strong_identifiability_monomial_ridge() -> Verdict:
     return Verdict(Status.REFUTED, "pattern not observed", counterexample={e: r.identifiable for e, r in results.items()})
 
 
+_COLLISIONS = (  # x^T A x with symmetric A in d = 2: x1^2 x2^2 F and x1^2 x2 phi' g reached by two derivatives each
+    {("A_1_1", "A_2_2"): 1, ("A_1_2", "A_1_2"): Fraction(-1, 4)},
+    {("A_1_1", "a_2"): 1, ("A_1_2", "a_1"): Fraction(-1, 2)},
+    {("A_1_2", "a_2"): 1, ("A_2_2", "a_1"): -2},
+)
+
+
+@claim(
+    id="interactions.identifiability.monomial-ridge-d2-collisions",
+    title="Finding: in d = 2 the monomial gate x ridge experts gains three quadratic-form relations (none with the bias)",
+    statement=(
+        "For F = exp(x^T A x) phi(a.x + alpha), A symmetric, d = 2, phi in {sigmoid, tanh}, the derivatives of order <= 2 "
+        "satisfy exactly three relations: d2F/dA11 dA22 = 1/4 d2F/dA12^2, d2F/dA11 da2 = 1/2 d2F/dA12 da1, "
+        "d2F/dA12 da2 = 2 d2F/dA22 da1; none involves alpha, so strong identifiability (true for d = 1) fails in d = 2 "
+        "only through these collisions, unlike the softmax-linear gate, whose ridge relation dF/da = d2F/dbeta dalpha "
+        "ties the gate to the expert bias"
+    ),
+    hypotheses=("d = 2, symmetric parametrisation of A (A_12 counted once)", "generic rational point (seed 0)"),
+    source=SOURCE,
+    expected=Status.CERTIFIED,
+    kind="finding",
+)
+def monomial_ridge_d2_collisions() -> Verdict:
+    found = []
+    for expert in ("ridge-sigmoid", "ridge-tanh"):
+        result = discover_relations(("quadratic-monomial-symmetric", expert), order=2, d=2)
+        texts = [r.text for r in result.relations]
+        with_bias = [r.text for r in result.relations if any("alpha" in t.column.derivative.key for t in r.terms)]
+        if len(texts) != 3 or with_bias or not all(map(result.implies, _COLLISIONS)):
+            return Verdict(Status.REFUTED, f"{expert}: other relations than the collisions", counterexample={"relations": texts})
+        if any(r.status is not Status.PROVED for r in result.relations):
+            return Verdict(Status.INCONCLUSIVE, f"{expert}: a collision was not proved exactly within the time limit")
+        found.append(f"{expert}: rank {result.rank} of {result.size}, margin {result.margin:.1e}")
+    return Verdict(
+        Status.CERTIFIED,
+        "the three collisions proved exactly; no other relation (50-digit null space): " + "; ".join(found),
+    )
+
+
 @claim(
     id="interactions.fisher.singular-iff-over-specified",
     title="Fisher information of a 2-component Gaussian MoE is singular with identical components, regular otherwise",
