@@ -64,3 +64,13 @@ def test_bad_requests_are_one_line_errors():
     assert "unknown setting 'softmax-linear/cubic/over'" in str(info.value) and "\n" not in str(info.value)
     with pytest.raises(HmoeError, match="integer >= 10"):
         run_replicate("gaussian-moe/exact", 5, 0)
+
+
+@pytest.mark.parametrize("gate", ["softmax-linear", "quadratic-polynomial-symmetric", "quadratic-monomial-symmetric"])
+def test_ridge_settings_are_not_strongly_identifiable_in_d2_as_the_docstring_says(gate):
+    from hmoe_theory.interactions import check_family, preset
+
+    result = check_family((gate, "ridge-tanh"), preset("strong", 2, 2), d=2)
+    assert not result.identifiable
+    involves_bias = any("alpha" in t.column.derivative.key for r in result.discovery.relations for t in r.terms)
+    assert involves_bias is (gate != "quadratic-monomial-symmetric")  # a gate with a linear term meets the bias
