@@ -365,6 +365,52 @@ def refutation_warnings(relations: Sequence[Relation]) -> list[str]:
     return [f"numeric relation refuted by the exact check (increase digits or change seed): {t}" for t in refuted]
 
 
+def solve_family(
+    F: ParametricFunction,
+    columns: Sequence[Column],
+    exprs: Sequence[sp.Expr],
+    *,
+    order: int,
+    mode: str,
+    point: dict[str, str],
+    factor: sp.Expr,
+    digits: int,
+    seed: int,
+    certify: bool,
+    time_limit_s: float,
+    started: float,
+) -> Discovery:
+    """The relations among the functions ``exprs`` of ``F.inputs`` (one per column): 50-digit null space,
+    canonical rational basis, each relation certified exactly (after dividing by ``factor``) when
+    ``certify``. ``started``: ``time.perf_counter()`` when building the functions began (for ``seconds``)."""
+    symbolic = time.perf_counter()
+    result, used_digits, warnings = family_null_space(exprs, F.inputs, digits, seed)
+    numeric = time.perf_counter()
+    relations = relations_from_null_space(result, columns, exprs, F.inputs, factor, certify, time_limit_s)
+    return Discovery(
+        function=F.name,
+        expression=str(F.expr),
+        inputs=tuple(s.name for s in F.inputs),
+        params=tuple(s.name for s in F.params),
+        order=order,
+        mode=mode,
+        point=point,
+        columns=tuple(columns),
+        rank=result.rank,
+        margin=result.margin,
+        residual=result.residual,
+        digits=used_digits,
+        samples=sample_count(len(columns)),
+        relations=relations,
+        seconds={
+            "derivatives": symbolic - started,
+            "null_space": numeric - symbolic,
+            "certify": time.perf_counter() - numeric,
+        },
+        warnings=tuple(warnings + refutation_warnings(relations)),
+    )
+
+
 def discover_relations(
     function: ParametricFunction | tuple[str, str] | str,
     order: int = 2,
@@ -395,31 +441,20 @@ def discover_relations(
     kappas = list(values)
     exprs = [values[k] for k in kappas]
     columns = tuple(Column(Derivative(tuple(p.name for p in k))) for k in kappas)
-    symbolic = time.perf_counter()
-    result, used_digits, warnings = family_null_space(exprs, F.inputs, digits, seed)
-    numeric = time.perf_counter()
-    factor = common_exponential_factor(F.expr.xreplace(theta))
-    relations = relations_from_null_space(result, columns, exprs, F.inputs, factor, certify, time_limit_s)
-    done = time.perf_counter()
-    return Discovery(
-        function=F.name,
-        expression=str(F.expr),
-        inputs=tuple(s.name for s in F.inputs),
-        params=tuple(s.name for s in F.params),
+    return solve_family(
+        F,
+        columns,
+        exprs,
         order=order,
         mode=mode,
         point={p.name: str(v) for p, v in theta.items()},
-        columns=columns,
-        rank=result.rank,
-        margin=result.margin,
-        residual=result.residual,
-        digits=used_digits,
-        samples=sample_count(len(columns)),
-        relations=relations,
-        seconds={"derivatives": symbolic - started, "null_space": numeric - symbolic, "certify": done - numeric},
-        warnings=tuple(warnings + refutation_warnings(relations)),
+        factor=common_exponential_factor(F.expr.xreplace(theta)),
+        digits=digits,
+        seed=seed,
+        certify=certify,
+        time_limit_s=time_limit_s,
+        started=started,
     )
-
 
 __all__ = [
     "Column",
@@ -430,10 +465,11 @@ __all__ = [
     "common_exponential_factor",
     "discover_relations",
     "evaluation_rows",
+    "family_null_space",
     "input_box",
     "kink_arguments",
-    "family_null_space",
     "refutation_warnings",
     "relations_from_null_space",
     "sample_count",
+    "solve_family",
 ]

@@ -40,16 +40,7 @@ from ..errors import ModelError, UnknownNameError
 from ..families import EXPERTS, GATES, ParametricFunction, gate_expert, get_expert
 from ..symbols import input_symbols
 from .derivatives import Derivative, at_point, check_order, derivative_table, generic_point
-from .discovery import (
-    MIN_DIGITS,
-    Column,
-    Discovery,
-    common_exponential_factor,
-    family_null_space,
-    refutation_warnings,
-    relations_from_null_space,
-    sample_count,
-)
+from .discovery import MIN_DIGITS, Column, Discovery, common_exponential_factor, solve_family
 
 
 @dataclass(frozen=True)
@@ -222,16 +213,10 @@ def check_family(
                     continue
                 columns.append(Column(Derivative(tuple(p.name for p in kappa)), j, label))
                 exprs.append(m * value)
-    symbolic = time.perf_counter()
-    result, used_digits, warnings = family_null_space(exprs, G.inputs, digits, seed)
-    numeric = time.perf_counter()
-    factor = common_exponential_factor(G.expr.xreplace(chosen[0])) if family.k == 1 else sp.Integer(1)
-    relations = relations_from_null_space(result, columns, exprs, G.inputs, factor, certify, time_limit_s)
-    discovery = Discovery(
-        function=G.name,
-        expression=str(G.expr),
-        inputs=tuple(s.name for s in G.inputs),
-        params=tuple(s.name for s in G.params),
+    discovery = solve_family(
+        G,
+        columns,
+        exprs,
         order=family.order,
         mode=mode if family.target == "function" else "regression",
         point={
@@ -239,19 +224,12 @@ def check_family(
             for j, theta in enumerate(chosen)
             for p, v in theta.items()
         },
-        columns=tuple(columns),
-        rank=result.rank,
-        margin=result.margin,
-        residual=result.residual,
-        digits=used_digits,
-        samples=sample_count(len(columns)),
-        relations=relations,
-        seconds={
-            "derivatives": symbolic - started,
-            "null_space": numeric - symbolic,
-            "certify": time.perf_counter() - numeric,
-        },
-        warnings=tuple(warnings + refutation_warnings(relations)),
+        factor=common_exponential_factor(G.expr.xreplace(chosen[0])) if family.k == 1 else sp.Integer(1),
+        digits=digits,
+        seed=seed,
+        certify=certify,
+        time_limit_s=time_limit_s,
+        started=started,
     )
     return IdentifiabilityResult(family, discovery)
 
