@@ -51,6 +51,7 @@ class FitRecord:
     rep: int
     seed: int
     metrics: dict[str, float]
+    status: str = "converged"  # one of hmoe_theory.estimation.metrics.STATUSES
     started: float = field(default=0.0, compare=False)
     finished: float = field(default=0.0, compare=False)
     seconds: float = field(default=0.0, compare=False)
@@ -170,7 +171,7 @@ class ResultStore:
         """Every stored fit, ordered by (setting, n, rep)."""
         query = "SELECT setting, n, rep, seed, metrics, started, finished, seconds, worker FROM fits ORDER BY 1, 2, 3"
         for setting, n, rep, seed, metrics, started, finished, seconds, worker in self._db.execute(query):
-            yield FitRecord(setting, n, rep, seed, json.loads(metrics), started, finished, seconds, worker)
+            yield FitRecord(setting, n, rep, seed, json.loads(metrics), "converged", started, finished, seconds, worker)
 
 
 def load_results(store_path: str | Path) -> list[FitRecord]:
