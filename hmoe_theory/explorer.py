@@ -56,6 +56,7 @@ from .families import ParametricFunction, gate_expert
 from .interactions import Column, Discovery, Relation, Term, discover_relations, function_from_text
 from .interactions.derivatives import check_order, derivative_table
 from .interactions.discovery import certify_relation, common_exponential_factor
+from .explorer_parts.coefficients import ParametricRelation, exact_row, parametric_relations, quotient_basis
 from .interactions.identifiability import IdentifiabilityResult, check_family, preset
 from .symbols import positive_symbol
 
@@ -71,15 +72,20 @@ class FamilyReport:
 
     ``discovery``: every relation at ``theta_0`` (:func:`hmoe_theory.interactions.discover_relations`);
     ``pdes``: the relations with constant coefficients (they also hold at ``theta_1`` and are certified
-    with all parameters symbolic); ``pointwise``: a complement of them in the relations at ``theta_0``,
-    whose coefficients depend on ``theta`` (values at ``theta_0``); ``first_order_rank``: rank of the
-    first-order derivatives at ``theta_0`` (the rank of the Fisher information of one component).
+    with all parameters symbolic) -- the one-term ones are *trivial* (a derivative that vanishes
+    identically, :attr:`vanishing`), the others are *interactions* (:attr:`interactions`);
+    ``pointwise``: the canonical basis of the remaining relations at ``theta_0`` (modulo the PDEs), whose
+    coefficients depend on theta (values at ``theta_0``); ``parametric``: the same relations with their
+    coefficients as expressions in theta (:mod:`hmoe_theory.explorer_parts.coefficients`; ``None`` where
+    they could not be reconstructed); ``first_order_rank``: rank of the first-order derivatives at
+    ``theta_0`` (the rank of the Fisher information of one component).
     """
 
     function: ParametricFunction
     discovery: Discovery
     pdes: tuple[Relation, ...]
     pointwise: tuple[Relation, ...]
+    parametric: tuple[ParametricRelation | None, ...]
     first_order_rank: int
     strong: IdentifiabilityResult
 
@@ -90,8 +96,13 @@ class FamilyReport:
 
     @property
     def vanishing(self) -> tuple[str, ...]:
-        """Derivatives that are identically zero."""
+        """Derivatives that are identically zero (trivial relations)."""
         return tuple(r.terms[0].column.label for r in self.pdes if len(r.terms) == 1)
+
+    @property
+    def interactions(self) -> tuple[Relation, ...]:
+        """PDEs with two or more terms: genuine parameter interactions."""
+        return tuple(r for r in self.pdes if len(r.terms) > 1)
 
     @property
     def locally_identifiable(self) -> bool:
@@ -103,21 +114,33 @@ class FamilyReport:
         """F and its derivatives up to the order, at two distinct generic points, are linearly independent."""
         return self.strong.identifiable
 
+    def relation_rows(self) -> list[tuple[str, str, str]]:
+        """``(kind, status, relation)`` rows: interactions, trivial (vanishing), theta-dependent."""
+        rows = [("interaction (PDE)", r.status.value, r.text) for r in self.interactions]
+        rows += [("trivial: vanishes", r.status.value, r.text) for r in self.pdes if len(r.terms) == 1]
+        for numeric, symbolic in zip(self.pointwise, self.parametric):
+            if symbolic is None:
+                rows.append(("theta-dependent (values at theta_0)", numeric.status.value, numeric.text))
+            else:
+                rows.append(("theta-dependent", symbolic.status.value, symbolic.text))
+        return rows
+
     def __str__(self) -> str:
         f, found = self.function, self.discovery
         n = len(f.params)
         weights = f"   (mixing weights factored out: {', '.join(map(str, f.weight_params))})" if f.weight_params else ""
+        rows = self.relation_rows()
+        width = max((len(k) for k, _, _ in rows), default=0)
         return "\n".join(
             [
                 f"family   {f.name}",
                 f"F        = {f.expr}",
                 f"params   {', '.join(map(str, f.params))}{weights}",
                 f"theta_0  {', '.join(f'{k}={v}' for k, v in self.point.items())}",
-                f"{found.size} derivatives of order <= {found.order}, rank {found.rank}, {found.nullity} relation(s) at theta_0",
-                f"PDEs (constant coefficients, all theta): {len(self.pdes)}",
-                *(f"  [{r.status.value}] {r.text}" for r in self.pdes),
-                f"relations with theta-dependent coefficients (values at theta_0): {len(self.pointwise)}",
-                *(f"  [{r.status.value}] {r.text}" for r in self.pointwise),
+                f"{found.size} derivatives of order <= {found.order}, rank {found.rank}, {found.nullity} relation(s) at theta_0:",
+                f"  {len(self.interactions)} interaction(s) (PDEs, constant coefficients), {len(self.vanishing)} trivial "
+                f"(identically zero derivatives), {len(self.pointwise)} with theta-dependent coefficients",
+                *(f"  {kind:<{width}}  [{status}] {text}" for kind, status, text in rows),
                 f"Fisher information rank at theta_0: {self.first_order_rank} of {n} -> "
                 + ("locally identifiable" if self.locally_identifiable else "NOT locally identifiable"),
                 f"strongly identifiable (order {found.order}, 2 components): "
@@ -142,19 +165,8 @@ def _user_function(
     return ParametricFunction(f.name, f.expr.xreplace(swap), f.inputs, tuple(swap.get(p, p) for p in f.params))
 
 
-def _exact_row(relation: Relation, columns: Sequence[Column]) -> list[sp.Rational] | None:
-    """The coefficient vector of ``relation`` over ``columns``, or None if a coefficient is not rational."""
-    if not all(isinstance(t.coefficient, Fraction) for t in relation.terms):
-        return None
-    row = [sp.Integer(0)] * len(columns)
-    index = {c: i for i, c in enumerate(columns)}
-    for t in relation.terms:
-        row[index[t.column]] = sp.Rational(t.coefficient.numerator, t.coefficient.denominator)
-    return row
-
-
 def _exact_rows(relations: Sequence[Relation], columns: Sequence[Column]) -> list[list[sp.Rational]]:
-    return [row for row in (_exact_row(r, columns) for r in relations) if row is not None]
+    return [row for row in (exact_row(r, columns) for r in relations) if row is not None]
 
 
 def _common_relations(first: list[list[sp.Rational]], second: list[list[sp.Rational]]) -> list[list[sp.Rational]]:
@@ -171,7 +183,8 @@ def _common_relations(first: list[list[sp.Rational]], second: list[list[sp.Ratio
 
 
 def _as_relation(row: Sequence[sp.Rational], columns: Sequence[Column], table: Sequence[sp.Expr], f: ParametricFunction) -> Relation:
-    """A constant-coefficient relation, certified with every parameter symbolic."""
+    """A constant-coefficient relation, certified with every parameter symbolic (or, for a
+    theta-dependent relation, with ``table`` the derivatives at ``theta_0``)."""
     used = [i for i, c in enumerate(row) if c != 0]
     coefficients = [Fraction(int(row[i].p), int(row[i].q)) for i in used]
     status, method = certify_relation(
@@ -192,13 +205,16 @@ def explore_family(
     order: int = 2,
     mode: str = "regression",
     seed: int = 0,
+    point: str | Mapping[str, object] | None = None,
 ) -> FamilyReport:
     """Relations among the derivatives of a family and its identifiability (see module docstring).
 
     Either ``gate`` and ``expert`` (catalogue names; ``d`` and ``mode`` as in
     :func:`hmoe_theory.families.gate_expert`), or ``function`` (text, e.g. ``"exp(b*x)*(a*x + c)"``)
     with ``inputs`` and ``params`` (``"x"``, ``"a, b, c"``); ``positive`` names parameters that are
-    positive (variances). ``seed`` picks the random generic points ``theta_0`` and ``theta_1``.
+    positive (variances). ``point`` fixes ``theta_0`` (``"a=1/2, b=-3"``; rationals; parameters not
+    given are random); ``seed`` picks the random generic points (``theta_1`` and those used to
+    reconstruct theta-dependent coefficients).
     """
     if function is not None:
         if gate is not None or expert is not None:
@@ -213,26 +229,30 @@ def explore_family(
     else:
         raise ModelError("give a gate and an expert (catalogue names), or a function with inputs and params")
     check_order(order)
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise ModelError(f"seed must be a non-negative integer, got {seed!r}")
     size = math.comb(len(f.params) + order, order)
     if size > MAX_DERIVATIVES:
         raise ModelError(f"{f.name}: {size} derivatives of order <= {order} (limit {MAX_DERIVATIVES}); lower d or order")
 
-    at_theta0 = discover_relations(f, order, seed=seed)
+    at_theta0 = discover_relations(f, order, point=point or None, seed=seed)
     at_theta1 = discover_relations(f, order, seed=seed + 1, certify=False)
-    first_order = discover_relations(f, 1, min_order=1, seed=seed, certify=False)
+    first_order = discover_relations(f, 1, point=point or None, min_order=1, seed=seed, certify=False)
     strong = check_family(f, preset("strong", order, k=2), seed=seed)
 
     columns = at_theta0.columns
     table = list(derivative_table(f, order).values())  # same graded order as the columns
     common = _common_relations(_exact_rows(at_theta0.relations, columns), _exact_rows(at_theta1.relations, columns))
     pdes = tuple(_as_relation(row, columns, table, f) for row in common)
-    pointwise, basis = [], list(common)
-    for relation in at_theta0.relations:
-        row = _exact_row(relation, columns)
-        if row is None or sp.Matrix([*basis, row]).rank() > len(basis):
-            basis += [row] if row is not None else []
-            pointwise.append(relation)
-    return FamilyReport(f, at_theta0, pdes, tuple(pointwise), first_order.rank, strong)
+    base = quotient_basis(at_theta0.relations, columns, common)
+    if base is None:  # irrational coefficients at theta_0: keep the discovered relations as they are
+        pointwise, parametric = tuple(at_theta0.relations[len(common):]), ()
+    else:
+        theta0 = {p: sp.Rational(at_theta0.point[p.name]) for p in f.params}
+        at_point = [e.xreplace(theta0) for e in table]
+        pointwise = tuple(_as_relation(row, columns, at_point, f) for row in base)
+        parametric = parametric_relations(f, order, table, [at_theta0, at_theta1], common, seed)
+    return FamilyReport(f, at_theta0, pdes, pointwise, parametric, first_order.rank, strong)
 
 
 # ---------------------------------------------------------------------------- curvature

@@ -5,10 +5,12 @@ from fractions import Fraction
 
 import numpy as np
 import pytest
+import sympy as sp
 
 from hmoe_theory.certify import Status
 from hmoe_theory.errors import ExpressionError, HmoeError, ModelError, UnknownNameError
 from hmoe_theory.explorer import explore_curvature, explore_family, explorer_widget, parse_ranges
+from hmoe_theory.explorer_parts.coefficients import fit_entry
 
 
 def _terms(relation):
@@ -46,6 +48,51 @@ def test_theta_dependent_relation_has_the_homogeneity_coefficients():
     homogeneity = [_terms(r) for r in report.pointwise if r.terms[0].column.label == "F"]
     assert homogeneity == [{"F": 1, "dF/da_1": -a, "dF/dalpha": -alpha}]
     assert len(report.pointwise) == 2 and report.discovery.nullity == 5
+
+
+def _symbolic(report):
+    """{pivot label: {label: coefficient expression}} of the theta-dependent relations."""
+    return {r.terms[0][0].label: {c.label: e for c, e in r.terms} for r in report.parametric}
+
+
+def test_theta_dependent_coefficients_are_reconstructed_as_expressions():
+    report = explore_family("quadratic-polynomial", "linear")
+    f = report.function
+    a, alpha = f.param("a_1"), f.param("alpha")
+    relations = _symbolic(report)
+    assert relations["F"] == {"F": 1, "dF/dalpha": -alpha, "d2F/db_1 dalpha": -a}
+    assert relations["d2F/dA_1_1 da_1"] == {"d2F/dA_1_1 da_1": 1, "d2F/db_1^2": -1 / a, "d2F/db_1 da_1": alpha / a}
+    assert all(r.status is Status.PROVED for r in report.parametric)
+    # the values at theta_0 are the expressions evaluated there
+    theta0 = {p: sp.Rational(report.point[p.name]) for p in f.params}
+    for numeric, symbolic in zip(report.pointwise, report.parametric):
+        assert {t.column.label: t.coefficient for t in numeric.terms} == {c.label: e.xreplace(theta0) for c, e in symbolic.terms}
+    text = str(report)
+    assert "theta-dependent    [proved] d2F/dA_1_1 da_1 - (1/a_1) d2F/db_1^2 + (alpha/a_1) d2F/db_1 da_1 = 0" in text
+    assert "trivial: vanishes  [proved] d2F/dalpha^2 = 0" in text
+    assert "interaction (PDE)  [proved] dF/dA_1_1 - d2F/db_1^2 = 0" in text
+
+
+def test_interactions_and_trivial_relations_are_separated():
+    report = explore_family("softmax-linear", "linear")
+    assert [r.text for r in report.interactions] == ["dF/da_1 - d2F/dbeta_1 dalpha = 0"]
+    kinds = [k for k, _, _ in report.relation_rows()]
+    assert kinds == ["interaction (PDE)"] + ["trivial: vanishes"] * 3 + ["theta-dependent"] * 2
+
+
+def test_point_fixes_theta_0():
+    report = explore_family("quadratic-monomial", "linear", point="a_1=3/2, alpha=-1/3")
+    assert report.point["a_1"] == "3/2" and report.point["alpha"] == "-1/3"
+    homogeneity = [_terms(r) for r in report.pointwise if r.terms[0].column.label == "F"]
+    assert homogeneity == [{"F": 1, "dF/da_1": Fraction(-3, 2), "dF/dalpha": Fraction(1, 3)}]
+
+
+def test_fit_entry_accepts_rational_affine_forms_and_rejects_others():
+    a, b = sp.symbols("a b")
+    points = [{a: sp.Rational(k + 2, 3), b: sp.Rational(k * k - 5, 7)} for k in range(7)]  # not collinear
+    assert fit_entry([p[a] / p[b] for p in points], points, [a, b]) == a / b
+    assert fit_entry([3 * p[a] - p[b] + 1 for p in points], points, [a, b]) == 3 * a - b + 1
+    assert fit_entry([p[a] ** 2 for p in points], points, [a, b]) is None
 
 
 def test_density_mode_finds_the_heat_equation_and_its_mixed_consequence():
