@@ -89,7 +89,8 @@ def test_point_fixes_theta_0():
 
 def test_fit_entry_accepts_rational_affine_forms_and_rejects_others():
     a, b = sp.symbols("a b")
-    points = [{a: sp.Rational(k + 2, 3), b: sp.Rational(k * k - 5, 7)} for k in range(7)]  # not collinear
+    draws = [(3, 7), (-5, 4), (11, 6), (2, -9), (-7, -3), (13, 5), (1, 8)]  # in general position
+    points = [{a: sp.Rational(p, 5), b: sp.Rational(q, 7)} for p, q in draws]
     assert fit_entry([p[a] / p[b] for p in points], points, [a, b]) == a / b
     assert fit_entry([3 * p[a] - p[b] + 1 for p in points], points, [a, b]) == 3 * a - b + 1
     assert fit_entry([p[a] ** 2 for p in points], points, [a, b]) is None
