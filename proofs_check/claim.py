@@ -4,15 +4,32 @@ A :class:`Claim` states one mathematical statement with its hypotheses and its s
 expect (``proved``/``certified`` for a theorem, ``refuted`` for a negative control or a claim that
 does not survive without a missing hypothesis), and a ``check`` that produces a :class:`Verdict`.
 A claim *passes* when the verdict's status equals the expected one.
+
+A claim may rest on other claims (``depends_on``, by id): the runner marks a claim whose
+dependency (directly or transitively) fails. ``paper`` and ``paper_version`` identify the
+publication the statement comes from (e.g. ``"arXiv:2402.12345"``, ``"v2"``); ``origin`` says
+where the claim was defined (a module of this package, a user file, an entry point) and is filled
+in by the registry.
 """
 
 from __future__ import annotations
 
+import math
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from hmoe_theory.certify import Status, ZeroDecision
+from hmoe_theory.errors import HmoeError
+
+#: Claim ids name files of the HTML report and anchors of CLAIMS.md: letters, digits, ``.``, ``_``, ``-``.
+CLAIM_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+STATUSES = ", ".join(repr(s.value) for s in Status)
+
+
+class ClaimError(HmoeError, ValueError):
+    """A claim is ill-formed or cannot be loaded (the CLI prints one line and exits with status 2)."""
 
 
 @dataclass(frozen=True)
@@ -43,9 +60,32 @@ class Verdict:
         return cls(status, f"{summary} ({len(verdicts)} checks)")
 
 
+def as_status(claim_id: str, expected: Status | str | None) -> Status:
+    """The expected outcome as a :class:`Status` (a string is looked up by value, never evaluated)."""
+    if isinstance(expected, Status):
+        return expected
+    if isinstance(expected, str) and expected.strip().lower() in {s.value for s in Status}:
+        return Status(expected.strip().lower())
+    given = "nothing" if expected is None else repr(expected)
+    raise ClaimError(f"claim {claim_id!r}: state the expected outcome (expected= one of {STATUSES}; got {given})")
+
+
+def as_strings(value: str | tuple[str, ...] | list[str] | None) -> tuple[str, ...]:
+    """A tuple of strings; a single string is one item (not a sequence of characters)."""
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        return (value,)
+    return tuple(value)
+
+
 @dataclass(frozen=True)
 class Claim:
-    """One ledger entry. ``check()`` must be deterministic (seeded) and respect ``time_limit_s``."""
+    """One ledger entry. ``check()`` must be deterministic (seeded) and respect ``time_limit_s``.
+
+    Fields after ``kind`` are optional (new in the user-claims API; old positional construction
+    still works).
+    """
 
     id: str
     title: str
@@ -56,9 +96,27 @@ class Claim:
     check: Callable[[], Verdict]
     time_limit_s: float = 30.0
     kind: str = "theorem"  # theorem | negative control | finding
+    depends_on: tuple[str, ...] = ()
+    paper: str = ""
+    paper_version: str = ""
+    origin: str = ""
 
     def __post_init__(self) -> None:
-        if not self.hypotheses:
-            raise ValueError(f"claim {self.id}: state the hypotheses (write 'none' explicitly)")
+        if not isinstance(self.id, str) or not CLAIM_ID.fullmatch(self.id):
+            raise ClaimError(f"claim id {self.id!r}: use letters, digits, '.', '_' and '-' (starting with a letter or digit)")
+        missing = [name for name in ("title", "statement", "source") if not str(getattr(self, name) or "").strip()]
+        if missing:
+            raise ClaimError(f"claim {self.id!r}: missing {', '.join(missing)}")
+        if not self.hypotheses or not all(str(h).strip() for h in self.hypotheses):
+            raise ClaimError(f"claim {self.id!r}: state the hypotheses (write 'none' explicitly)")
         if not isinstance(self.expected, Status):
-            raise ValueError(f"claim {self.id}: expected must be a Status")
+            raise ClaimError(f"claim {self.id!r}: expected must be a Status (one of {STATUSES})")
+        if not callable(self.check):
+            raise ClaimError(f"claim {self.id!r}: the check must be a function returning a Verdict")
+        if not isinstance(self.time_limit_s, (int, float)) or not math.isfinite(self.time_limit_s) or self.time_limit_s <= 0:
+            raise ClaimError(f"claim {self.id!r}: time_limit_s must be a positive number of seconds")
+        if self.id in self.depends_on:
+            raise ClaimError(f"claim {self.id!r} cannot depend on itself")
+        bad = [d for d in self.depends_on if not isinstance(d, str) or not CLAIM_ID.fullmatch(d)]
+        if bad:
+            raise ClaimError(f"claim {self.id!r}: depends_on must list claim ids, got {bad[0]!r}")

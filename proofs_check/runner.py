@@ -2,7 +2,10 @@
 
 Each claim runs under its own wall-clock limit (:func:`hmoe_theory.timelimit.time_limit`); with
 ``jobs > 1`` claims run in worker processes (each check runs in its worker's main thread, so the
-limits still apply). A check that raises or exceeds its limit yields an ``inconclusive`` verdict.
+limits still apply; workers load the same user claims). A check that raises or exceeds its limit
+yields an ``inconclusive`` verdict. After the run, each result lists the claims it rests on
+(``depends_on``, transitively) that failed. Summaries are rendered with
+:func:`proofs_check.formatting.stable_text`, so the ledger is byte-stable across machines.
 """
 
 from __future__ import annotations
@@ -10,13 +13,16 @@ from __future__ import annotations
 import json
 import time
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from hmoe_theory.certify import Status
 from hmoe_theory.errors import TimeLimitExceeded
 from hmoe_theory.timelimit import time_limit
 
 from .claim import Claim, Verdict
+from .formatting import stable_text, stable_value
+from .graph import failed_upstream, used_by
+from .loading import Sources, load
 from .registry import get
 
 
@@ -25,10 +31,23 @@ class ClaimResult:
     claim: Claim
     verdict: Verdict
     seconds: float
+    upstream_failed: tuple[str, ...] = ()  # claims this one rests on (transitively) that ran and failed
 
     @property
     def passed(self) -> bool:
         return self.verdict.status is self.claim.expected
+
+    @property
+    def summary(self) -> str:
+        """The verdict's summary with floats at fixed significant digits (byte-stable)."""
+        return stable_text(self.verdict.summary)
+
+    @property
+    def label(self) -> str:
+        """passed | failed | dependency failed (the claim's own check passed, a claim it rests on did not)."""
+        if not self.passed:
+            return "failed"
+        return "dependency failed" if self.upstream_failed else "passed"
 
     def as_dict(self) -> dict:
         c, v = self.claim, self.verdict
@@ -39,10 +58,15 @@ class ClaimResult:
             "statement": c.statement,
             "hypotheses": list(c.hypotheses),
             "source": c.source,
+            "paper": c.paper,
+            "paper_version": c.paper_version,
+            "origin": c.origin,
+            "depends_on": list(c.depends_on),
+            "dependency_failed": list(self.upstream_failed),
             "expected": c.expected.value,
             "status": v.status.value,
             "passed": self.passed,
-            "summary": v.summary,
+            "summary": self.summary,
             "counterexample": v.counterexample,
             "evidence": v.evidence,
             "seconds": round(self.seconds, 3),
@@ -67,8 +91,20 @@ def _run_by_id(claim_id: str) -> tuple[str, Verdict, float]:
     return claim_id, result.verdict, result.seconds
 
 
-def run_claims(claims: list[Claim], jobs: int = 1, on_result=None) -> list[ClaimResult]:
-    """Run ``claims`` (in ``jobs`` processes); ``on_result(result)`` is called as each finishes."""
+def with_dependencies(results: list[ClaimResult]) -> list[ClaimResult]:
+    """``results`` with ``upstream_failed`` filled in from the claims' ``depends_on``."""
+    upstream = failed_upstream([r.claim for r in results], {r.claim.id: r.passed for r in results})
+    return [replace(r, upstream_failed=upstream[r.claim.id]) for r in results]
+
+
+def run_claims(
+    claims: list[Claim], jobs: int = 1, on_result=None, sources: Sources | None = None
+) -> list[ClaimResult]:
+    """Run ``claims`` (in ``jobs`` processes); ``on_result(result)`` is called as each finishes.
+
+    ``sources``: the user claims among ``claims`` (loaded again in worker processes that do not
+    inherit them). The returned results are in the order of ``claims``, with dependencies resolved.
+    """
     results: dict[str, ClaimResult] = {}
     if jobs <= 1 or len(claims) <= 1:
         for c in claims:
@@ -77,12 +113,12 @@ def run_claims(claims: list[Claim], jobs: int = 1, on_result=None) -> list[Claim
                 on_result(results[c.id])
     else:
         by_id = {c.id: c for c in claims}
-        with ProcessPoolExecutor(max_workers=jobs) as pool:
+        with ProcessPoolExecutor(max_workers=jobs, initializer=load, initargs=(sources or Sources(),)) as pool:
             for claim_id, verdict, seconds in pool.map(_run_by_id, list(by_id)):
                 results[claim_id] = ClaimResult(by_id[claim_id], verdict, seconds)
                 if on_result:
                     on_result(results[claim_id])
-    return [results[c.id] for c in claims]
+    return with_dependencies([results[c.id] for c in claims])
 
 
 def format_line(result: ClaimResult) -> str:
@@ -91,14 +127,29 @@ def format_line(result: ClaimResult) -> str:
     return f"{mark}  {result.claim.id:<60} {result.verdict.status.value:<12} {result.seconds:7.2f}s{expected}"
 
 
+def dependency_line(result: ClaimResult) -> str | None:
+    """``id rests on failed claim(s): a, b`` for a claim whose dependency failed, else None."""
+    if not result.upstream_failed:
+        return None
+    return f"      {result.claim.id} rests on failed claim(s): {', '.join(result.upstream_failed)}"
+
+
 def totals_line(results: list[ClaimResult]) -> str:
     passed = sum(r.passed for r in results)
-    return f"{passed} passed, {len(results) - passed} failed"
+    line = f"{passed} passed, {len(results) - passed} failed"
+    resting = sum(1 for r in results if r.passed and r.upstream_failed)
+    return line + (f" ({resting} passed but rest on a failed claim)" if resting else "")
 
 
 def to_json(results: list[ClaimResult]) -> str:
     passed = sum(r.passed for r in results)
-    payload = {"passed": passed, "failed": len(results) - passed, "claims": [r.as_dict() for r in results]}
+    resting = sum(1 for r in results if r.passed and r.upstream_failed)
+    payload = {
+        "passed": passed,
+        "failed": len(results) - passed,
+        "dependency_failed": resting,
+        "claims": [r.as_dict() for r in results],
+    }
     return json.dumps(payload, indent=2, default=str)
 
 
@@ -106,8 +157,18 @@ def _cell(text: str) -> str:
     return str(text).replace("|", "\\|").replace("\n", " ")
 
 
+def _anchor(claim_id: str) -> str:
+    return claim_id.replace(".", "").lower()
+
+
+def _links(ids: tuple[str, ...], present: set[str]) -> str:
+    return ", ".join(f"[{i}](#{_anchor(i)})" if i in present else f"{i} (not in this ledger)" for i in ids)
+
+
 def to_markdown(results: list[ClaimResult]) -> str:
-    """The CLAIMS.md ledger: a summary table, then one section per claim."""
+    """The CLAIMS.md ledger: a summary table, then one section per claim (depends on / used by)."""
+    present = {r.claim.id for r in results}
+    users = used_by(r.claim for r in results)
     lines = [
         "# Claims ledger",
         "",
@@ -122,25 +183,34 @@ def to_markdown(results: list[ClaimResult]) -> str:
         "|---|---|---|---|---|",
     ]
     for r in results:
+        ok = ("yes (**dependency failed**)" if r.upstream_failed else "yes") if r.passed else "**no**"
         lines.append(
-            f"| [{r.claim.id}](#{r.claim.id.replace('.', '')}) | {r.claim.kind} | {r.verdict.status.value}"
-            f" | {r.claim.expected.value} | {'yes' if r.passed else '**no**'} |"
+            f"| [{r.claim.id}](#{_anchor(r.claim.id)}) | {r.claim.kind} | {r.verdict.status.value}"
+            f" | {r.claim.expected.value} | {ok} |"
         )
     for r in results:
         c = r.claim
+        paper = f"; paper: {_cell(c.paper)} {_cell(c.paper_version)}".rstrip() if c.paper else ""
         lines += [
             "",
             f"## {c.id}",
             "",
-            f"**{_cell(c.title)}** ({c.kind}; source: {_cell(c.source)})",
+            f"**{_cell(c.title)}** ({c.kind}; source: {_cell(c.source)}{paper})",
             "",
             f"Statement: {_cell(c.statement)}",
             "",
             "Hypotheses:",
             *(f"- {_cell(h)}" for h in c.hypotheses),
             "",
-            f"Verdict: **{r.verdict.status.value}** (expected {c.expected.value}) -- {_cell(r.verdict.summary)}",
         ]
+        if c.depends_on:
+            lines += [f"Depends on: {_links(c.depends_on, present)}", ""]
+        if users.get(c.id):
+            lines += [f"Used by: {_links(users[c.id], present)}", ""]
+        lines.append(f"Verdict: **{r.verdict.status.value}** (expected {c.expected.value}) -- {_cell(r.summary)}")
+        if r.upstream_failed:
+            lines += ["", f"**Dependency failed**: rests on {_links(r.upstream_failed, present)}, which did not pass."]
         if r.verdict.counterexample:
-            lines += ["", f"Counterexample: `{json.dumps(r.verdict.counterexample, default=str)}`"]
+            shown = json.dumps(stable_value(r.verdict.counterexample), default=str)
+            lines += ["", f"Counterexample: `{shown}`"]
     return "\n".join(lines) + "\n"
