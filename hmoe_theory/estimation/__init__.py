@@ -6,14 +6,15 @@
 * :mod:`.em` -- :class:`GaussianMoEEM` (vectorised EM, Newton/IRLS gate M-step).
 * :mod:`.sampling` -- X ~ Uniform[-1, 1]^d, regression and Gaussian-MoE responses.
 * :mod:`.voronoi` -- Voronoi cells and losses with per-block exponents and presets.
-* :mod:`.rates` -- log-log slope with bootstrap CI; power law vs 1/log n test.
+* :mod:`.rates` -- slopes of the mean-loss curve (OLS, Theil-Sen) with replicate-bootstrap CIs, paired
+  contrasts, power law vs 1/log n where the design separates them.
 * :mod:`.settings` -- the settings catalogue and :func:`run_replicate` (the experiments' contract).
 """
 
 from .em import GaussianMoEEM, GaussianMoEParams, mean_log_likelihood
 from .least_squares import LeastSquaresMoE
 from .model import SoftmaxMoE
-from .rates import RateFit, RateModelTest, fit_rate, power_law_vs_log_test
+from .rates import ContrastResult, DecayTest, LineFit, RateResult, ReplicateGrid, analyse_rate, paired_contrast
 from .sampling import sample_gaussian_moe, sample_regression, uniform_inputs
 from .settings import DEFAULT_SETTINGS, DEFAULT_SIZES, SETTINGS, Setting, get_setting, run_replicate
 from .voronoi import VORONOI_PRESETS, Atoms, VoronoiExponents, VoronoiLoss, align_translation, voronoi_cells, voronoi_loss
@@ -27,17 +28,20 @@ __all__ = [
     "GaussianMoEEM",
     "GaussianMoEParams",
     "LeastSquaresMoE",
-    "RateFit",
-    "RateModelTest",
+    "ContrastResult",
+    "DecayTest",
+    "LineFit",
+    "RateResult",
+    "ReplicateGrid",
     "Setting",
     "SoftmaxMoE",
     "VoronoiExponents",
     "VoronoiLoss",
     "align_translation",
-    "fit_rate",
+    "analyse_rate",
     "get_setting",
     "mean_log_likelihood",
-    "power_law_vs_log_test",
+    "paired_contrast",
     "run_replicate",
     "sample_gaussian_moe",
     "sample_regression",

@@ -5,14 +5,15 @@ Typical use (what ``hmoe rates`` does)::
     spec = SweepSpec(settings=("softmax-linear/linear/over",), sizes="1e3:1e5:8", reps=20, seed=0)
     run_sweep(spec, "out/", workers=2, progress=True)   # or scheduler="tcp://host:8786"
     records = load_results("out/")                      # list of FitRecord(setting, n, rep, seed, metrics)
-    rows = summarise("out/")                            # RateRow per (setting, metric): slope, CI, decay test
-    plot_rates("out/", "out/"); write_summary("out/", "out/")
+    summary = summarise("out/", contrasts)              # RateResult per (setting, metric), paired contrasts
+    plot_rates("out/", "out/"); write_summary("out/", "out/"); write_csv(records, "out/fits.csv")
 
 The replicate function defaults to :func:`hmoe_theory.estimation.settings.run_replicate`; any
 module-level ``f(setting, n, seed) -> {metric: float}`` (or its ``"module:function"`` name) works.
 """
 
-from .plots import parse_formats, plot_rates, rate_figure
+from .export import write_csv
+from .plots import contrast_figure, parse_formats, plot_rates, rate_figure
 from .runner import (
     DEFAULT_REPLICATE,
     Outcome,
@@ -26,19 +27,20 @@ from .runner import (
 )
 from .spec import SweepError, SweepSpec, Task, parse_sizes, task_seed
 from .store import STORE_NAME, FitRecord, ResultStore, load_results, metric_values, resolve_store_path
-from .summary import RateRow, rate_row, rate_rows, summarise, summary_markdown, write_summary
+from .summary import Summary, rate_metric_names, rate_rows, summarise, summary_json, summary_markdown, write_summary
 
 __all__ = [
     "DEFAULT_REPLICATE",
     "STORE_NAME",
     "FitRecord",
     "Outcome",
-    "RateRow",
     "ResultStore",
+    "Summary",
     "SweepError",
     "SweepReport",
     "SweepSpec",
     "Task",
+    "contrast_figure",
     "execute_task",
     "list_settings",
     "load_replicate",
@@ -48,14 +50,16 @@ __all__ = [
     "parse_sizes",
     "plot_rates",
     "rate_figure",
-    "rate_row",
+    "rate_metric_names",
     "rate_rows",
     "replicate_reference",
     "resolve_settings",
     "resolve_store_path",
     "run_sweep",
     "summarise",
+    "summary_json",
     "summary_markdown",
     "task_seed",
+    "write_csv",
     "write_summary",
 ]

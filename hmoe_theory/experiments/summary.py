@@ -1,78 +1,346 @@
-"""Convergence-rate slopes from a result store, and the Markdown summary of a sweep.
+"""Reports of a sweep computed from its stored fits: ``summary.json`` and ``summary.md``.
 
-For one (setting, metric) with fits ``(n_i, v_i)`` (all replicates at all sizes), the rate is the
-slope ``b`` of :func:`hmoe_theory.estimation.rates.fit_rate`: OLS of ``log v = a + b log n`` over the
-fits, i.e. ``v ~ C n^b`` (``b = -1/2`` for a parametric root-n rate), with a percentile bootstrap CI
-that resamples replicates within each size (fixed seed, so the summary is reproducible). Alongside,
-:func:`~hmoe_theory.estimation.rates.power_law_vs_log_test` (Vuong) says whether ``C n^b`` or
-``C (log n)^b`` describes the decay better. Fits with a non-positive or non-finite value (or n = 1)
-cannot enter these fits; they are left out and counted. Hypotheses: fits at one size are i.i.d.; at least 3
-distinct sizes with positive values (else the row shows n/a); the law holds over the swept range.
+For every setting and every rate metric it reports (:func:`rate_metric_names`) the analysis of
+:func:`hmoe_theory.estimation.rates.analyse_rate`: the slope ``b`` of ``log(mean loss over converged
+replicates) = a + b log n`` (OLS) and its Theil-Sen counterpart, percentile bootstrap CIs over whole
+replicates (nested samples: the same resampled replicates at every n), the slope as a function of the
+first size kept, the power-law vs ``(log n)^c`` test where the design can separate them, how many fits
+were left out (not converged, or no usable value) and whether the result *counts* (>= 95 % of its fits
+usable). Contrasts ``(name, setting_a, setting_b, metric, statement)`` are paired slope differences
+(:func:`hmoe_theory.estimation.rates.paired_contrast`). The method and its hypotheses:
+``docs/rates_method.md``.
+
+``summary.json`` is byte-stable: keys sorted, floats rounded to ``SIGNIFICANT`` significant digits,
+non-finite numbers written as ``null``, fixed bootstrap seed.
 """
 
 from __future__ import annotations
 
 import importlib
-from collections.abc import Sequence
+import json
+import math
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-
-from ..estimation.rates import RateFit, RateModelTest, fit_rate, power_law_vs_log_test
+from ..estimation.metrics import CONVERGED, DIAGNOSTIC_METRICS, RATE_METRICS
+from ..estimation.rates import (
+    LEVEL,
+    MIN_CONVERGED_SHARE,
+    N_BOOT,
+    SEPARATION_Z,
+    ContrastResult,
+    RateResult,
+    ReplicateGrid,
+    analyse_rate,
+    paired_contrast,
+)
+from .export import is_wall_clock
 from .spec import SweepError
-from .store import FitRecord, ResultStore, metric_values, resolve_store_path
+from .store import FitRecord, ResultStore
 
-SUMMARY_NAME = "summary.md"
-MIN_SIZES = 3
+SUMMARY_MD = "summary.md"
+SUMMARY_JSON = "summary.json"
+SIGNIFICANT = 6
+Contrast = tuple[str, str, str, str, str]  # (name, setting_a, setting_b, metric, statement)
+
+
+# --------------------------------------------------------------------------------------------------
+# from records to analyses
+# --------------------------------------------------------------------------------------------------
+def rate_metric_names(records: Iterable[FitRecord], setting: str) -> list[str]:
+    """Metrics of ``setting`` whose rate is estimated: the ``RATE_METRICS`` present (in that order),
+    then any other metric that is neither a known diagnostic nor a wall-clock value (sorted)."""
+    present = {m for r in records if r.setting == setting for m in r.metrics}
+    known = [m for m in RATE_METRICS if m in present]
+    other = sorted(m for m in present - set(RATE_METRICS) if m not in DIAGNOSTIC_METRICS and not is_wall_clock(m))
+    return known + other
+
+
+def replicate_grid(records: Iterable[FitRecord], setting: str, metric: str) -> ReplicateGrid:
+    """The (rep x n) grid of ``metric`` for ``setting`` (NaN where a fit lacks the metric)."""
+    cells = [(r.n, r.rep, r.status, r.metrics.get(metric, math.nan)) for r in records if r.setting == setting]
+    if not cells:
+        raise SweepError(f"no fits stored for setting {setting!r}")
+    return ReplicateGrid.from_cells(cells)
 
 
 @dataclass(frozen=True)
-class RateRow:
-    """One (setting, metric): the rate fit and the power-vs-log test (``None`` when fewer than
-    ``MIN_SIZES`` sizes have positive values), ``fits`` stored, ``dropped`` non-positive/non-finite
-    values, ``sizes`` distinct sample sizes."""
+class SettingSummary:
+    """One setting: its design, the share of converged fits and a :class:`RateResult` per rate metric."""
 
-    setting: str
-    metric: str
-    fit: RateFit | None
-    decay: RateModelTest | None
+    name: str
+    sizes: tuple[int, ...]
+    reps: int
     fits: int
-    dropped: int
-    sizes: int
+    converged_share: float
+    converged_share_by_n: tuple[float, ...]
+    left_out_by_status: dict[str, int]
+    results: tuple[RateResult, ...]
 
 
-def rate_row(setting: str, metric: str, ns: Sequence[float], values: Sequence[float], n_boot: int = 2000) -> RateRow:
-    """Fit the rate of ``values`` (one per fit) against ``ns``, leaving out non-positive values."""
-    ns, values = np.asarray(ns, dtype=float), np.asarray(values, dtype=float)
-    keep = np.isfinite(values) & (values > 0) & (ns > 1)  # log n = 0 at n = 1 cannot anchor a rate
-    fit = decay = None
-    if np.unique(ns[keep]).size >= MIN_SIZES:
-        fit = fit_rate(ns[keep], values[keep], n_boot=n_boot)
-        decay = power_law_vs_log_test(ns[keep], values[keep])
-    return RateRow(setting, metric, fit, decay, int(values.size), int((~keep).sum()), int(np.unique(ns).size))
+@dataclass(frozen=True)
+class Summary:
+    """Everything the reports show; ``skipped`` lists contrasts whose settings are not in the store."""
+
+    settings: tuple[SettingSummary, ...]
+    contrasts: tuple[ContrastResult, ...]
+    skipped: tuple[str, ...]
+    n_boot: int
+    level: float
+    seed: int
+
+    def result(self, setting: str, metric: str) -> RateResult:
+        for s in self.settings:
+            for r in s.results:
+                if (s.name, r.metric) == (setting, metric):
+                    return r
+        raise KeyError((setting, metric))
 
 
-def metric_names(records: Sequence[FitRecord], setting: str) -> list[str]:
-    """Metric names reported by the fits of ``setting`` (sorted)."""
-    return sorted({m for r in records if r.setting == setting for m in r.metrics})
+def _setting_summary(records: Sequence[FitRecord], setting: str, n_boot: int, level: float,
+                     seed: int) -> SettingSummary:
+    own = [r for r in records if r.setting == setting]
+    sizes = tuple(sorted({r.n for r in own}))
+    by_n = tuple(sum(r.status == CONVERGED for r in own if r.n == n) / sum(r.n == n for r in own) for n in sizes)
+    left: dict[str, int] = {}
+    for r in own:
+        if r.status != CONVERGED:
+            left[r.status] = left.get(r.status, 0) + 1
+    results = tuple(analyse_rate(replicate_grid(own, setting, m), setting, m, n_boot=n_boot, level=level, seed=seed)
+                    for m in rate_metric_names(own, setting))
+    return SettingSummary(setting, sizes, len({r.rep for r in own}), len(own),
+                          sum(r.status == CONVERGED for r in own) / len(own), by_n, dict(sorted(left.items())), results)
 
 
-def rate_rows(records: Sequence[FitRecord], n_boot: int = 2000) -> list[RateRow]:
-    """A :class:`RateRow` per (setting, metric), settings and metrics sorted."""
-    rows = []
-    for setting in sorted({r.setting for r in records}):
-        for metric in metric_names(records, setting):
-            by_size = metric_values(list(records), setting, metric)
-            ns = [n for n, vals in by_size.items() for _ in vals]
-            rows.append(rate_row(setting, metric, ns, [v for vs in by_size.values() for v in vs], n_boot=n_boot))
-    return rows
+def _check_contrast(contrast: object) -> Contrast:
+    if (not isinstance(contrast, (tuple, list)) or len(contrast) != 5
+            or not all(isinstance(part, str) for part in contrast)):
+        raise SweepError(f"a contrast is (name, setting_a, setting_b, metric, statement), got {contrast!r}")
+    return tuple(contrast)
 
 
-def summarise(store_path: str | Path, n_boot: int = 2000) -> list[RateRow]:
-    """Rate rows for every (setting, metric) in the store at ``store_path``."""
-    with ResultStore(store_path, create=False) as store:
-        return rate_rows(list(store.fits()), n_boot=n_boot)
+def _records(source: str | Path | Iterable[FitRecord]) -> list[FitRecord]:
+    if isinstance(source, (str, Path)):
+        with ResultStore(source, create=False) as store:
+            return list(store.fits())
+    return list(source)
+
+
+def summarise(source: str | Path | Iterable[FitRecord], contrasts: Sequence[Contrast] = (), n_boot: int = N_BOOT,
+              level: float = LEVEL, seed: int = 0) -> Summary:
+    """Analyse every (setting, rate metric) and every contrast whose two settings are present.
+
+    ``source`` is a store (directory or ``.sqlite`` file) or the fit records themselves.
+    """
+    records = sorted(_records(source), key=lambda r: r.key)
+    names = sorted({r.setting for r in records})
+    settings = tuple(_setting_summary(records, s, n_boot, level, seed) for s in names)
+    done, skipped = [], []
+    for name, a, b, metric, statement in map(_check_contrast, contrasts):
+        if a not in names or b not in names:
+            skipped.append(name)
+            continue
+        done.append(paired_contrast(replicate_grid(records, a, metric), replicate_grid(records, b, metric),
+                                    name, a, b, metric, statement, n_boot=n_boot, level=level, seed=seed))
+    return Summary(settings, tuple(done), tuple(skipped), n_boot, level, seed)
+
+
+def rate_rows(records: Iterable[FitRecord], n_boot: int = N_BOOT, seed: int = 0) -> list[RateResult]:
+    """A :class:`RateResult` per (setting, rate metric), settings sorted."""
+    return [r for s in summarise(records, n_boot=n_boot, seed=seed).settings for r in s.results]
+
+
+# --------------------------------------------------------------------------------------------------
+# summary.json
+# --------------------------------------------------------------------------------------------------
+def _round(value: object) -> object:
+    """JSON-ready copy: floats to ``SIGNIFICANT`` digits (non-finite -> None), tuples to lists."""
+    if isinstance(value, bool) or value is None or isinstance(value, str):
+        return value
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float):
+        return float(f"{value:.{SIGNIFICANT}g}") if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {str(k): _round(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_round(v) for v in value]
+    return _round(float(value))  # numpy scalars
+
+
+def _result_json(r: RateResult) -> dict:
+    fit, robust, decay = r.fit, r.robust, r.decay
+    return {
+        "slope": fit.slope if fit else None,
+        "ci": list(fit.ci) if fit else [None, None],
+        "intercept": fit.intercept if fit else None,
+        "robust_slope": robust.slope if robust else None,
+        "robust_ci": list(robust.ci) if robust else [None, None],
+        "counts": r.counts,
+        "fits": r.fits,
+        "used": r.used,
+        "used_share": r.used_share,
+        "left_out": r.left_out,
+        "left_out_by_status": r.left_out_by_status,
+        "invalid": r.invalid,
+        "mean_loss": list(r.mean_loss),
+        "band": [list(b) for b in r.band],
+        "first_size_sensitivity": [{"first_n": s.first_n, "sizes": s.sizes, "slope": s.slope,
+                                    "ci": [s.ci_low, s.ci_high]} for s in r.sensitivity],
+        "decay": None if decay is None else {
+            "preferred": decay.preferred, "words": decay.words, "max_gap_se": decay.max_gap_se,
+            "power_slope": decay.power_slope, "log_exponent": decay.log_exponent,
+            "rss_power": decay.rss_power, "rss_log": decay.rss_log, "rss_log_minus_power_ci": list(decay.delta_ci)},
+        "note": r.note,
+    }
+
+
+def _contrast_json(c: ContrastResult) -> dict:
+    return {"name": c.name, "setting_a": c.setting_a, "setting_b": c.setting_b, "metric": c.metric,
+            "statement": c.statement, "sizes": list(c.sizes), "reps": c.reps, "slope_a": c.slope_a,
+            "slope_b": c.slope_b, "difference": c.difference, "ci": list(c.ci), "verdict": c.verdict,
+            "counts": c.counts, "note": c.note}
+
+
+def summary_dict(summary: Summary) -> dict:
+    """The ``summary.json`` object (before rounding)."""
+    return {
+        "settings": {s.name: {
+            "sizes": list(s.sizes), "reps": s.reps, "fits": s.fits, "converged_share": s.converged_share,
+            "converged_share_by_n": list(s.converged_share_by_n), "left_out_by_status": s.left_out_by_status,
+            "metrics": {r.metric: _result_json(r) for r in s.results}} for s in summary.settings},
+        "contrasts": [_contrast_json(c) for c in summary.contrasts],
+        "skipped_contrasts": list(summary.skipped),
+        "method": {"estimator": "OLS of log(mean loss over converged replicates) on log n; Theil-Sen",
+                   "ci": "percentile bootstrap over replicates (same indices at every n and in both settings "
+                         "of a contrast)",
+                   "level": summary.level, "n_boot": summary.n_boot, "seed": summary.seed,
+                   "min_converged_share": MIN_CONVERGED_SHARE, "separation_z": SEPARATION_Z},
+    }
+
+
+def _dump(value: object, depth: int = 0) -> str:
+    """JSON with sorted keys, one key per line, and lists of numbers (or of number pairs) on one line."""
+    pad = " " * (depth + 1)
+    if isinstance(value, dict) and value:
+        items = [f"{pad}{json.dumps(k)}: {_dump(value[k], depth + 1)}" for k in sorted(value)]
+        return "{\n" + ",\n".join(items) + "\n" + " " * depth + "}"
+    if isinstance(value, list) and any(isinstance(v, dict) for v in value):
+        return "[\n" + ",\n".join(pad + _dump(v, depth + 1) for v in value) + "\n" + " " * depth + "]"
+    return json.dumps(value, sort_keys=True, allow_nan=False)
+
+
+def summary_json(summary: Summary) -> str:
+    """``summary.json`` text: sorted keys, rounded floats, trailing newline (byte-stable)."""
+    return _dump(_round(summary_dict(summary))) + "\n"
+
+
+# --------------------------------------------------------------------------------------------------
+# summary.md
+# --------------------------------------------------------------------------------------------------
+def _num(value: float, digits: int = 3) -> str:
+    return "n/a" if value is None or not math.isfinite(value) else f"{value:+.{digits}f}"
+
+
+def _with_ci(value: float, ci: tuple[float, float]) -> str:
+    return f"{_num(value)} [{_num(ci[0])}, {_num(ci[1])}]"
+
+
+def _pct(share: float) -> str:
+    return f"{100 * share:.1f} %"
+
+
+def _upper_half(r: RateResult):
+    """The sensitivity entry that keeps the upper half of the sizes (None without a fit)."""
+    return r.sensitivity[(len(r.sensitivity) + 2) // 2 - 1] if r.sensitivity else None
+
+
+def _row(setting: str, r: RateResult) -> str:
+    left = f"{r.left_out}" + (" (" + ", ".join(f"{v} {k}" for k, v in r.left_out_by_status.items())
+                              + (f", {r.invalid} invalid" if r.invalid else "") + ")" if r.left_out else "")
+    if r.fit is None:
+        return f"| {setting} | {r.metric} | n/a ({r.note}) | n/a | {_pct(r.used_share)} | {left} | no | n/a | n/a |"
+    half = _upper_half(r)
+    decay = r.decay.preferred if r.decay else "n/a"
+    return (f"| {setting} | {r.metric} | {_with_ci(r.fit.slope, r.fit.ci)} | {_with_ci(r.robust.slope, r.robust.ci)} "
+            f"| {_pct(r.used_share)} | {left} | {'yes' if r.counts else 'no'} "
+            f"| n >= {half.first_n}: {_with_ci(half.slope, (half.ci_low, half.ci_high))} | {decay} |")
+
+
+def _contrast_words(c: ContrastResult) -> str:
+    diff = f"slope difference {_with_ci(c.difference, c.ci)}"
+    if c.verdict == "a faster":
+        words = f"`{c.setting_a}` decays faster than `{c.setting_b}` ({diff})"
+    elif c.verdict == "b faster":
+        words = f"`{c.setting_b}` decays faster than `{c.setting_a}` ({diff})"
+    else:
+        words = f"not separated at this design ({diff} contains 0)" if not c.note else f"not computed: {c.note}"
+    flag = "" if c.counts else " Does not count: fewer than 95 % of the fits of a setting are usable."
+    return f"- **{c.name}** ({c.metric}): {c.statement or 'no statement'} -> {words}.{flag}"
+
+
+def _undecided(summary: Summary) -> list[str]:
+    lines = []
+    inseparable = [f"{s.name}/{r.metric} (gap {r.decay.max_gap_se:.2g} se)" for s in summary.settings
+                   for r in s.results if r.decay is not None and not r.decay.separable]
+    if inseparable:
+        lines.append("- Power law vs 1/log n: this design cannot separate a power law from (log n)^c for "
+                     + ", ".join(inseparable) + " (the two best fits differ by less than "
+                     f"{SEPARATION_Z:g} bootstrap standard errors at every size).")
+    for s in summary.settings:
+        for r in s.results:
+            if r.fit is not None and not r.counts:
+                lines.append(f"- `{s.name}` {r.metric}: only {_pct(r.used_share)} of the fits converged with a "
+                             "usable value; its slope is shown but does not count.")
+            half = _upper_half(r)
+            if half is not None and not half.ci_low <= r.fit.slope <= half.ci_high:
+                upper = _with_ci(half.slope, (half.ci_low, half.ci_high))
+                lines.append(f"- `{s.name}` {r.metric}: the slope depends on where the range starts (all sizes "
+                             f"{_num(r.fit.slope)}, n >= {half.first_n} {upper}): the smallest sizes are not in the "
+                             "asymptotic regime.")
+    lines += [f"- Contrast **{c.name}** ({c.metric}): not separated, CI {_with_ci(c.difference, c.ci)}."
+              for c in summary.contrasts if c.verdict == "not separated at this design"]
+    lines += [f"- Contrast **{name}**: not computed, a setting is missing from the store." for name in summary.skipped]
+    return lines or ["- Nothing flagged: every result counts, every contrast is separated."]
+
+
+def summary_markdown(summary: Summary, header: Sequence[str] = (), descriptions: dict[str, str] | None = None) -> str:
+    """``summary.md``: per-setting tables, contrasts in words and what the design cannot decide."""
+    descriptions = descriptions or {}
+    lines = ["# Convergence rates", "", *header, (
+        f"Slope b of log(mean loss over converged replicates) = a + b log n by OLS, and Theil-Sen (robust); "
+        f"{100 * summary.level:g} % percentile bootstrap CIs from {summary.n_boot} resamples of whole replicates "
+        f"(seed {summary.seed}; the same replicates at every n because samples are nested, and for both settings "
+        "of a contrast because they are paired). Only converged fits with a finite positive value enter; a result "
+        f"counts when >= {100 * MIN_CONVERGED_SHARE:g} % of its fits do. 'n >= N' is the slope on the upper half "
+        "of the sizes; 'power vs log' is the power law vs (log n)^c test (inseparable = the design cannot "
+        "tell them apart). Method: docs/rates_method.md."), ""]
+    for s in summary.settings:
+        left = ", ".join(f"{v} {k}" for k, v in s.left_out_by_status.items()) or "none"
+        lines += [f"## {s.name}", ""]
+        if descriptions.get(s.name):
+            lines += [descriptions[s.name], ""]
+        lines += [
+            f"n = {s.sizes[0]}..{s.sizes[-1]} ({len(s.sizes)} sizes), {s.reps} replicates, {s.fits} fits; converged "
+            f"{_pct(s.converged_share)} (per n: {_pct(min(s.converged_share_by_n))} to "
+            f"{_pct(max(s.converged_share_by_n))}); not converged: {left}.", ""]
+        if s.results:
+            lines += ["| setting | metric | slope [CI] | robust slope [CI] | usable | left out | counts? "
+                      "| upper-half slope [CI] | power vs log |",
+                      "|---|---|---|---|---:|---|---|---|---|", *(_row(s.name, r) for r in s.results), ""]
+        else:
+            lines += ["No rate metric stored.", ""]
+    if summary.contrasts:
+        lines += ["## Contrasts (paired slope differences a - b)", "",
+                  "| contrast | metric | a | b | slope a | slope b | a - b [CI] | verdict | counts? |",
+                  "|---|---|---|---|---|---|---|---|---|"]
+        lines += [f"| {c.name} | {c.metric} | {c.setting_a} | {c.setting_b} | {_num(c.slope_a)} | {_num(c.slope_b)} "
+                  f"| {_with_ci(c.difference, c.ci)} | {c.verdict} | {'yes' if c.counts else 'no'} |"
+                  for c in summary.contrasts]
+        lines += ["", *(_contrast_words(c) for c in summary.contrasts), ""]
+    lines += ["## What this design cannot decide", "", *_undecided(summary)]
+    return "\n".join(lines) + "\n"
 
 
 def _descriptions(replicate: str) -> dict[str, str]:
@@ -84,54 +352,23 @@ def _descriptions(replicate: str) -> dict[str, str]:
         return {}
 
 
-def _table_line(row: RateRow) -> str:
-    used = f"{row.fits - row.dropped}" + (f" (+{row.dropped} left out)" if row.dropped else "")
-    if row.fit is None:
-        return f"| {row.setting} | {row.metric} | n/a | n/a | n/a | {used} | {row.sizes} |"
-    f, t = row.fit, row.decay
-    decay = f"{t.preferred} (p = {t.p_value:.2g})"
-    return (f"| {row.setting} | {row.metric} | {f.slope:+.3f} | [{f.ci_low:+.3f}, {f.ci_high:+.3f}] | {decay} "
-            f"| {used} | {row.sizes} |")
-
-
-def summary_markdown(store_path: str | Path, n_boot: int = 2000) -> str:
-    """The Markdown summary of the store: sweep description and the table of fitted slopes."""
+def write_summary(store_path: str | Path, out_dir: str | Path, contrasts: Sequence[Contrast] = (),
+                  n_boot: int = N_BOOT, seed: int = 0) -> list[Path]:
+    """Write ``summary.json`` and ``summary.md`` for the store into ``out_dir``; return both paths."""
     with ResultStore(store_path, create=False) as store:
         records, meta, failures = list(store.fits()), store.meta(), store.failures()
-    rows = rate_rows(records, n_boot=n_boot)
-    sizes = sorted({r.n for r in records})
+    summary = summarise(records, contrasts, n_boot=n_boot, seed=seed)
     replicate = meta.get("replicate", "?")
-    lines = [
-        "# Convergence rates",
-        "",
-        f"Store `{resolve_store_path(store_path).name}`: {len(records)} fits, "
-        f"{len({r.setting for r in records})} settings, "
-        + (f"{len(sizes)} sizes n = {sizes[0]}..{sizes[-1]}, " if sizes else "")
-        + f"base seed {meta.get('base_seed', '?')}, replicate `{replicate}`."
-        + (f" {len(failures)} fits failed and are missing (re-run the sweep to retry them)." if failures else ""),
-        "",
-        (
-            "Slope b of log(metric) = a + b log(n): OLS over all fits with a positive value; 95% CI from "
-            f"{n_boot} bootstrap resamples of the replicates within each size. Decay: Vuong test of "
-            "C n^b against C (log n)^b (power / log / undecided at level 0.05)."
-        ),
-        "",
-        "| setting | metric | slope | 95% CI | decay | fits | sizes |",
-        "|---|---|---:|---|---|---:|---:|",
-        *(_table_line(row) for row in rows),
-    ]
-    described = _descriptions(replicate)
-    settings = [s for s in dict.fromkeys(r.setting for r in records) if described.get(s)]
-    if settings:
-        lines += ["", "Settings:", ""] + [f"- `{s}`: {described[s]}" for s in settings]
-    return "\n".join(lines) + "\n"
-
-
-def write_summary(store_path: str | Path, out_dir: str | Path, n_boot: int = 2000) -> Path:
-    """Write ``summary.md`` into ``out_dir`` and return its path."""
-    path = Path(out_dir) / SUMMARY_NAME
-    try:
-        path.write_text(summary_markdown(store_path, n_boot=n_boot))
-    except OSError as exc:
-        raise SweepError(f"cannot write {path}: {exc}") from None
-    return path
+    header = [f"{len(records)} stored fits, {len(summary.settings)} settings, base seed {meta.get('base_seed', '?')}, "
+              f"replicate `{replicate}`."
+              + (f" {len(failures)} fits raised and are missing (re-run the sweep to retry them)." if failures else ""),
+              ""]
+    out_dir = Path(out_dir)
+    paths = [out_dir / SUMMARY_JSON, out_dir / SUMMARY_MD]
+    texts = [summary_json(summary), summary_markdown(summary, header, _descriptions(replicate))]
+    for path, text in zip(paths, texts):
+        try:
+            path.write_text(text, encoding="utf-8")
+        except OSError as exc:
+            raise SweepError(f"cannot write {path}: {exc.strerror or exc}") from None
+    return paths
