@@ -150,6 +150,11 @@ def test_write_summary_is_byte_stable(store, tmp_path):
     assert len(load_results(store)) == 3 * REPS * SIZES.size
 
 
+def test_json_does_not_depend_on_record_order(records, summary):
+    shuffled = [records[i] for i in np.random.default_rng(0).permutation(len(records))]
+    assert summary_json(summarise(shuffled, CONTRASTS, n_boot=500)) == summary_json(summary)
+
+
 def test_bad_contrast_is_a_one_line_error(records):
     with pytest.raises(SweepError, match="a contrast is .name, setting_a, setting_b, metric, statement."):
         summarise(records, [("only", "two")], n_boot=10)
