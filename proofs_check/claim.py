@@ -103,7 +103,9 @@ class Claim:
 
     def __post_init__(self) -> None:
         if not isinstance(self.id, str) or not CLAIM_ID.fullmatch(self.id):
-            raise ClaimError(f"claim id {self.id!r}: use letters, digits, '.', '_' and '-' (starting with a letter or digit)")
+            raise ClaimError(
+                f"claim id {self.id!r}: use letters, digits, '.', '_' and '-' (starting with a letter or digit)"
+            )
         missing = [name for name in ("title", "statement", "source") if not str(getattr(self, name) or "").strip()]
         if missing:
             raise ClaimError(f"claim {self.id!r}: missing {', '.join(missing)}")
@@ -113,7 +115,8 @@ class Claim:
             raise ClaimError(f"claim {self.id!r}: expected must be a Status (one of {STATUSES})")
         if not callable(self.check):
             raise ClaimError(f"claim {self.id!r}: the check must be a function returning a Verdict")
-        if not isinstance(self.time_limit_s, (int, float)) or not math.isfinite(self.time_limit_s) or self.time_limit_s <= 0:
+        limit = self.time_limit_s
+        if isinstance(limit, bool) or not isinstance(limit, (int, float)) or not math.isfinite(limit) or limit <= 0:
             raise ClaimError(f"claim {self.id!r}: time_limit_s must be a positive number of seconds")
         if self.id in self.depends_on:
             raise ClaimError(f"claim {self.id!r} cannot depend on itself")

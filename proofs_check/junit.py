@@ -25,10 +25,9 @@ def to_junit(results: Sequence[ClaimResult], suite: str = "hmoe claims") -> str:
     """The JUnit XML document (``<testsuites>`` with one ``<testsuite>``) for ``results``."""
     failures = sum(not r.passed for r in results)
     total_time = f"{sum(r.seconds for r in results):.3f}"
-    root = ET.Element("testsuites", name=suite, tests=str(len(results)), failures=str(failures), errors="0", time=total_time)
-    testsuite = ET.SubElement(
-        root, "testsuite", name=suite, tests=str(len(results)), failures=str(failures), errors="0", skipped="0", time=total_time
-    )
+    counts = {"tests": str(len(results)), "failures": str(failures), "errors": "0", "time": total_time}
+    root = ET.Element("testsuites", name=suite, **counts)
+    testsuite = ET.SubElement(root, "testsuite", name=suite, skipped="0", **counts)
     for r in results:
         c = r.claim
         classname = c.id.rsplit(".", 1)[0] if "." in c.id else c.id

@@ -86,6 +86,7 @@ def load_file(path: str | Path) -> int:
             del sys.path[0]
     count = len(_REGISTRY) - before
     if count == 0:
+        sys.modules.pop(name, None)
         raise ClaimError(f"claims file {path} defines no claim (decorate a check with @claim(...))")
     return count
 

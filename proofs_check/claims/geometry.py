@@ -71,6 +71,7 @@ def _refuted_at_origin(mm: MeanMap, expected_value: sp.Expr, hypothesis_dropped:
 
 @claim(
     id="geometry.ungated-attention-flat",
+    depends_on=("geometry.normal-family-curvature",),
     title="Ungated attention with fixed values is flat when #parameters = dim of the values' affine hull",
     statement=(
         "Y(theta) = sum_i softmax(A theta + b)_i v_i with fixed values v_i and Fisher metric J^T Sigma^-1 J: "
@@ -105,6 +106,7 @@ def ungated_attention_flat() -> Verdict:
 
 @claim(
     id="geometry.ungated-flat-needs-hull-dimension",
+    depends_on=("geometry.ungated-attention-flat",),
     title="Negative control: with fewer parameters than the hull dimension, ungated attention is curved",
     statement="Logits (u, v, u+v, 0), values e1, e2, e3, 0 in R^3, Sigma = I: K(0,0) = -4.",
     hypotheses=("hypothesis 'n = dim aff(values)' dropped: n = 2 < 3", "values fixed", "Sigma = I"),
@@ -119,6 +121,7 @@ def ungated_flat_needs_hull_dimension() -> Verdict:
 
 @claim(
     id="geometry.ungated-flat-needs-fixed-values",
+    depends_on=("geometry.ungated-attention-flat",),
     title="Negative control: input-dependent values make ungated attention curved",
     statement="Logits (u, v, 0) with values e1, e2 and (u, v, 1), Sigma = I: K(0,0) = 1/16 != 0.",
     hypotheses=("hypothesis 'values fixed' dropped: the third value moves with theta", "Sigma = I"),
@@ -133,6 +136,7 @@ def ungated_flat_needs_fixed_values() -> Verdict:
 
 @claim(
     id="geometry.scalar-gate-sphere",
+    depends_on=("geometry.normal-family-curvature",),
     title="A scalar gate produces positive curvature: the gated two-expert mean traces a sphere, K = 1/R^2",
     statement=(
         "Y = g R(2u, 2v, 1) + (1 - g) R(0, 0, -1) with gate g = 1/(1 + u^2 + v^2) has Gaussian curvature "
@@ -153,6 +157,7 @@ def scalar_gate_sphere() -> Verdict:
 
 @claim(
     id="geometry.sigmoid-gate-positive-curvature",
+    depends_on=("geometry.normal-family-curvature",),
     title="Elementwise sigmoid gating creates positive curvature: K(0,0) = 1.95928834650...",
     statement=(
         "Y = sigmoid(W theta + b) * c with W rows (-1,-1), (-1,0), (0,-1), b = (2, 0, -2), c = (1, 1, 1), "
@@ -184,6 +189,7 @@ def sigmoid_gate_positive_curvature() -> Verdict:
 
 @claim(
     id="geometry.degenerate-gates-flat",
+    depends_on=("geometry.normal-family-curvature",),
     title="Degenerate gates stay flat: a scalar gate on a fixed vector, or axis-aligned elementwise gates",
     statement=(
         "(a) Y = sigmoid(u - 2v + 1)(1, 2, 3) + (u, v, -u) (a generalised cylinder) and "
@@ -236,6 +242,7 @@ def normal_family_curvature() -> Verdict:
 
 @claim(
     id="geometry.residual-depth-grows-curvature",
+    depends_on=("geometry.normal-family-curvature",),
     title="Finding: in residual attention stacks the scale-free curvature grows with depth (L = 1 -> 6)",
     statement=(
         "For random residual stacks z_l = z_{l-1} + F_l(z_{l-1}) of ungated and of gated attention layers "

@@ -104,6 +104,7 @@ def quadratic_polynomial_gate_pde() -> Verdict:
 
 @claim(
     id="pde.quadratic-polynomial-symmetric.factor-two",
+    depends_on=("pde.quadratic-polynomial.dA-equals-dbdb",),
     title="Symmetric quadratic gate: dF/dA_uv = 2 d2F/db_u db_v off the diagonal",
     statement="A = A^T parametrised by A_uv (u <= v): dF/dA_uu = d2F/db_u^2 and dF/dA_uv = 2 d2F/db_u db_v (u < v)",
     hypotheses=("symmetric parametrisation: the off-diagonal symbol A_uv occurs twice in x^T A x", "expert independent of A, b"),
@@ -128,6 +129,7 @@ def quadratic_polynomial_symmetric_factor_two() -> Verdict:
 
 @claim(
     id="pde.quadratic-monomial.no-gate-interaction",
+    depends_on=("pde.quadratic-polynomial.dA-equals-dbdb",),
     title="Negative control: the quadratic-gate PDE has no analogue under the monomial gate",
     statement=(
         "F(x) = exp(x^T A x) E(x) (A symmetric): dF/dA_uv is a linear combination of the other first-order "
@@ -188,6 +190,7 @@ def softmax_linear_linear_expert() -> Verdict:
 
 @claim(
     id="pde.softmax-linear.ridge-experts-with-bias",
+    depends_on=("pde.softmax-linear.linear-expert",),
     title="Finding: ridge experts phi(a.x + alpha) keep d2F/dbeta_k dalpha = dF/da_k",
     statement="F(x) = exp(beta.x) phi(a.x + alpha): d2F/dbeta_k dalpha = dF/da_k for phi in sigmoid, tanh, gelu, silu",
     hypotheses=(
@@ -230,6 +233,7 @@ def gaussian_heat_equation() -> Verdict:
 
 @claim(
     id="pde.gaussian.heat-equation-std-parametrisation",
+    depends_on=("pde.gaussian.heat-equation",),
     title="Negative control: the heat equation fails if nu is the standard deviation",
     statement="F(y) = N(y | mu, sigma^2) parametrised by sigma: d2F/dmu^2 = 2 dF/dsigma",
     hypotheses=("parametrisation by the standard deviation sigma instead of the variance",),
@@ -269,6 +273,7 @@ def monomial_homogeneity() -> Verdict:
 
 @claim(
     id="pde.quadratic-monomial.homogeneity-fails-for-nonlinear-experts",
+    depends_on=("pde.quadratic-monomial.homogeneity",),
     title="Negative control: the homogeneity relation fails for sigmoid/tanh experts",
     statement="F(x) = exp(x^T A x) phi(a.x + alpha), phi in sigmoid, tanh: dF/dA = alpha d2F/dA dalpha + sum_k a_k d2F/dA da_k",
     hypotheses=("phi not homogeneous of degree 1: phi(z) != z phi'(z)",),
@@ -312,6 +317,10 @@ def _gated_expert_function(d: int, value_bias: bool) -> tuple[sp.Expr, tuple[sp.
 
 @claim(
     id="pde.gated-expert.value-bias-keeps-relation",
+    depends_on=(
+        "attention.gate-position-classification",
+        "pde.softmax-linear.linear-expert",
+    ),
     title="G1/G2 gated expert with a value bias keeps d2F/dbeta_k dalpha = dF/da_k",
     statement="F(x) = exp(beta.x) sigmoid(w.x + w0) (a.x + alpha): d2F/dbeta_k dalpha = dF/da_k",
     hypotheses=(
@@ -327,6 +336,7 @@ def gated_expert_keeps_relation() -> Verdict:
 
 @claim(
     id="pde.gated-expert.bias-free-value-removes-relation",
+    depends_on=("attention.gate-position-classification",),
     title="Bias-free gated values remove the (beta, a, bias) interaction but create homogeneity relations",
     statement=(
         "F(x) = exp(beta.x) sigmoid(w.x + w0) (a.x) (standard attention: W_V has no bias): (i) dF/da_k is NOT a "

@@ -49,7 +49,8 @@ def bump_gate_linear_expert_interaction() -> Verdict:
         return Verdict(Status.REFUTED, "relation not among the discovered ones", counterexample=found.point)
     if exact.status is not Status.PROVED:
         return exact
-    return Verdict(Status.PROVED, f"{exact.summary}; rediscovered among the {len(found.relations)} relations at {found.point}")
+    summary = f"{exact.summary}; rediscovered among the {len(found.relations)} relations at {found.point}"
+    return Verdict(Status.PROVED, summary)
 
 
 @claim(
