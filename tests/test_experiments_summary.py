@@ -198,3 +198,12 @@ def test_plot_rates_writes_setting_and_contrast_figures(records, tmp_path):
     assert all(p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" for p in paths)
     with pytest.raises(SweepError, match="plot formats must be among png, svg"):
         plot_rates(tmp_path / "store", tmp_path, formats=("pdf",))
+
+
+def test_svg_figures_are_byte_stable(records, summary, tmp_path):
+    from hmoe_theory.experiments.plots import _save
+
+    results = next(s for s in summary.settings if s.name == "quarter").results
+    first, second = (_save(rate_figure(records, "quarter", results=results), tmp_path / stem, ("svg",))[0]
+                     for stem in ("one", "two"))
+    assert first.read_bytes() == second.read_bytes() and b"<dc:date>" not in first.read_bytes()

@@ -137,11 +137,16 @@ def _file_stem(setting: str) -> str:
 
 
 def _save(fig, stem: Path, formats: Sequence[str]) -> list[Path]:
+    """Write ``stem.<fmt>`` for each format; no date, version or random SVG ids, so the same figure
+    gives the same bytes."""
+    from matplotlib import rc_context
+
     written = []
     for fmt in formats:
         path = stem.with_name(f"{stem.name}.{fmt}")
         try:
-            fig.savefig(path, dpi=110, metadata={"Date": None} if fmt == "svg" else {"Software": None})
+            with rc_context({"svg.hashsalt": "hmoe"}):
+                fig.savefig(path, dpi=110, metadata={"Date": None} if fmt == "svg" else {"Software": None})
         except OSError as exc:
             raise SweepError(f"cannot write {path}: {exc.strerror or exc}") from None
         written.append(path)
