@@ -242,27 +242,48 @@ class AttentionEntryHMoE:
         theta = self.weights.gate if h is None else self.weights.gate[h]
         return sigmoid(token @ theta)
 
+    def score_gate(self, x_tilde: np.ndarray, h: int, j: int) -> np.ndarray | None:
+        """Diagonal of D_hj: sigma(W_theta^{hT} x_i) for G4, sigma(W_theta^{hT} x_j) for G3 (length d_k); else None."""
+        x, w, E = self._input(x_tilde), self.weights, self._selectors
+        if w.position == "G4":
+            return self._gate(h, E[self.query_token] @ x)
+        if w.position == "G3":
+            return self._gate(h, E[j] @ x)
+        return None
+
+    def expert_gate(self, x_tilde: np.ndarray, h: int, j: int):
+        """g_hlj: sigma(theta_hl . x_i) (G1 elementwise) or sigma(theta_hl . x_j) (G2), shape (d_v,);
+        the scalar sigma(theta_h . x_i) (G1 headwise); None without G1/G2."""
+        x, w, E = self._input(x_tilde), self.weights, self._selectors
+        if w.position in ("G1-elementwise", "G2"):
+            return self._gate(h, E[self.query_token if w.position == "G1-elementwise" else j] @ x)
+        if w.position == "G1-headwise":
+            return self._gate(h, E[self.query_token] @ x)
+        return None
+
+    def score_block(self, x_tilde: np.ndarray, h: int, j: int) -> np.ndarray:
+        """M_hj(x~) = W_Q^h D_hj W_K^{hT} / sqrt(d_k) (d x d), the non-zero block of A_hj."""
+        x, w = self._input(x_tilde), self.weights
+        W_Q, gate = np.asarray(w.query[h]), self.score_gate(x, h, j)
+        if gate is not None:
+            W_Q = W_Q * gate
+        return (W_Q @ np.asarray(w.key[h]).T) * inverse_sqrt(w.key_dim, w.symbolic or is_symbolic(x))
+
+    def value_rows(self, h: int, j: int) -> np.ndarray:
+        """The ungated value vectors of token-expert (h, ., j) as rows: W_V^h[:, l]^T, l = 1..d_v (d_v x d)."""
+        return np.asarray(self.weights.value[h]).T
+
     def score_matrix(self, x_tilde: np.ndarray, h: int, j: int) -> np.ndarray:
         """A_hj(x~) = E_i^T W_Q^h D_hj W_K^{hT} E_j / sqrt(d_k) (Nd x Nd); D_hj = I without G3/G4."""
-        x, w, E = self._input(x_tilde), self.weights, self._selectors
-        W_Q = np.asarray(w.query[h])
-        if w.position == "G4":
-            W_Q = W_Q * self._gate(h, E[self.query_token] @ x)
-        elif w.position == "G3":
-            W_Q = W_Q * self._gate(h, E[j] @ x)
-        M = (W_Q @ np.asarray(w.key[h]).T) * inverse_sqrt(w.key_dim, w.symbolic or is_symbolic(x))
-        return embedded_block(M, self.query_token, j, self.n_tokens)
+        return embedded_block(self.score_block(x_tilde, h, j), self.query_token, j, self.n_tokens)
 
     def expert_vectors(self, x_tilde: np.ndarray, h: int, j: int) -> np.ndarray:
         """Rows b_hlj(x~) = g_hlj E_j^T W_V^h[:, l], l = 1..d_v (shape d_v x Nd); g = 1 without G1/G2."""
-        x, w, E = self._input(x_tilde), self.weights, self._selectors
-        B = embedded_rows(np.asarray(w.value[h]).T, j, self.n_tokens)
-        if w.position in ("G1-elementwise", "G2"):
-            token = E[self.query_token if w.position == "G1-elementwise" else j] @ x
-            B = self._gate(h, token)[:, None] * B
-        elif w.position == "G1-headwise":
-            B = self._gate(h, E[self.query_token] @ x) * B
-        return B
+        B = embedded_rows(self.value_rows(h, j), j, self.n_tokens)
+        gate = self.expert_gate(x_tilde, h, j)
+        if gate is None:
+            return B
+        return (gate[:, None] if np.ndim(gate) else gate) * B
 
     def shared_factor(self, x_tilde: np.ndarray):
         """phi(x~): sigma(theta_c . x_i) for G5, else 1."""

@@ -30,12 +30,14 @@ from __future__ import annotations
 import json
 import random
 import time
+import warnings as _warnings
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from fractions import Fraction
 
 import mpmath
 import numpy as np
+from numpy.exceptions import ComplexWarning
 import sympy as sp
 
 from ..certify import Status, decide_zero
@@ -44,10 +46,11 @@ from ..errors import ModelError, TimeLimitExceeded
 from ..families import ParametricFunction
 from ..timelimit import time_limit
 from .derivatives import KINKS, Derivative, at_point, derivative_table, parse_point, resolve_function
-from .linalg import NullSpace, null_space
+from .linalg import NullSpace, float_pass, null_space, solve_relations
 
 MIN_DIGITS = 50
 INPUT_RANGE = 1.5  # sample inputs are rationals in [-1.5, 1.5] with denominator 2^20
+CONFIRM_POINTS = 24  # fresh inputs at which the float candidates are confirmed at high precision
 
 
 @dataclass(frozen=True)
@@ -291,13 +294,89 @@ def sample_count(size: int) -> int:
     return size + max(24, size // 2)
 
 
+def float_rows(
+    exprs: Sequence[sp.Expr], inputs: Sequence[sp.Symbol], count: int, seed: int = 0, box: float = INPUT_RANGE
+) -> np.ndarray | None:
+    """Float64 values of ``exprs`` at ``count`` random inputs (rationals k / 2^20 in [-box, box]^d, exact in
+    float), rows where every value is finite; None if the functions are complex or mostly undefined."""
+    try:
+        kernel = compile_exprs(exprs, inputs)
+    except (TypeError, ValueError, NameError, KeyError):
+        return None
+    rng = random.Random(seed)
+    scale, bound = 2**20, int(box * 2**20)
+    rows: list[np.ndarray] = []
+    for _ in range(4):
+        X = np.array([[rng.randint(-bound, bound) / scale for _ in inputs] for _ in range(count)])
+        try:
+            with _warnings.catch_warnings():
+                _warnings.simplefilter("error", ComplexWarning)
+                values = kernel(*X.T).T
+        except (TypeError, ValueError, ComplexWarning):
+            return None
+        rows += [r for r in values if np.all(np.isfinite(r))]
+        if len(rows) >= count:
+            return np.array(rows[:count])
+    return None
+
+
+def confirm_relations(
+    basis: Sequence[Sequence[Fraction]],
+    exprs: Sequence[sp.Expr],
+    inputs: Sequence[sp.Symbol],
+    digits: int,
+    seed: int,
+    points: int = CONFIRM_POINTS,
+) -> float | None:
+    """Largest relative residual |sum_i c_i exprs_i| / sum_i |c_i exprs_i| of the candidate relations at
+    ``points`` fresh random inputs at ``digits`` digits, or None when one exceeds 10^-(0.6 digits) (the
+    candidates are then wrong). Only the functions the relations use are evaluated."""
+    used = sorted({i for row in basis for i, c in enumerate(row) if c})
+    if not used:
+        return 0.0
+    rows = evaluation_rows([exprs[i] for i in used], inputs, points, digits, seed + 7919)
+    where = {i: k for k, i in enumerate(used)}
+    worst = mpmath.mpf(0)
+    with mpmath.workdps(digits):
+        tolerance = mpmath.mpf(10) ** -int(0.6 * digits)
+        for values in rows:
+            for row in basis:
+                terms = [mpmath.mpf(c.numerator) / c.denominator * values[where[i]] for i, c in enumerate(row) if c]
+                size = mpmath.fsum(map(abs, terms))
+                if size:
+                    worst = max(worst, abs(mpmath.fsum(terms)) / size)
+        return float(worst) if worst <= tolerance else None
+
+
 def family_null_space(
-    exprs: Sequence[sp.Expr], inputs: Sequence[sp.Symbol], digits: int = MIN_DIGITS, seed: int = 0
+    exprs: Sequence[sp.Expr],
+    inputs: Sequence[sp.Symbol],
+    digits: int = MIN_DIGITS,
+    seed: int = 0,
+    first_pass: bool = True,
 ) -> tuple[NullSpace, int, list[str]]:
-    """Null space of the functions ``exprs`` of ``inputs`` (retried once at 2x digits if undecided)."""
+    """Null space of the functions ``exprs`` of ``inputs``.
+
+    With ``first_pass`` (default): float64 values give the rank and the RREF pivots
+    (:func:`.linalg.float_pass`); the coefficients are solved at ``digits`` digits on that subspace only
+    (:func:`.linalg.solve_relations`, ``rank`` sample inputs) and every relation is confirmed at fresh
+    inputs (:func:`confirm_relations`). Otherwise (or when
+    ``first_pass`` is False) the ``digits``-digit null space :func:`.linalg.null_space` of the full
+    matrix, retried once at 2x digits if undecided.
+    """
     if digits < MIN_DIGITS:
         raise ModelError(f"at least {MIN_DIGITS} digits are needed to separate relations from ill-conditioning")
     box, warnings = input_box(exprs, inputs, seed)
+    if first_pass:
+        values = float_rows(exprs, inputs, sample_count(len(exprs)), seed, box)
+        first = None if values is None else float_pass(values)
+        candidate = None
+        if first is not None:
+            square = evaluation_rows(exprs, inputs, first.rank, digits, seed + 104729, box) if first.pivots else []
+            candidate = solve_relations(square, first, digits)
+        residual = None if candidate is None else confirm_relations(candidate.basis, exprs, inputs, digits, seed)
+        if residual is not None:
+            return replace(candidate, residual=residual), digits, warnings
     for attempt in (digits, 2 * digits):
         rows = evaluation_rows(exprs, inputs, sample_count(len(exprs)), attempt, seed, box)
         result = null_space(rows, attempt)

@@ -19,6 +19,18 @@ Given the values ``M[i][j] = f_j(x_i)`` of m functions at N >= m sample points (
 
 The *margin* is the smallest non-zero singular value of the scaled matrix, sigma_min([R11 R12]) (computed
 from an LQ factorisation and a fixed-point triangular inverse): a numeric identifiability margin.
+
+:func:`float_pass` is the cheap first pass (float64, LAPACK SVD of the same scaled matrix). It answers
+only when the spectrum has a clean gap: every singular value is either > ``FLOAT_NONZERO`` or
+< ``FLOAT_ZERO`` (relative to the largest). Why a clean gap decides the rank: the float matrix differs from
+the exact values by evaluation and rounding errors of order 1e-14..1e-13 (relative); by Weyl's inequality
+a true relation has a float singular value below that, so a singular value > 1e-9 is a genuinely
+independent direction (no relation can be missed) and one below 1e-12 a *candidate* relation. The float
+null basis also gives the RREF pivots (the dependent columns). The exact coefficients are then solved on
+that subspace only, at high precision (:func:`solve_relations`: one square system in the independent
+columns, python-flint ball arithmetic), and the caller confirms every relation at fresh inputs (see
+:func:`hmoe_theory.interactions.discovery.family_null_space`). When any step is undecided the caller
+falls back to :func:`null_space` on the full matrix.
 """
 
 from __future__ import annotations
@@ -28,10 +40,14 @@ import operator
 from dataclasses import dataclass
 from fractions import Fraction
 
+import flint
 import mpmath
 import numpy as np
 from mpmath.libmp import to_fixed
 
+FLOAT_NONZERO = 1e-9  # float singular value (relative): certainly an independent direction
+FLOAT_ZERO = 1e-12  # float singular value (relative): candidate relation, confirmed at high precision
+FLOAT_PIVOT = 1e-6  # entries of the normalised float null basis below this are zero when choosing pivots
 ZERO_EXPONENT = 0.6  # |R_kk| < 10^-(0.6 digits): evaluation noise, a true relation
 NONZERO_EXPONENT = 0.4  # |R_kk| > 10^-(0.4 digits): a genuinely independent direction
 
@@ -227,3 +243,140 @@ def null_space(rows: list[list[mpmath.mpf]], digits: int) -> NullSpace:
         rational=rational,
         diagonal=tuple(v / 2**bits for v in diagonal),
     )
+
+
+def _float_rref(rows: np.ndarray, tolerance: float) -> tuple[np.ndarray, list[int]]:
+    """Reduced row echelon form of float rows (partial pivoting; |entry| <= tolerance counts as 0)."""
+    rows = rows.copy()
+    pivots: list[int] = []
+    top = 0
+    for col in range(rows.shape[1]):
+        if top == rows.shape[0]:
+            break
+        best = top + int(np.argmax(np.abs(rows[top:, col])))
+        if abs(rows[best, col]) <= tolerance:
+            continue
+        rows[[top, best]] = rows[[best, top]]
+        rows[top] /= rows[top, col]
+        others = np.arange(rows.shape[0]) != top
+        rows[others] -= np.outer(rows[others, col], rows[top])
+        pivots.append(col)
+        top += 1
+    return rows[:top], pivots
+
+
+@dataclass(frozen=True)
+class FloatPass:
+    """Rank and RREF pivots of the null space from float64 (see :func:`float_pass`).
+
+    ``pivots``: the dependent columns (pivots of the RREF null basis, caller's column order); the other
+    ``rank`` columns are independent. ``margin``/``residual``: smallest singular value above the gap and
+    largest below it (scaled matrix); ``singular``: all singular values.
+    """
+
+    rank: int
+    size: int
+    pivots: tuple[int, ...]
+    margin: float | None
+    residual: float
+    singular: tuple[float, ...]
+
+    @property
+    def free(self) -> tuple[int, ...]:
+        """The independent columns (not pivots)."""
+        chosen = set(self.pivots)
+        return tuple(j for j in range(self.size) if j not in chosen)
+
+
+def float_pass(matrix: np.ndarray) -> FloatPass | None:
+    """First pass in float64 (see module docstring): rank and RREF pivots of the null space when the
+    spectrum of the scaled matrix (rows = sample inputs) has a clean gap, else None."""
+    M = np.asarray(matrix, dtype=float)
+    if M.ndim != 2 or not M.size or not np.all(np.isfinite(M)):
+        return None
+    peaks = np.abs(M).max(axis=1)
+    M = M[peaks > 0] / peaks[peaks > 0, None]
+    norms = np.linalg.norm(M, axis=0)
+    norms[norms == 0] = 1.0
+    M = M / norms
+    size = M.shape[1]
+    try:
+        _, singular, vt = np.linalg.svd(M, full_matrices=True)
+    except np.linalg.LinAlgError:
+        return None
+    top = singular[0] if singular.size and singular[0] > 0 else 1.0
+    relative = np.zeros(size)
+    relative[: singular.size] = singular / top
+    if np.any((relative > FLOAT_ZERO) & (relative <= FLOAT_NONZERO)):
+        return None
+    rank = int(np.sum(relative > FLOAT_NONZERO))
+    pivots: list[int] = []
+    if rank < size:
+        vectors = vt[rank:] / norms  # null vectors of the unscaled matrix, one per row
+        vectors /= np.abs(vectors).max(axis=1, keepdims=True)
+        _, pivots = _float_rref(vectors, FLOAT_PIVOT)
+        if len(pivots) != size - rank:
+            return None
+    return FloatPass(
+        rank=rank,
+        size=size,
+        pivots=tuple(pivots),
+        margin=float(relative[rank - 1] * top) if rank else None,
+        residual=float(relative[rank] * top) if rank < size else 0.0,
+        singular=tuple(float(v) for v in singular),
+    )
+
+
+def _to_arb(value: mpmath.mpf):
+    sign, man, exp, _ = value._mpf_
+    return flint.arb((-man if sign else man, exp))
+
+
+def solve_relations(rows: list[list[mpmath.mpf]], first: FloatPass, digits: int) -> NullSpace | None:
+    """The RREF null basis with the pivots of ``first``, solved at high precision (python-flint ball
+    arithmetic): with F the independent columns and P the pivots, ``rows`` (>= rank sample inputs, values
+    at ``digits`` digits) give M_F X = M_P on the first ``rank`` rows; relation t is
+    e_{P_t} - sum_i X_{i t} e_{F_i}. Coefficients are rationalised (denominator <= 10^(digits/4)); returns
+    None when the square system is singular at this precision, a coefficient is not pinned down to
+    10^-(0.6 digits) or does not rationalise, or the rows are not in reduced row echelon form."""
+    free, pivots = first.free, first.pivots
+    if not pivots:
+        return NullSpace(first.rank, first.size, (), (), first.margin, first.residual, True, True, first.singular)
+    flint.ctx.prec = int(digits * 3.33) + 64
+    square = rows[: first.rank]
+    if len(square) < first.rank:
+        return None
+    A = flint.arb_mat([[_to_arb(r[j]) for j in free] for r in square]) if free else None
+    B = flint.arb_mat([[_to_arb(r[j]) for j in pivots] for r in square]) if free else None
+    try:
+        X = A.solve(B) if free else None
+    except ZeroDivisionError:
+        return None
+    tolerance = Fraction(1, 10 ** int(ZERO_EXPONENT * digits))
+    basis = []
+    for t, p in enumerate(pivots):
+        row = [Fraction(0)] * first.size
+        row[p] = Fraction(1)
+        for i, j in enumerate(free):
+            entry = X[i, t]
+            mid, radius = _arb_fraction(entry.mid()), _arb_fraction(entry.rad())
+            if radius > tolerance * max(1, abs(mid)):
+                return None
+            if abs(mid) <= tolerance:
+                continue
+            value = _rationalise(-mid, digits)
+            if value is None:
+                return None
+            row[j] = value
+        if any(row[j] for j in range(p)) or any(row[q] for q in pivots if q != p):
+            return None  # not the reduced row echelon form: the float pivots were not the RREF pivots
+        basis.append(tuple(row))
+    return NullSpace(
+        first.rank, first.size, tuple(basis), pivots, first.margin, first.residual, True, True, first.singular
+    )
+
+
+def _arb_fraction(value) -> Fraction:
+    man, exp = value.man_exp()
+    man, exp = int(man), int(exp)
+    return Fraction(man * 2**exp) if exp >= 0 else Fraction(man, 2**-exp)
