@@ -198,3 +198,14 @@ def test_same_input_same_bits(draws):
     b = analyse_rate(grid_of(draws[0][::-1]), n_boot=300, seed=11)  # replicate ids differ, order does not matter
     assert a.fit == analyse_rate(grid_of(draws[0]), n_boot=300, seed=11).fit
     assert a.fit.slope == pytest.approx(b.fit.slope, abs=1e-12)
+
+
+def test_start_shift_is_paired_and_flags_only_a_real_drift(draws):
+    steady = analyse_rate(grid_of(draws[0]), n_boot=500)
+    assert not any(s.drifts for s in steady.sensitivity)  # no drift flagged on this clean power law
+    rng = np.random.default_rng(4)
+    bent = (SIZES**-0.5 + 40.0 * SIZES**-1.0) * np.exp(0.05 * rng.standard_normal((40, SIZES.size)))
+    drifting = analyse_rate(grid_of(bent), n_boot=500)
+    half = drifting.sensitivity[SIZES.size // 2]
+    assert half.drifts and half.shift_ci[0] > 0 and half.shift == pytest.approx(half.slope - drifting.fit.slope)
+    assert drifting.sensitivity[0].shift == 0.0

@@ -26,9 +26,10 @@ Estimators (``U_s`` = usable replicates at size ``s``; ``x_s = log n_s``):
   replicates share X and noise), so the bootstrap keeps both dependences. Every estimator is recomputed
   on every resample; the CI is the ``(1-level)/2`` and ``(1+level)/2`` quantiles. The indices depend
   only on ``(seed, R, B)``: two analyses with the same replicate count resample the same replicates;
-* **start-of-range sensitivity**: the OLS slope on ``n_{m+1}..n_S`` for ``m = 0..S-3`` with its
-  bootstrap CI (the CRPE-SGaME ``n0`` check); a slope that moves with ``m`` means the smallest sizes
-  are not in the asymptotic regime;
+* **start-of-range sensitivity**: the OLS slope ``b_m`` on ``n_{m+1}..n_S`` for ``m = 0..S-3`` with
+  its bootstrap CI (the CRPE-SGaME ``n0`` check), and the shift ``b_m - b_0`` with the CI of the same
+  bootstrap (paired: both slopes use the same resampled replicates); a shift whose CI excludes 0 means
+  the smallest sizes are not in the asymptotic regime;
 * **paired contrast** of settings ``a``, ``b`` on their common replicates and sizes:
   ``d = b_a - b_b`` with the paired bootstrap CI; ``hi < 0`` -> ``a faster`` (steeper decay),
   ``lo > 0`` -> ``b faster``, else ``not separated at this design``;
@@ -191,13 +192,21 @@ class LineFit:
 
 @dataclass(frozen=True)
 class StartSensitivity:
-    """OLS slope (with bootstrap CI) on the sizes ``n >= first_n`` (``sizes`` of them)."""
+    """OLS slope (with bootstrap CI) on the sizes ``n >= first_n`` (``sizes`` of them), and its shift
+    from the full-range slope with the paired bootstrap CI of that shift."""
 
     first_n: int
     sizes: int
     slope: float
     ci_low: float
     ci_high: float
+    shift: float = 0.0
+    shift_ci: tuple[float, float] = (0.0, 0.0)
+
+    @property
+    def drifts(self) -> bool:
+        """The shift's CI excludes 0: the slope depends on where the range starts."""
+        return self.shift_ci[0] > 0 or self.shift_ci[1] < 0
 
 
 @dataclass(frozen=True)
@@ -375,10 +384,12 @@ def analyse_rate(grid: ReplicateGrid, setting: str = "", metric: str = "", n_boo
     ts = theilslopes(yv, xv)
     robust = LineFit(float(ts.slope), float(ts.intercept), *percentile_ci(theil_sen_slopes(xv, byv), level))
     sensitivity = []
+    boot_full = masked_ols(xv, byv)[0]
     for m in range(valid.size - MIN_SIZES + 1):
-        s_m = float(masked_ols(xv[m:], yv[m:])[0])
+        s_m, boot_m = float(masked_ols(xv[m:], yv[m:])[0]), masked_ols(xv[m:], byv[:, m:])[0]
         sensitivity.append(StartSensitivity(int(grid.sizes[valid[m]]), int(valid.size - m), s_m,
-                                            *percentile_ci(masked_ols(xv[m:], byv[:, m:])[0], level)))
+                                            *percentile_ci(boot_m, level), shift=s_m - fit.slope,
+                                            shift_ci=percentile_ci(boot_m - boot_full, level)))
     try:
         decay = decay_test(xv, yv, byv, level)
     except ModelError:

@@ -187,7 +187,8 @@ def _result_json(r: RateResult) -> dict:
         "mean_loss": list(r.mean_loss),
         "band": [list(b) for b in r.band],
         "first_size_sensitivity": [{"first_n": s.first_n, "sizes": s.sizes, "slope": s.slope,
-                                    "ci": [s.ci_low, s.ci_high]} for s in r.sensitivity],
+                                    "ci": [s.ci_low, s.ci_high], "shift": s.shift, "shift_ci": list(s.shift_ci)}
+                                   for s in r.sensitivity],
         "decay": None if decay is None else {
             "preferred": decay.preferred, "words": decay.words, "max_gap_se": decay.max_gap_se,
             "power_slope": decay.power_slope, "log_exponent": decay.log_exponent,
@@ -294,11 +295,11 @@ def _undecided(summary: Summary) -> list[str]:
                 lines.append(f"- `{s.name}` {r.metric}: only {_pct(r.used_share)} of the fits converged with a "
                              "usable value; its slope is shown but does not count.")
             half = _upper_half(r)
-            if half is not None and not half.ci_low <= r.fit.slope <= half.ci_high:
-                upper = _with_ci(half.slope, (half.ci_low, half.ci_high))
+            if half is not None and half.drifts:
                 lines.append(f"- `{s.name}` {r.metric}: the slope depends on where the range starts (all sizes "
-                             f"{_num(r.fit.slope)}, n >= {half.first_n} {upper}): the smallest sizes are not in the "
-                             "asymptotic regime.")
+                             f"{_num(r.fit.slope)}, n >= {half.first_n} {_num(half.slope)}, shift "
+                             f"{_with_ci(half.shift, half.shift_ci)}): the smallest sizes are not in the asymptotic "
+                             "regime, so the full-range slope is not the rate.")
     lines += [f"- Contrast **{c.name}** ({c.metric}): not separated, CI {_with_ci(c.difference, c.ci)}."
               for c in summary.contrasts if c.verdict == "not separated at this design"]
     lines += [f"- Contrast **{name}**: not computed, a setting is missing from the store." for name in summary.skipped]
@@ -314,7 +315,7 @@ def summary_markdown(summary: Summary, header: Sequence[str] = (), descriptions:
         f"(seed {summary.seed}; the same replicates at every n because samples are nested, and for both settings "
         "of a contrast because they are paired). Only converged fits with a finite positive value enter; a result "
         f"counts when >= {100 * MIN_CONVERGED_SHARE:g} % of its fits do. 'n >= N' is the slope on the upper half "
-        "of the sizes; 'power vs log' is the power law vs (log n)^c test (inseparable = the design cannot "
+        "of the sizes (a shift from the full-range slope whose paired CI excludes 0 is listed below); 'power vs log' is the power law vs (log n)^c test (inseparable = the design cannot "
         "tell them apart). Method: docs/rates_method.md."), ""]
     for s in summary.settings:
         left = ", ".join(f"{v} {k}" for k, v in s.left_out_by_status.items()) or "none"
