@@ -10,7 +10,7 @@ Data of one (setting, metric): a grid ``V[r, s]`` of losses for replicate ``r = 
 Only *usable* cells enter: status ``converged`` and a finite value ``> 0`` (a log is taken). The
 others are *left out* and counted (by status, and ``invalid`` for converged fits without a usable
 value). A result **counts** only when at least ``MIN_CONVERGED_SHARE`` = 95 % of its fits are usable:
-with more losses, the means below would be taken over a subset selected by the solver's success.
+with more fits left out, the means below would be over a subset selected by the solver's success.
 
 Estimators (``U_s`` = usable replicates at size ``s``; ``x_s = log n_s``):
 
