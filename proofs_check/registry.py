@@ -51,7 +51,8 @@ def claim(
     status = as_status(id, expected)
 
     def register(check: Callable[[], Verdict]) -> Callable[[], Verdict]:
-        origin = _ORIGIN[-1] if _ORIGIN else getattr(check, "__module__", "") or ""
+        module = getattr(check, "__module__", "") or ""
+        origin = module if module.startswith(BUILTIN_PACKAGE + ".") or not _ORIGIN else _ORIGIN[-1]
         new = Claim(
             id,
             title or "",
@@ -115,7 +116,10 @@ def _load_all() -> None:
     from . import claims as package
 
     for module in pkgutil.iter_modules(package.__path__):
-        importlib.import_module(f"{package.__name__}.{module.name}")
+        name = f"{package.__name__}.{module.name}"
+        if name not in sys.modules:
+            with loading_from(name):  # the origin, even for a check built by a factory elsewhere
+                importlib.import_module(name)
 
 
 def is_builtin(c: Claim) -> bool:
