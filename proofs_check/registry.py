@@ -49,10 +49,10 @@ def claim(
     on), ``paper`` and ``paper_version`` (publication id, e.g. ``"arXiv:2402.12345"``, ``"v2"``).
     """
     status = as_status(id, expected)
+    caller = sys._getframe(1).f_globals.get("__name__", "")  # the module where @claim(...) is written
 
     def register(check: Callable[[], Verdict]) -> Callable[[], Verdict]:
-        module = getattr(check, "__module__", "") or ""
-        origin = module if module.startswith(BUILTIN_PACKAGE + ".") or not _ORIGIN else _ORIGIN[-1]
+        origin = caller if caller.startswith(BUILTIN_PACKAGE + ".") or not _ORIGIN else _ORIGIN[-1]
         new = Claim(
             id,
             title or "",
@@ -71,7 +71,7 @@ def claim(
         if id in _REGISTRY:
             raise ClaimError(f"duplicate claim id {id!r}: defined in {_REGISTRY[id].origin} and again in {origin}")
         _REGISTRY[id] = new
-        _MODULES.add(getattr(check, "__module__", "") or "")
+        _MODULES.add(caller)
         return check
 
     return register
@@ -116,10 +116,7 @@ def _load_all() -> None:
     from . import claims as package
 
     for module in pkgutil.iter_modules(package.__path__):
-        name = f"{package.__name__}.{module.name}"
-        if name not in sys.modules:
-            with loading_from(name):  # the origin, even for a check built by a factory elsewhere
-                importlib.import_module(name)
+        importlib.import_module(f"{package.__name__}.{module.name}")
 
 
 def is_builtin(c: Claim) -> bool:

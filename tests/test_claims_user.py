@@ -349,3 +349,17 @@ def test_isolated_forgets_user_claims(claims_dir):
     assert {c.id for c in all_claims()} == before
     assert not any(name.startswith("hmoe_user_claims_") for name in sys.modules)
 
+
+
+def test_check_built_by_a_helper_module_belongs_to_the_claims_file(tmp_path, capsys):
+    (tmp_path / "_factory.py").write_text(
+        "from hmoe_theory.certify import Status\nfrom proofs_check import Verdict\n"
+        "def make(status):\n    def check():\n        return Verdict(Status(status), 'made')\n    return check\n"
+    )
+    (tmp_path / "made.py").write_text(
+        "from _factory import make\nfrom proofs_check import claim\n"
+        'claim(id="f.made", title="t", statement="s", hypotheses="none", source="s", expected="proved")(make("proved"))\n'
+    )
+    assert main(["check", "--claims", str(tmp_path), "--json", "--jobs", "1"]) == 0
+    (result,) = json.loads(capsys.readouterr().out)["claims"]
+    assert (result["id"], result["status"], result["origin"]) == ("f.made", "proved", str((tmp_path / "made.py").resolve()))
