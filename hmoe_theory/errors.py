@@ -28,6 +28,11 @@ class TimeLimitExceeded(HmoeError, TimeoutError):
     """A symbolic computation did not finish within its time limit."""
 
 
+class BoundError(HmoeError, ValueError):
+    """A size bound (digits, dimension, components, degree, ...) was exceeded; the message names the bound
+    and how to raise it (see :mod:`hmoe_theory.bounds`)."""
+
+
 class ModelError(HmoeError, ValueError):
     """A model or its parameters are ill-posed (wrong sizes, degenerate map, bad point...)."""
 

@@ -5,30 +5,44 @@ Grammar accepted (everything else is rejected with a one-line :class:`Expression
 * numbers (int or decimal; decimals become exact rationals, ``0.3 -> 3/10``), the constants
   ``pi`` and ``E``;
 * names (a letter, then letters, digits and single underscores; optionally restricted to a declared set);
-* ``+ - * / **`` and unary ``+ -``; numeric exponents are bounded (``|e| <= 64``);
+* ``+ - * / **`` and unary ``+ -``;
 * calls of whitelisted functions by plain name with positional arguments: ``exp log sqrt abs sin
   cos tanh erf sigmoid relu gelu silu softplus normal_pdf``;
 * at top level only, a list or tuple of such expressions (:func:`parse_vector`).
 
 Attribute access, subscripts, lambdas, comprehensions, keywords, strings, comparisons, boolean
 operators, starred arguments and dunder names are all refused before any sympy object is built.
+
+Size bounds (:mod:`hmoe_theory.bounds`, each raisable with ``HMOE_MAX_<NAME>``) are checked while
+building, on upper estimates computed bottom-up, so no huge object is ever created:
+
+* ``length`` characters, ``depth`` nesting levels, ``calls`` nested function calls;
+* ``exponent``: ``|e|`` of a numeric exponent;
+* ``number_digits``: digits of any number, where a product adds the digits of its factors, a power
+  multiplies them by ``|e|`` and a sum adds one (an upper bound on the coefficients after expansion;
+  this covers integers built by products and hex literals, not only ``**``);
+* ``degree``: total degree, where a product adds degrees and ``p**e`` multiplies by ``|e|``.
+
+An expression that is undefined or complex as written (``0**-1``, ``log(0)``, ``1/(x-x)``, ``sqrt(-1)``)
+is refused.
 """
 
 from __future__ import annotations
 
 import ast
+import math
 import re
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 
 import sympy as sp
 
+from .bounds import BOUNDS, limit
 from .errors import ExpressionError
 from .symbols import positive_symbol, real_symbol
 
-MAX_LENGTH = 20_000
-MAX_DEPTH = 60
-MAX_NUMERIC_EXPONENT = 64
-MAX_NUMBER_DIGITS = 10_000
+_LOG10_2 = math.log10(2)
+_UNDEFINED = (sp.zoo, sp.nan, sp.oo, -sp.oo)
 
 
 def sigmoid(z: sp.Expr) -> sp.Expr:
@@ -79,6 +93,7 @@ FUNCTIONS: dict[str, tuple[Callable[..., sp.Expr], int]] = {
     "normal_pdf": (normal_pdf, 3),
 }
 CONSTANTS: dict[str, sp.Expr] = {"pi": sp.pi, "E": sp.E}
+_GROUP = {ast.Add: "sum", ast.Sub: "sum", ast.Mult: "product", ast.Div: "product"}
 _IDENTIFIER = re.compile(r"^(?!.*__)[A-Za-z][A-Za-z0-9_]*$")  # no double underscore anywhere
 _BINARY = {
     ast.Add: lambda a, b: a + b,
@@ -104,49 +119,117 @@ def _describe(node: ast.AST) -> str:
     }.get(type(node), type(node).__name__)
 
 
+@dataclass(frozen=True)
+class _Built:
+    """A sympy expression and upper estimates of its size: total degree, digits of its numbers, call nesting."""
+
+    expr: sp.Expr
+    degree: float = 0
+    digits: float = 1
+    calls: int = 0
+
+
+def _number_digits(value: sp.Rational) -> float:
+    """Decimal digits of numerator and denominator (from bit lengths: no string conversion)."""
+    return max(int(value.p).bit_length(), int(value.q).bit_length()) * _LOG10_2 + 1
+
+
 class _Builder:
     def __init__(self, names: dict[str, sp.Symbol] | None, text: str):
         self.names = names
         self.text = text
         self.created: dict[str, sp.Symbol] = {}
+        self.limits = {name: limit(name) for name in ("depth", "calls", "exponent", "number_digits", "degree")}
 
     def fail(self, message: str) -> ExpressionError:
         shown = self.text if len(self.text) <= 60 else self.text[:57] + "..."
         return ExpressionError(f"cannot use expression {shown!r}: {message}")
 
+    def exceeds(self, name: str, value: float) -> ExpressionError:
+        bound = BOUNDS[name]
+        return self.fail(
+            f"{bound.what} would reach {value:.4g}, above the bound {self.limits[name]} "
+            f"(raise it with the environment variable {bound.variable}=N)"
+        )
+
+    def checked(self, built: _Built) -> _Built:
+        if built.degree > self.limits["degree"]:
+            raise self.exceeds("degree", built.degree)
+        if built.digits > self.limits["number_digits"]:
+            raise self.exceeds("number_digits", built.digits)
+        if built.calls > self.limits["calls"]:
+            raise self.exceeds("calls", built.calls)
+        return built
+
     def build(self, node: ast.AST, depth: int = 0) -> sp.Expr:
-        if depth > MAX_DEPTH:
-            raise self.fail(f"nested deeper than {MAX_DEPTH} levels")
+        """The sympy expression of ``node`` (bounds checked; undefined values refused)."""
+        expr = self.node(node, depth).expr
+        if expr.has(*_UNDEFINED):
+            raise self.fail("undefined value (division by zero, 0**-1, log(0) or similar)")
+        if expr.has(sp.I):
+            raise self.fail("complex value (e.g. sqrt(-1) or log(-1)); expressions must be real")
+        return expr
+
+    def node(self, node: ast.AST, depth: int) -> _Built:
+        if depth > self.limits["depth"]:
+            raise self.exceeds("depth", depth)
         if isinstance(node, ast.Constant):
-            return self.number(node)
+            value = self.number(node)
+            return self.checked(_Built(value, 0, _number_digits(value) if value.is_Rational else 1))
         if isinstance(node, ast.Name):
-            return self.name(node.id)
+            value = self.name(node.id)
+            return _Built(value, 1 if value.is_Symbol else 0)
         if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
-            operand = self.build(node.operand, depth + 1)
-            return -operand if isinstance(node.op, ast.USub) else operand
+            operand = self.node(node.operand, depth + 1)
+            return operand if isinstance(node.op, ast.UAdd) else _Built(-operand.expr, *_sizes(operand))
         if isinstance(node, ast.BinOp) and type(node.op) in _BINARY:
-            left = self.build(node.left, depth + 1)
-            right = self.build(node.right, depth + 1)
             if isinstance(node.op, ast.Pow):
-                self.check_power(left, right)
-            if isinstance(node.op, ast.Div) and right == 0:
-                raise self.fail("division by zero")
-            return _BINARY[type(node.op)](left, right)
+                left = self.node(node.left, depth + 1)
+                return self.checked(self.power(left, self.node(node.right, depth + 1)))
+            # a chain a + b - c + ... (or a * b / c ...) is one level, built left to right without recursion
+            group, chain = _GROUP[type(node.op)], []
+            while isinstance(node, ast.BinOp) and _GROUP.get(type(node.op)) == group:
+                chain.append((node.op, node.right))
+                node = node.left
+            built = self.node(node, depth + 1)
+            for op, operand in reversed(chain):
+                built = self.combine(op, built, self.node(operand, depth + 1))
+            return built
         if isinstance(node, ast.BinOp):
             raise self.fail(f"operator {type(node.op).__name__} is not allowed (use + - * / **)")
         if isinstance(node, ast.Call):
-            return self.call(node, depth)
+            return self.checked(self.call(node, depth))
         raise self.fail(f"{_describe(node)} is not allowed")
 
-    def check_power(self, base: sp.Expr, exponent: sp.Expr) -> None:
-        if not exponent.is_number:
-            return
-        if abs(exponent) > MAX_NUMERIC_EXPONENT:
-            raise self.fail(f"numeric exponents are limited to |e| <= {MAX_NUMERIC_EXPONENT}")
-        if base.is_number and base != 0:
-            digits = abs(float(sp.log(abs(base), 10).evalf(15))) * float(abs(exponent))
-            if digits > MAX_NUMBER_DIGITS:
-                raise self.fail(f"numbers are limited to {MAX_NUMBER_DIGITS} digits")
+    def combine(self, op: ast.operator, left: _Built, right: _Built) -> _Built:
+        """``left op right`` for + - * /, with the size estimates checked before the sympy object is built."""
+        if isinstance(op, ast.Div) and right.expr == 0:
+            raise self.fail("division by zero")
+        if isinstance(op, (ast.Add, ast.Sub)):
+            sizes = (max(left.degree, right.degree), max(left.digits, right.digits) + 1)
+        else:
+            sizes = (left.degree + right.degree, left.digits + right.digits)
+        checked = self.checked(_Built(left.expr, *sizes, max(left.calls, right.calls)))
+        return _Built(_BINARY[type(op)](left.expr, right.expr), checked.degree, checked.digits, checked.calls)
+
+    def power(self, base: _Built, exponent: _Built) -> _Built:
+        calls = max(base.calls, exponent.calls)
+        if not exponent.expr.is_number:
+            # x**a: not a polynomial; count the exponent's own size
+            return _Built(base.expr**exponent.expr, base.degree + exponent.degree, base.digits + exponent.digits, calls)
+        if not exponent.expr.is_real:
+            raise self.fail("exponents must be real")
+        try:
+            magnitude = abs(float(exponent.expr.evalf(15)))
+        except (TypeError, ValueError):
+            raise self.fail("exponent is not a real number") from None
+        if magnitude > self.limits["exponent"]:
+            raise self.exceeds("exponent", magnitude)
+        scale = max(1.0, magnitude)
+        self.checked(_Built(base.expr, base.degree * scale, base.digits * scale, calls))
+        if base.expr == 0 and exponent.expr.is_negative:
+            raise self.fail("0 to a negative power is undefined")
+        return _Built(base.expr**exponent.expr, base.degree * scale, base.digits * scale, calls)
 
     def number(self, node: ast.Constant) -> sp.Expr:
         value = node.value
@@ -156,6 +239,9 @@ class _Builder:
             if value != value or value in (float("inf"), float("-inf")):
                 raise self.fail("numbers must be finite")
             return sp.Rational(repr(value))
+        digits = value.bit_length() * _LOG10_2 + 1
+        if digits > self.limits["number_digits"]:
+            raise self.exceeds("number_digits", digits)
         return sp.Integer(value)
 
     def name(self, identifier: str) -> sp.Expr:
@@ -174,7 +260,7 @@ class _Builder:
             return CONSTANTS[identifier]
         return self.created.setdefault(identifier, real_symbol(identifier))
 
-    def call(self, node: ast.Call, depth: int) -> sp.Expr:
+    def call(self, node: ast.Call, depth: int) -> _Built:
         if not isinstance(node.func, ast.Name):
             raise self.fail("only plain function names may be called")
         name = node.func.id
@@ -186,7 +272,17 @@ class _Builder:
         builder, arity = FUNCTIONS[name]
         if len(node.args) != arity:
             raise self.fail(f"{name} takes {arity} argument(s), got {len(node.args)}")
-        return builder(*(self.build(arg, depth + 1) for arg in node.args))
+        args = [self.node(arg, depth + 1) for arg in node.args]
+        calls = 1 + max(a.calls for a in args)
+        if calls > self.limits["calls"]:
+            raise self.exceeds("calls", calls)
+        degree = max(a.degree for a in args) * (2 if arity > 1 else 1)  # normal_pdf squares (y - mean)
+        digits = sum(a.digits for a in args)
+        return _Built(builder(*(a.expr for a in args)), degree, digits, calls)
+
+
+def _sizes(built: _Built) -> tuple[float, float, int]:
+    return built.degree, built.digits, built.calls
 
 
 def _parse_tree(text: str) -> ast.AST:
@@ -194,13 +290,23 @@ def _parse_tree(text: str) -> ast.AST:
         raise ExpressionError(f"expected an expression as text, got {type(text).__name__}")
     if not text.strip():
         raise ExpressionError("empty expression")
-    if len(text) > MAX_LENGTH:
-        raise ExpressionError(f"expression longer than {MAX_LENGTH} characters")
+    length = limit("length")
+    if len(text) > length:
+        raise ExpressionError(
+            f"expression of {len(text)} characters exceeds the bound {length} on {BOUNDS['length'].what} "
+            f"(raise it with the environment variable {BOUNDS['length'].variable}=N)"
+        )
+    digits = limit("number_digits")
+    if re.search(r"\d{%d}" % (digits + 1), text):
+        raise ExpressionError(
+            f"a number in the expression has more than {digits} digits, the bound on "
+            f"{BOUNDS['number_digits'].what} (raise it with {BOUNDS['number_digits'].variable}=N)"
+        )
     try:
         return ast.parse(text.strip(), mode="eval").body
     except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
         shown = text if len(text) <= 60 else text[:57] + "..."
-        reason = exc.msg if isinstance(exc, SyntaxError) else "unparseable input"
+        reason = exc.msg if isinstance(exc, SyntaxError) else "too long or too deeply nested for the parser"
         raise ExpressionError(f"cannot parse expression {shown!r}: {reason}") from None
 
 
@@ -236,7 +342,10 @@ def parse_vector(text: str, names: Iterable[str | sp.Symbol] | None = None) -> l
         raise builder.fail("expected a list such as [u, v, u*v]")
     if not tree.elts:
         raise builder.fail("the list is empty")
-    return [sp.sympify(builder.build(element, 1)) for element in tree.elts]
+    try:
+        return [sp.sympify(builder.build(element, 1)) for element in tree.elts]
+    except RecursionError:
+        raise builder.fail("too deeply nested") from None
 
 
 def parse_name(text: str) -> str:

@@ -1,0 +1,86 @@
+"""Size bounds on user input: one table, one way to raise each bound.
+
+Every size a user controls (a flag such as ``--digits`` or ``--k``, or a property of a typed expression
+such as its degree) has an upper bound here, chosen so that every documented use fits with room to spare
+and so that the largest accepted input finishes within the default time limit on a laptop. A refusal is a
+:class:`~hmoe_theory.errors.BoundError` naming the bound and how to raise it: the environment variable
+``HMOE_MAX_<NAME>`` (e.g. ``HMOE_MAX_K=40 hmoe identifiability ...``). Bounds never change a result,
+only whether an input is accepted, so results stay reproducible.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass
+
+from .errors import BoundError
+
+
+@dataclass(frozen=True)
+class Bound:
+    """``name``: key of :data:`BOUNDS`; ``limit``: default largest accepted value; ``what``: shown in messages."""
+
+    name: str
+    limit: int
+    what: str
+
+    @property
+    def variable(self) -> str:
+        return f"HMOE_MAX_{self.name.upper()}"
+
+
+BOUNDS: dict[str, Bound] = {
+    b.name: b
+    for b in (
+        Bound("length", 20_000, "characters in one expression"),
+        Bound("depth", 60, "nesting depth of an expression (operators, calls, parentheses)"),
+        Bound("calls", 4, "nesting depth of function calls such as exp(exp(x))"),
+        Bound("exponent", 64, "absolute value of a numeric exponent"),
+        Bound("number_digits", 1000, "decimal digits of a number (literal, or built by * and **)"),
+        Bound("degree", 256, "total degree of an expression (x**a*y**b counts a + b)"),
+        Bound("digits", 2000, "working precision in decimal digits (--digits)"),
+        Bound("d", 6, "input dimension (--d)"),
+        Bound("k", 12, "parameter points / mixture components (--k)"),
+        Bound("columns", 400, "functions in one derivative family (parameters x orders x points)"),
+        Bound("seed", 2**63 - 1, "absolute value of a seed (--seed)"),
+    )
+}
+
+
+def limit(name: str) -> int:
+    """The bound ``name``, raised (or lowered) by ``HMOE_MAX_<NAME>`` when that is a positive integer."""
+    bound = BOUNDS[name]
+    raw = os.environ.get(bound.variable, "").strip()
+    if raw:
+        try:
+            value = int(raw)
+        except ValueError:
+            raise BoundError(f"{bound.variable}={raw!r} is not an integer") from None
+        if value < 1:
+            raise BoundError(f"{bound.variable}={raw!r} must be positive")
+        return value
+    return bound.limit
+
+
+def refusal(name: str, value: object, subject: str | None = None) -> BoundError:
+    """The error for ``value`` exceeding bound ``name``: which bound, and how to raise it."""
+    bound = BOUNDS[name]
+    subject = subject or bound.what
+    return BoundError(
+        f"{subject}: {value} exceeds the bound {limit(name)} on {bound.what} "
+        f"(raise it with the environment variable {bound.variable}=N)"
+    )
+
+
+def check(name: str, value: int | float, subject: str | None = None, minimum: int | None = None) -> None:
+    """Refuse ``value`` above the bound ``name`` (or below ``minimum``), naming ``subject`` (e.g. ``--k``)."""
+    if minimum is not None and value < minimum:
+        raise BoundError(f"{subject or BOUNDS[name].what} must be at least {minimum}, got {value}")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise BoundError(f"{subject or BOUNDS[name].what} must be finite, got {value}")
+    if abs(value) > limit(name):
+        raise refusal(name, value, subject)
+
+
+__all__ = ["BOUNDS", "Bound", "check", "limit", "refusal"]
