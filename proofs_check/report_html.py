@@ -38,6 +38,7 @@ th, td { border-bottom: 1px solid #ddd; padding: .3em .5em; text-align: left; ve
 .graph .edge { fill: none; stroke: #999; stroke-width: 1.2; }
 .graph .passed rect { fill: #2e7d32; } .graph .failed rect { fill: #c62828; }
 .graph .dependency-failed rect { fill: #ef6c00; } .graph .not-run rect { fill: #757575; }
+.graph .negative-control rect { stroke: #212121; stroke-width: 1.5; stroke-dasharray: 4 2; }
 .warning { border-left: 4px solid #ef6c00; background: #fff3e0; padding: .5em 1em; }
 """
 
@@ -144,7 +145,7 @@ def claim_page(result: ClaimResult, by_id: dict[str, ClaimResult], users: tuple[
 
 def index_page(results: Sequence[ClaimResult]) -> str:
     """The index: totals, legend, dependency graph, table of claims."""
-    css_class = {r.claim.id: LABEL_CLASS[r.label] for r in results}
+    css_class = {r.claim.id: f"{LABEL_CLASS[r.label]} {r.claim.kind.replace(' ', '-')}" for r in results}
     tooltip = {r.claim.id: f"{r.claim.title} ({r.label}, {r.verdict.status.value})" for r in results}
     svg = graph_svg([r.claim for r in results], css_class, claim_href, tooltip)
     rows = "\n".join(
@@ -160,7 +161,8 @@ def index_page(results: Sequence[ClaimResult]) -> str:
 the claim's own check passed but a claim it rests on failed. Status vocabulary: proved (exact symbolic),
 certified (high-precision numerics), refuted (explicit counterexample), inconclusive.</p>
 <h2>Dependency graph</h2>
-<p>Arrows point from a claim to the claims that rest on it; click a box for its page.</p>
+<p>Arrows point from a claim to the claims that rest on it; negative controls have a dashed border;
+click a box for its page.</p>
 <div class="graph">
 {svg}
 </div>

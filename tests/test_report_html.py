@@ -23,7 +23,7 @@ class StrictPage(HTMLParser):
     def __init__(self):
         super().__init__(convert_charrefs=True)
         self.stack, self.ids, self.links, self.nodes, self.edges = [], set(), [], [], 0
-        self.text = []
+        self.text, self.kinds = [], []
 
     def handle_starttag(self, tag, attrs):
         attrs = dict(attrs)
@@ -34,6 +34,7 @@ class StrictPage(HTMLParser):
                 self.links.append(attrs[key])
         if tag == "g" and "node" in attrs.get("class", ""):
             self.nodes.append(attrs["class"].split()[1])
+            self.kinds.append(attrs["class"].split()[2])
         if tag == "path" and attrs.get("class") == "edge":
             self.edges += 1
         if tag not in VOID:
@@ -93,6 +94,7 @@ def test_report_of_the_builtin_ledger_with_one_failure(tmp_path):
     marked = {r.claim.id for r in results if r.upstream_failed}
     assert {"attention.gated-entry-is-3-level-hmoe", "attention.gate-position-classification"} <= marked
     assert home.nodes.count("failed") == 1 and home.nodes.count("dependency-failed") == len(marked)
+    assert home.kinds.count("negative-control") == sum(c.kind == "negative control" for c in claims) >= 5
     for c in claims:
         assert home.links.count(f"claims/{c.id}.html") == 2  # graph box and table row
 
