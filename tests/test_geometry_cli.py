@@ -33,7 +33,9 @@ def test_gated_witness_exact_and_reference(capsys):
     result = json.loads(out)
     assert code == 0
     assert result["reference_gaussian_curvature"].startswith("1.95928834650579479103670288")
-    assert "exp(16)" in result["exact"]["gaussian_curvature"]
+    # canonical form: a reduced fraction in exp(2), checked at 50 digits by the command itself
+    assert result["exact"]["gaussian_curvature"] == "4*(-1 + exp(2))**2*(1 + exp(2))**6/(1 + 4*exp(2) + 14*exp(4) + 4*exp(6) + exp(8))**2"
+    assert "50 digits" in result["exact"]["check"]
 
 
 def test_sigma_and_plane_options(capsys):

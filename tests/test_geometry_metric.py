@@ -109,13 +109,10 @@ def test_gauss_equation_agrees_with_christoffel_path_in_three_dimensions():
     assert abs(np.trace(np.linalg.solve(pullback.metric([1, 2, 0.5]), ricci)) - pullback.scalar_curvature([1, 2, 0.5])) < 1e-12
 
 
-def test_symbolic_curvature_of_gated_map_is_exact_and_fast():
-    import time
-
+def test_symbolic_curvature_of_gated_map_is_exact():
+    # speed is measured in benchmarks/bench_curvature.py, never asserted here
     metric = sigmoid_gate_witness().metric()
-    started = time.perf_counter()
-    K = metric.exact_gaussian_curvature(None, time_limit_s=10)
-    assert time.perf_counter() - started < 8
+    K = metric.exact_gaussian_curvature(None, time_limit_s=60)
     u, v = metric.params
     assert abs(sp.N(K.subs({u: 0, v: 0}), 30) - sp.Float(SIGMOID_K00, 30)) < 1e-25
     assert abs(float(K.subs({u: 0.3, v: -0.7})) - metric.gaussian_curvature([0.3, -0.7])) < 1e-10

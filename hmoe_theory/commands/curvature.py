@@ -1,13 +1,19 @@
 """``hmoe curvature``: Fisher-Rao metric and curvature of a Gaussian mean model at a point.
 
 Example: ``hmoe curvature --map "[R*cos(u)*cos(v), R*cos(u)*sin(v), R*sin(u)]" --coords u,v
---at u=0.1,v=0.2 --set R=2 --json`` (Gaussian curvature 1/4).
+--at u=0.1,v=0.2 --set R=2 --json`` (Gaussian curvature 1/4). ``--exact`` adds canonical exact values
+(``-22500/58081`` rather than an unsimplified expression), each checked against the 50-digit mpmath
+reference; ``--symbolic`` gives them as functions of the coordinates (``6/R**2`` for the 3-sphere);
+``--ricci`` adds the Ricci tensor. Exact and reference work stops after ``--time-limit`` seconds.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
+
+DEFAULT_EXACT_TIME_LIMIT_S = 10.0
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -18,24 +24,33 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--map", required=True, metavar="LIST", help='mean map, e.g. "[u, v, u*v]"')
     p.add_argument("--coords", required=True, metavar="NAMES", help="parameters, e.g. u,v")
-    p.add_argument("--at", required=True, metavar="ASSIGNMENTS", help="the point, e.g. u=0.1,v=0.2")
+    p.add_argument("--at", metavar="ASSIGNMENTS", help="the point, e.g. u=0.1,v=0.2 (not needed with --symbolic)")
     p.add_argument("--set", metavar="ASSIGNMENTS", help="values of other symbols in the map, e.g. R=2")
     p.add_argument(
         "--sigma", metavar="LIST", help="covariance: D variances or D*D entries row-major (default identity)"
     )
-    p.add_argument("--plane", metavar="X;Y", help='2-plane for the sectional curvature, e.g. "1,0,0;0,1,1" (default e1, e2)')
-    p.add_argument("--exact", action="store_true", help="also give exact (sympy) values at the point")
+    p.add_argument("--plane", metavar="X;Y", help='a 2-plane for one more sectional curvature, e.g. "1,0,0;0,1,1"')
+    p.add_argument("--ricci", action="store_true", help="also give the Ricci tensor Ric_bd = g^ac R_abcd")
+    p.add_argument("--exact", action="store_true", help="also give exact canonical values at the point (checked at 50 digits)")
+    p.add_argument(
+        "--symbolic", action="store_true", help="exact canonical values as functions of the coordinates (no --at needed)"
+    )
     p.add_argument("--digits", type=int, default=0, metavar="N", help="also give an mpmath reference at N digits")
+    p.add_argument(
+        "--time-limit",
+        type=float,
+        default=DEFAULT_EXACT_TIME_LIMIT_S,
+        metavar="SECONDS",
+        help=f"limit for the exact and reference work (default {DEFAULT_EXACT_TIME_LIMIT_S:g} s)",
+    )
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=run)
 
 
-def _plane(text: str | None, n: int) -> tuple[list[float], list[float]]:
+def _plane(text: str, n: int) -> tuple[list[float], list[float]]:
     from hmoe_theory.errors import ModelError
     from hmoe_theory.expr import parse_vector
 
-    if text is None:
-        return [1.0] + [0.0] * (n - 1), [0.0, 1.0] + [0.0] * (n - 2)
     parts = text.split(";")
     if len(parts) != 2:
         raise ModelError('--plane needs two vectors separated by ";", e.g. "1,0;0,1"')
@@ -59,63 +74,148 @@ def _sigma(text: str | None, size: int):
     raise ModelError(f"--sigma: expected {size} variances or {size * size} entries, got {len(entries)}")
 
 
-def run(args: argparse.Namespace) -> int:
+def _check_options(args: argparse.Namespace) -> None:
+    from hmoe_theory.errors import ModelError
+
+    if not math.isfinite(args.time_limit) or args.time_limit <= 0:
+        raise ModelError(f"--time-limit must be a finite positive number of seconds, got {args.time_limit!r}")
+    if args.at is None and not args.symbolic:
+        raise ModelError("--at is required (or use --symbolic for exact values as functions of the coordinates)")
+    if args.at is not None and args.symbolic:
+        raise ModelError("--symbolic gives functions of the coordinates; drop --at (or use --exact at the point)")
+    if args.digits < 0:
+        raise ModelError(f"--digits must be >= 0, got {args.digits}")
+
+
+def _default_plane(n: int) -> str:
+    e1, e2 = ["1"] + ["0"] * (n - 1), ["0", "1"] + ["0"] * (n - 2)
+    return f"{','.join(e1)};{','.join(e2)}"
+
+
+def _planes(coords: list[str]) -> list[tuple[int, int]]:
+    return [(a, b) for a in range(len(coords)) for b in range(a + 1, len(coords))]
+
+
+def _exact(metric, point, args, coords: list[str]) -> dict:
+    """Canonical exact values (strings), at the point or symbolic, each checked at 50 digits."""
+    exact = metric.exact_curvature(None if args.symbolic else point, args.time_limit)
+    result: dict = {"scalar_curvature": str(exact.scalar)}
+    if len(coords) == 2:
+        result["gaussian_curvature"] = str(exact.gaussian)
+    result["sectional_curvatures"] = {f"{coords[a]},{coords[b]}": str(v) for (a, b), v in exact.sectional.items()}
+    if args.ricci:
+        result["ricci"] = [[str(x) for x in row] for row in exact.ricci.tolist()]
+    where = "at 2 random rational points" if args.symbolic or metric.constants else "at the point"
+    result["check"] = f"every value matches the mpmath reference to 50 digits {where}"
+    return result
+
+
+def _reference(metric, point, args, coords: list[str]) -> dict:
     import mpmath
+
+    ref = metric.reference_curvature(point, args.digits)
+    result: dict = {"scalar_curvature": mpmath.nstr(ref["scalar"], args.digits)}
+    if len(coords) == 2:
+        result["gaussian_curvature"] = mpmath.nstr(ref["sectional"][0, 1], args.digits)
+    result["sectional_curvatures"] = {
+        f"{coords[a]},{coords[b]}": mpmath.nstr(v, args.digits) for (a, b), v in ref["sectional"].items()
+    }
+    if args.ricci:
+        n = len(coords)
+        result["ricci"] = [[mpmath.nstr(ref["ricci"][b, d], args.digits) for d in range(n)] for b in range(n)]
+    return result
+
+
+def run(args: argparse.Namespace) -> int:
     import numpy as np
     import sympy as sp
 
-    from hmoe_theory.errors import ModelError
+    from hmoe_theory.errors import ModelError, TimeLimitExceeded
     from hmoe_theory.expr import parse_assignments, parse_names, parse_vector
     from hmoe_theory.geometry.metric import PullbackMetric
+    from hmoe_theory.timelimit import time_limit
 
+    _check_options(args)
     coords = parse_names(args.coords)
     constants = parse_assignments(args.set) if args.set else {}
     clash = sorted(set(coords) & set(constants))
     if clash:
         raise ModelError(f"--set assigns coordinate(s) {', '.join(clash)}; give them in --at")
-    exprs = parse_vector(args.map, names=[*coords, *constants])
-    point = parse_assignments(args.at)
-    unknown = sorted(set(point) - set(coords))
-    if unknown:
-        raise ModelError(f"--at assigns {', '.join(unknown)}, which are not coordinates ({args.coords})")
+    exprs = parse_vector(args.map, names=[*coords, *constants]) if constants or not args.symbolic else parse_vector(args.map)
     metric = PullbackMetric(exprs, coords, _sigma(args.sigma, len(exprs)), "--map")
     if constants:
         metric = metric.subs(constants)
-    curvature = metric.curvature(point)
-    n = metric.dimension
-    result: dict = {
-        "coords": coords,
-        "point": {k: float(sp.N(v)) for k, v in point.items()},
-        "metric": np.asarray(curvature.metric).tolist(),
-        "scalar_curvature": float(curvature.scalar),
-    }
-    if n == 2:
-        result["gaussian_curvature"] = float(curvature.gaussian)
-    if n >= 2:
-        X, Y = _plane(args.plane, n)
-        result["sectional_curvature"] = float(curvature.sectional(X, Y))
-        result["plane"] = [X, Y]
-    if args.exact:
-        result["exact"] = {"scalar_curvature": str(metric.exact_scalar_curvature(point))}
-        if n == 2:
-            result["exact"]["gaussian_curvature"] = str(metric.exact_gaussian_curvature(point))
-    if args.digits:
-        if n == 2:
-            value = metric.reference_gaussian_curvature(point, args.digits)
-            result["reference_gaussian_curvature"] = mpmath.nstr(value, args.digits)
-        elif n > 2:
-            value = metric.reference_sectional_curvature(point, *_plane(args.plane, n), digits=args.digits)
-            result["reference_sectional_curvature"] = mpmath.nstr(value, args.digits)
+    result: dict = {"coords": coords}
+    point = None
+    if args.at is not None:
+        point = parse_assignments(args.at)
+        extra = sorted(set(point) - set(coords))
+        if extra:
+            raise ModelError(f"--at assigns {', '.join(extra)}, which are not coordinates ({args.coords})")
+        curvature = metric.curvature(point)
+        result["point"] = {k: float(sp.N(v)) for k, v in point.items()}
+        result["metric"] = np.asarray(curvature.metric).tolist()
+        result["scalar_curvature"] = float(curvature.scalar)
+        if len(coords) == 2:
+            result["gaussian_curvature"] = float(curvature.gaussian)
+        result["sectional_curvatures"] = {}
+        for a, b in _planes(coords):
+            X, Y = np.eye(len(coords))[a], np.eye(len(coords))[b]
+            result["sectional_curvatures"][f"{coords[a]},{coords[b]}"] = float(curvature.sectional(X, Y))
+        if len(coords) >= 2:  # one chosen plane (default e1, e2), as before --ricci/all planes existed
+            X, Y = _plane(args.plane or _default_plane(len(coords)), len(coords))
+            result["sectional_curvature"] = float(curvature.sectional(X, Y))
+            result["plane"] = [X, Y]
+        if args.ricci:
+            result["ricci"] = np.asarray(curvature.ricci).tolist()
+    try:
+        with time_limit(args.time_limit, "exact/reference curvature"):
+            if args.exact or args.symbolic:
+                result["symbolic" if args.symbolic else "exact"] = _exact(metric, point, args, coords)
+            if args.digits and point is not None:
+                result["reference"] = _reference(metric, point, args, coords)
+                if len(coords) == 2:
+                    result["reference_gaussian_curvature"] = result["reference"]["gaussian_curvature"]
+                elif len(coords) > 2:
+                    import mpmath
+
+                    X, Y = _plane(args.plane or _default_plane(len(coords)), len(coords))
+                    value = metric.reference_sectional_curvature(point, X, Y, digits=args.digits)
+                    result["reference_sectional_curvature"] = mpmath.nstr(value, args.digits)
+    except TimeLimitExceeded as error:
+        raise TimeLimitExceeded(f"{error} (--time-limit {args.time_limit:g}; raise it to wait longer)") from None
     if args.json:
         print(json.dumps(result, indent=2))
         return 0
-    print(f"metric g = {np.array2string(np.asarray(curvature.metric), precision=10)}")
-    for key in ("gaussian_curvature", "sectional_curvature", "scalar_curvature"):
-        if key in result:
-            print(f"{key.replace('_', ' ')}: {result[key]:.15g}")
-    for key, value in result.get("exact", {}).items():
-        print(f"exact {key.replace('_', ' ')}: {value}")
-    for key in ("reference_gaussian_curvature", "reference_sectional_curvature"):
-        if key in result:
-            print(f"{key.replace('_', ' ')} ({args.digits} digits): {result[key]}")
+    _print_text(result, args)
     return 0
+
+
+def _print_text(result: dict, args: argparse.Namespace) -> None:
+    import numpy as np
+
+    if "metric" in result:
+        print(f"metric g = {np.array2string(np.asarray(result['metric']), precision=10)}")
+        for key in ("gaussian_curvature", "sectional_curvature", "scalar_curvature"):
+            if key in result:
+                print(f"{key.replace('_', ' ')}: {result[key]:.15g}")
+        for plane, value in result["sectional_curvatures"].items():
+            print(f"sectional curvature K({plane}): {value:.15g}")
+        if "ricci" in result:
+            print(f"Ricci tensor = {np.array2string(np.asarray(result['ricci']), precision=10)}")
+    for label in ("exact", "symbolic", "reference"):
+        block = result.get(label)
+        if not block:
+            continue
+        suffix = f" ({args.digits} digits)" if label == "reference" else ""
+        for key, value in block.items():
+            if key == "sectional_curvatures":
+                for plane, v in value.items():
+                    print(f"{label} sectional curvature K({plane}){suffix}: {v}")
+            elif key == "ricci":
+                for b, row in enumerate(value):
+                    print(f"{label} Ricci row {b + 1}{suffix}: [{', '.join(row)}]")
+            elif key == "check":
+                print(f"{label} check: {value}")
+            else:
+                print(f"{label} {key.replace('_', ' ')}{suffix}: {value}")

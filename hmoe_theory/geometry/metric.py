@@ -10,8 +10,14 @@ Three paths, all from the same exact derivative expressions:
 
 * numeric (numpy): ``J`` and ``H`` compiled once with :func:`hmoe_theory.compile.compile_exprs` and
   evaluated on whole arrays of points, whitened with the Cholesky factor ``Sigma = L L^T``;
-* exact (sympy): at a rational point, or fully symbolic, with ``Sigma^-1`` exact; under a time limit;
+* exact (sympy): at a rational point, or fully symbolic, with ``Sigma^-1`` exact; under a time limit.
+  :meth:`PullbackMetric.exact_curvature` gives canonical forms (reduced fractions over ``Q`` in
+  ``exp``/``tan``-half-angle generators, :mod:`.exact_curvature`), each checked against the mpmath
+  reference at 50 digits; ``exact_riemann`` and ``simplify=False`` keep the raw Gauss-equation form;
 * reference (mpmath): the entrywise formulas at ``digits`` decimal digits.
+
+Non-smooth maps (``relu``, ``abs``): derivatives are taken away from the kinks (``DiracDelta`` terms are 0
+there); a point on a kink (an argument of ``Heaviside``/``sign``/``Abs``/``Max`` equal to 0) is refused.
 
 Hypotheses checked: ``Sigma`` symmetric positive definite with the right size; ``Y`` an immersion at
 the points used (full-rank Jacobian) -- otherwise :class:`~hmoe_theory.errors.ModelError`.
@@ -19,20 +25,22 @@ the points used (full-rank Jacobian) -- otherwise :class:`~hmoe_theory.errors.Mo
 
 from __future__ import annotations
 
+import random
 from collections.abc import Mapping, Sequence
-from itertools import combinations
 from functools import cached_property
+from itertools import combinations
 
 import mpmath
 import numpy as np
 import sympy as sp
 from sympy.matrices.utilities import dotprodsimp
 
-from ..certify import ZeroDecision, decide_zero, rationalise_exponentials
+from ..certify import ZeroDecision, decide_zero
 from ..compile import compile_exprs, compile_mpmath
-from ..errors import ModelError, TimeLimitExceeded
+from ..errors import HmoeError, ModelError
 from ..timelimit import time_limit
 from .curvature import NumericCurvature, metric_scalar, ricci_scalar_entries, riemann_scalar
+from .exact_curvature import CanonicalCurvature, ExactCurvature
 
 PointLike = Sequence[float] | np.ndarray | Mapping[str | sp.Symbol, object]
 
@@ -86,6 +94,17 @@ def covariance_matrix(sigma: object, size: int) -> sp.Matrix:
     return matrix
 
 
+SIGMA_CONDITION_LIMIT = 1e12  # cond(Sigma) above this: double precision cannot whiten reliably
+
+
+def covariance_condition(sigma: sp.Matrix) -> float:
+    """Condition number ``lambda_max / lambda_min`` of an SPD covariance (eigenvalues at 30 digits)."""
+    with mpmath.workdps(30):
+        eigenvalues = mpmath.eigsy(mpmath.matrix(sigma.evalf(40).tolist()))[0]
+        values = [abs(eigenvalues[i]) for i in range(sigma.rows)]
+        return float(max(values) / min(values))
+
+
 def _as_expression(value: object) -> sp.Expr:
     """A sympy expression; text goes through the safe parser (never ``sympify``)."""
     if isinstance(value, str):
@@ -97,9 +116,11 @@ def _as_expression(value: object) -> sp.Expr:
     return as_exact_number(value)
 
 
-def _symbols(params: Sequence[sp.Symbol | str]) -> tuple[sp.Symbol, ...]:
-    from ..expr import symbol_for
+def _symbols(params: Sequence[sp.Symbol | str] | str) -> tuple[sp.Symbol, ...]:
+    from ..expr import parse_names, symbol_for
 
+    if isinstance(params, str):  # "u, v", as in the CLI's --coords
+        params = parse_names(params)
     symbols = tuple(p if isinstance(p, sp.Symbol) else symbol_for(p) for p in params)
     if len(set(symbols)) != len(symbols):
         raise ModelError("parameters must be distinct")
@@ -113,10 +134,11 @@ class PullbackMetric:
 
     Parameters
     ----------
-    mean_map : ``Y_1..Y_D`` as sympy expressions (or text, read by the safe parser) in ``params``;
+    mean_map : ``Y_1..Y_D`` as sympy expressions (or texts), or one list text ``"[Y_1, ..., Y_D]"`` as
+        given to ``hmoe curvature --map`` (read by the safe parser, never evaluated) in ``params``;
         other free symbols are constants: allowed on the exact symbolic path, to be assigned with
         :meth:`subs` before numerics.
-    params : the coordinates ``theta_1..theta_n`` (symbols or names), ``n <= D``.
+    params : the coordinates ``theta_1..theta_n`` (symbols or names, or ``"u, v"``), ``n <= D``.
     sigma : fixed covariance (``None`` = identity; variances; or a ``D x D`` SPD matrix).
     name : used in error messages.
 
@@ -126,14 +148,20 @@ class PullbackMetric:
 
     def __init__(
         self,
-        mean_map: Sequence[sp.Expr],
-        params: Sequence[sp.Symbol | str],
+        mean_map: Sequence[sp.Expr] | str,
+        params: Sequence[sp.Symbol | str] | str,
         sigma: object = None,
         name: str = "mean map",
     ):
         self.name = name
-        self.mean_map = tuple(_as_expression(e) for e in mean_map)
         self.params = _symbols(params)
+        if isinstance(mean_map, str):  # list text, as in the CLI's --map: the safe parser, never eval
+            from ..expr import parse_vector
+
+            by_name = {p.name: p for p in self.params}
+            parsed = parse_vector(mean_map)
+            mean_map = [e.xreplace({s: by_name[s.name] for s in e.free_symbols if s.name in by_name}) for e in parsed]
+        self.mean_map = tuple(_as_expression(e) for e in mean_map)
         if not self.mean_map:
             raise ModelError(f"{name}: the mean map has no components")
         if len(self.params) > len(self.mean_map):
@@ -173,7 +201,7 @@ class PullbackMetric:
     @cached_property
     def jacobian_exprs(self) -> list[list[sp.Expr]]:
         """``J[a][i] = dY_i / dtheta_a`` (column ``a`` as a list of D expressions)."""
-        return [[sp.diff(y, p) for y in self.mean_map] for p in self.params]
+        return [[_smooth(sp.diff(y, p)) for y in self.mean_map] for p in self.params]
 
     @cached_property
     def hessian_exprs(self) -> list[list[list[sp.Expr]]]:
@@ -182,8 +210,43 @@ class PullbackMetric:
         H = [[None] * n for _ in range(n)]
         for a in range(n):
             for b in range(a, n):
-                H[a][b] = H[b][a] = [sp.diff(y, self.params[b]) for y in self.jacobian_exprs[a]]
+                H[a][b] = H[b][a] = [_smooth(sp.diff(y, self.params[b])) for y in self.jacobian_exprs[a]]
         return H
+
+    @cached_property
+    def kink_arguments(self) -> tuple[sp.Expr, ...]:
+        """Arguments whose zero set is a kink of the map (``relu``, ``abs``: ``Max``, ``Abs``, ``Heaviside``,
+        ``sign``); curvature is defined only where none of them vanishes."""
+        exprs = [*self.mean_map, *(e for column in self.jacobian_exprs for e in column)]
+        found = set()
+        for e in exprs:
+            for atom in e.atoms(sp.Heaviside, sp.sign, sp.Abs, sp.DiracDelta):
+                found.add(atom.args[0])
+            for atom in e.atoms(sp.Max, sp.Min):
+                found.update(x - y for x, y in combinations(atom.args, 2))
+        return tuple(sorted(found, key=sp.default_sort_key))
+
+    def _check_smooth_exact(self, subs: Mapping[sp.Symbol, sp.Expr]) -> None:
+        for argument in self.kink_arguments:
+            if argument.subs(subs) == 0:
+                raise ModelError(
+                    f"{self.name}: not differentiable at {self._format(subs)} ({argument} = 0 is a kink of relu/abs); "
+                    "curvature needs a point off the kinks"
+                )
+
+    def _check_smooth_numeric(self, points: np.ndarray) -> None:
+        if not self.kink_arguments:
+            return
+        values = compile_exprs(list(self.kink_arguments), self.params)(*np.moveaxis(points, -1, 0))
+        for argument, value in zip(self.kink_arguments, values):
+            on_kink = np.broadcast_to(np.asarray(value) == 0, points.shape[:-1])
+            if np.any(on_kink):
+                index = np.argwhere(np.atleast_1d(on_kink))[0] if on_kink.shape else None
+                where = _describe_numeric(points, index)
+                raise ModelError(
+                    f"{self.name}: not differentiable at {where} ({argument} = 0 is a kink of relu/abs); "
+                    "curvature needs a point off the kinks"
+                )
 
     @cached_property
     def _sigma_inverse(self) -> sp.Matrix:
@@ -209,7 +272,16 @@ class PullbackMetric:
 
     @cached_property
     def _whitening(self) -> np.ndarray:
-        L = np.linalg.cholesky(np.array(self.sigma.evalf(20).tolist(), dtype=float))
+        try:
+            matrix = np.array(self.sigma.evalf(20).tolist(), dtype=float)
+            if not np.all(np.isfinite(matrix)):
+                raise OverflowError
+            L = np.linalg.cholesky(matrix)
+        except (OverflowError, np.linalg.LinAlgError):
+            raise ModelError(
+                f"Sigma: positive definite but not representable in double precision (condition number "
+                f"{covariance_condition(self.sigma):.1e}); rescale the outputs, or use the exact or --digits path"
+            ) from None
         return np.linalg.inv(L)
 
     def _points(self, point: PointLike) -> np.ndarray:
@@ -218,10 +290,15 @@ class PullbackMetric:
             missing = [p.name for p in self.params if p.name not in by_name]
             if missing:
                 raise ModelError(f"{self.name}: no value for parameter(s) {', '.join(missing)}")
-            point = [float(sp.N(as_exact_number(by_name[p.name]))) for p in self.params]
-        points = np.asarray(point, dtype=float)
+            point = [sp.N(as_exact_number(by_name[p.name])) for p in self.params]
+        try:
+            points = np.asarray(point, dtype=float)
+        except (OverflowError, TypeError, ValueError):
+            raise ModelError(f"{self.name}: the point must be real numbers within double precision (|x| < 1.8e308)") from None
         if points.ndim == 0 or points.shape[-1] != self.dimension:
             raise ModelError(f"{self.name}: a point needs {self.dimension} coordinates ({self._names()})")
+        if not np.all(np.isfinite(points)):
+            raise ModelError(f"{self.name}: coordinates must be finite numbers within double precision (|x| < 1.8e308)")
         return points
 
     def _names(self) -> str:
@@ -230,8 +307,15 @@ class PullbackMetric:
     def derivatives(self, point: PointLike) -> tuple[np.ndarray, np.ndarray]:
         """Whitened ``J`` (``(..., D, n)``) and ``H`` (``(..., D, n, n)``) at the point(s)."""
         points = self._points(point)
+        self._check_smooth_numeric(points)
         n, D = self.dimension, self.ambient_dimension
-        values = self._kernel(*np.moveaxis(points, -1, 0))
+        try:
+            values = self._kernel(*np.moveaxis(points, -1, 0))
+        except OverflowError:
+            raise ModelError(
+                f"{self.name}: a number in the map or its derivatives exceeds double precision (about 1.8e308); "
+                "rescale the map, or use the exact (--exact) or mpmath (--digits) path"
+            ) from None
         batch = points.shape[:-1]
         J = np.moveaxis(values[: n * D].reshape(n, D, *batch), (0, 1), (-1, -2))
         H = np.empty((*batch, D, n, n))
@@ -247,7 +331,17 @@ class PullbackMetric:
     def curvature(self, point: PointLike) -> NumericCurvature:
         """All numeric curvature quantities at the point(s); checks the immersion hypothesis."""
         J, H = self.derivatives(point)
-        return NumericCurvature.from_derivatives(J, H, self.name, self._points(point))
+        try:
+            return NumericCurvature.from_derivatives(J, H, self.name, self._points(point))
+        except ModelError as error:
+            condition = covariance_condition(self.sigma)
+            if "rank-deficient" in str(error) and condition > SIGMA_CONDITION_LIMIT:
+                raise ModelError(
+                    f"Sigma: badly scaled (condition number {condition:.1e} > {SIGMA_CONDITION_LIMIT:g}); the whitened "
+                    "Jacobian loses all double-precision digits -- rescale the outputs so the variances are comparable, "
+                    "or use the exact (--exact) or mpmath (--digits) path"
+                ) from None
+            raise
 
     def metric(self, point: PointLike) -> np.ndarray:
         """Fisher information ``g_ab`` at the point(s)."""
@@ -302,6 +396,8 @@ class PullbackMetric:
         """
         with time_limit(time_limit_s, f"exact curvature of {self.name}"):
             subs = {} if point is None else self._exact_point(point)
+            if subs:
+                self._check_smooth_exact(subs)
             J = [[e.subs(subs) for e in column] for column in self.jacobian_exprs]
             H = [[[e.subs(subs) for e in entry] for entry in row] for row in self.hessian_exprs]
             g_matrix = sp.Matrix(metric_scalar(J, self._inner_product()))
@@ -318,28 +414,57 @@ class PullbackMetric:
             g, R = riemann_scalar(J, H, inverse, self._inner_product())
         return sp.Matrix(g), R
 
+    def exact_curvature(
+        self, point: PointLike | None = None, time_limit_s: float = 10.0, verify: bool = True
+    ) -> CanonicalCurvature:
+        """Canonical exact curvature (metric, Riemann, Ricci, scalar, sectional curvatures of the coordinate
+        planes): at a point (rational coordinates give exact numbers such as ``-22500/58081``) or symbolic in
+        ``theta`` if ``point`` is None (the 3-sphere of radius ``R`` gives ``6/R**2``).
+
+        Computed in a field of reduced fractions (:mod:`.exact_curvature`): no identity is lost to an
+        unfinished ``simplify``. With ``verify`` every form, when first read, is compared with the mpmath
+        reference at 50 digits (at the point, or at two random rational points if symbols remain).
+        Raises :class:`ModelError` if the metric is singular and
+        :class:`~hmoe_theory.errors.TimeLimitExceeded` past ``time_limit_s`` (the set-up, then each form read).
+        """
+        with time_limit(time_limit_s, f"exact curvature of {self.name}"):
+            subs = {} if point is None else self._exact_point(point)
+            if subs:
+                self._check_smooth_exact(subs)
+            J = [[e.xreplace(subs) if subs else e for e in column] for column in self.jacobian_exprs]
+            H = [[[e.xreplace(subs) if subs else e for e in entry] for entry in row] for row in self.hessian_exprs]
+            where = f" at {self._format(subs)}" if subs else ""
+            core = ExactCurvature(J, H, self._inner_product(), f"{self.name}{where}")
+        check = _ReferenceCheck(self, subs).check if verify else None
+        return CanonicalCurvature(core, self.params, check, time_limit_s, self.name)
+
     def exact_gaussian_curvature(
         self, point: PointLike | None = None, simplify: bool = True, time_limit_s: float = 10.0
     ) -> sp.Expr:
-        """Exact Gaussian curvature ``R_1212 / det g`` (two parameters): a closed form at a point, or a
-        function of the parameters. ``simplify`` tries ``cancel``/``simplify`` within the time limit and
-        returns the unsimplified exact expression if they do not finish."""
+        """Exact Gaussian curvature ``R_1212 / det g`` (two parameters): at a point, or a function of the
+        parameters. ``simplify=True``: the canonical, reference-checked form of :meth:`exact_curvature`;
+        ``simplify=False``: the raw Gauss-equation expression (no simplification at all)."""
         if self.dimension != 2:
             raise ModelError(f"{self.name}: Gaussian curvature needs 2 parameters, got {self.dimension}")
+        if simplify:
+            with time_limit(time_limit_s, f"exact Gaussian curvature of {self.name}"):
+                return self.exact_curvature(point, time_limit_s).gaussian
         g, R = self.exact_riemann(point, time_limit_s)
-        value = R[0, 1, 0, 1] / (g[0, 0] * g[1, 1] - g[0, 1] * g[1, 0])
-        return _tidy(value, self.params, time_limit_s, point is None) if simplify else value
+        return R[0, 1, 0, 1] / (g[0, 0] * g[1, 1] - g[0, 1] * g[1, 0])
 
     def exact_scalar_curvature(
         self, point: PointLike | None = None, simplify: bool = True, time_limit_s: float = 10.0
     ) -> sp.Expr:
-        """Exact scalar curvature ``g^{bd} g^{ac} R_abcd``."""
+        """Exact scalar curvature ``g^{bd} g^{ac} R_abcd``; ``simplify`` as in :meth:`exact_gaussian_curvature`."""
+        if simplify:
+            with time_limit(time_limit_s, f"exact scalar curvature of {self.name}"):
+                return self.exact_curvature(point, time_limit_s).scalar
         g, R = self.exact_riemann(point, time_limit_s)
         with time_limit(time_limit_s, f"exact scalar curvature of {self.name}"):
             with dotprodsimp(False):
                 inverse = g.adjugate(method="berkowitz") / g.det(method="berkowitz")
             _, scalar = ricci_scalar_entries(inverse.tolist(), R)
-        return _tidy(scalar, self.params, time_limit_s, point is None) if simplify else scalar
+        return scalar
 
     def second_fundamental_form_minors(self) -> list[sp.Expr]:
         """Expressions that all vanish identically iff ``II = 0`` (the image is totally geodesic).
@@ -398,6 +523,23 @@ class PullbackMetric:
             g, R = riemann_scalar(J, H, inverse, W)
         return mpmath.matrix(g), R
 
+    def reference_curvature(self, point: PointLike, digits: int = 50) -> dict[str, object]:
+        """All curvature quantities at ``digits`` digits (mpmath): ``metric`` (matrix), ``riemann`` (dict over
+        all index quadruples), ``ricci`` (matrix), ``scalar``, ``sectional`` (coordinate planes ``(a, b)``)."""
+        g, R = self.reference_riemann(point, digits)
+        n = self.dimension
+        with mpmath.workdps(digits + 10):
+            ginv = mpmath.inverse(g)
+            ricci = mpmath.matrix(n, n)
+            for b in range(n):
+                for d in range(n):
+                    ricci[b, d] = mpmath.fsum(ginv[a, c] * R[a, b, c, d] for a in range(n) for c in range(n))
+            scalar = mpmath.fsum(ginv[b, d] * ricci[b, d] for b in range(n) for d in range(n))
+            sectional = {
+                (a, b): R[a, b, a, b] / (g[a, a] * g[b, b] - g[a, b] ** 2) for a, b in combinations(range(n), 2)
+            }
+        return {"metric": g, "riemann": R, "ricci": ricci, "scalar": scalar, "sectional": sectional}
+
     def reference_gaussian_curvature(self, point: PointLike, digits: int = 50) -> mpmath.mpf:
         """Gaussian curvature at ``digits`` digits (mpmath)."""
         if self.dimension != 2:
@@ -423,30 +565,70 @@ class PullbackMetric:
             return num / (gxx * gyy - gxy**2)
 
 
-def _tidy(value: sp.Expr, params: Sequence[sp.Symbol], time_limit_s: float, symbolic: bool) -> sp.Expr:
-    """A canonical or simpler exact form of a curvature (the input if nothing finishes in time).
+class _ReferenceCheck:
+    """Compares canonical exact forms with the mpmath reference at :data:`CHECK_DIGITS` digits.
 
-    Symbolic (``symbolic=True``): exponentials of the parameters are replaced by positive symbols
-    ``exp_p = exp(p)`` (sigmoid/softmax maps become rational functions), ``cancel`` writes the result as
-    one reduced fraction, and the substitution is undone; ``simplify`` follows only if other functions
-    (trigonometric, ...) remain. At a point: ``cancel`` then ``simplify``, keeping the shortest form.
+    At a point with nothing symbolic left: at that point. Otherwise at :data:`CHECK_POINTS` random rational
+    points (fixed seed) for the remaining coordinates and constants (positive symbols get positive values),
+    skipping points where the map is singular or on a kink.
     """
-    best = value
-    try:
-        with time_limit(time_limit_s, "simplifying a curvature"):
-            best = rationalise_exponentials(value, params)
-    except TimeLimitExceeded:
-        return best
-    if symbolic and not best.has(sp.sin, sp.cos, sp.tan, sp.tanh, sp.erf, sp.log):
-        return best  # a reduced fraction in exp(theta): canonical; simplify would only spend time
-    try:
-        with time_limit(time_limit_s, "simplifying a curvature"):
-            candidate = sp.simplify(best)
-        if sp.count_ops(candidate) <= sp.count_ops(best):
-            best = candidate
-    except TimeLimitExceeded:
-        pass
-    return best
+
+    def __init__(self, metric: PullbackMetric, fixed: Mapping[sp.Symbol, sp.Expr]):
+        self.metric = metric
+        self.fixed = dict(fixed)
+        self._points: list[tuple[dict[sp.Symbol, sp.Expr], dict[str, object]]] | None = None
+
+    def _references(self) -> list[tuple[dict[sp.Symbol, sp.Expr], dict[str, object]]]:
+        if self._points is not None:
+            return self._points
+        metric, free = self.metric, [p for p in self.metric.params if p not in self.fixed] + list(self.metric.constants)
+        rng = random.Random(0)
+        points = []
+        for _ in range(40 if free else 1):
+            values = dict(self.fixed)
+            for symbol in free:
+                low = 10 if symbol.is_positive else -90
+                values[symbol] = sp.Rational(rng.choice([k for k in range(low, 91) if k]), 37)
+            try:
+                concrete = metric.subs({c.name: values[c] for c in metric.constants}) if metric.constants else metric
+                concrete._check_smooth_exact({p: values[p] for p in metric.params})
+                reference = concrete.reference_curvature({p.name: values[p] for p in metric.params}, CHECK_DIGITS)
+            except (ModelError, ZeroDivisionError, ValueError, TypeError):
+                continue
+            points.append((values, reference))
+            if len(points) == CHECK_POINTS:
+                break
+        if not points:
+            raise ModelError(f"{metric.name}: no point found where the 50-digit reference is defined; cannot check")
+        self._points = points
+        return points
+
+    def check(self, quantity: str, index: tuple[int, ...], value: sp.Expr) -> None:
+        """Raise :class:`HmoeError` (one line) unless ``value`` matches the reference to CHECK_DIGITS digits."""
+        for values, reference in self._references():
+            expected = reference[quantity]
+            if quantity == "riemann":
+                expected = expected[index]
+            elif quantity in ("metric", "ricci"):
+                expected = expected[index[0], index[1]]
+            elif quantity == "sectional":
+                expected = expected[index]
+            number = sp.N(value.xreplace(values) if values else value, CHECK_DIGITS + 10)
+            with mpmath.workdps(CHECK_DIGITS + 10):
+                ok = number.is_real and number.is_finite and abs(
+                    mpmath.mpf(sp.Float(number, CHECK_DIGITS + 10)._mpf_) - expected
+                ) <= mpmath.mpf(10) ** -CHECK_DIGITS * max(1, abs(expected))
+            if not ok:
+                shown = ", ".join(f"{k}={v}" for k, v in values.items())
+                raise HmoeError(
+                    f"{self.metric.name}: the canonical {quantity} {index} disagrees with the {CHECK_DIGITS}-digit reference "
+                    f"at {shown} ({sp.N(number, 15)} vs {mpmath.nstr(expected, 15)}); please report it; "
+                    "simplify=False gives the raw form"
+                )
+
+
+CHECK_DIGITS = 50
+CHECK_POINTS = 2
 
 
 def _is_zero(value: sp.Expr, symbolic: bool) -> bool:
@@ -470,3 +652,14 @@ def decide_zero_exponential(
         digits=digits,
         strategies=("cancel after exp(p) -> positive symbol",),
     )
+
+
+def _smooth(expr: sp.Expr) -> sp.Expr:
+    """``expr`` with ``DiracDelta`` terms (derivatives of ``relu``/``abs`` at their kinks) set to 0: valid at
+    every point off the kinks, the only points where curvature is defined."""
+    return expr.replace(lambda e: isinstance(e, sp.DiracDelta), lambda e: sp.S.Zero) if expr.has(sp.DiracDelta) else expr
+
+
+def _describe_numeric(points: np.ndarray, index) -> str:
+    p = points if index is None or points.ndim == 1 else points[tuple(index)]
+    return "theta = (" + ", ".join(f"{x:.6g}" for x in np.ravel(p)) + ")"
