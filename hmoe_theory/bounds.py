@@ -42,7 +42,7 @@ BOUNDS: dict[str, Bound] = {
         Bound("digits", 2000, "working precision in decimal digits (--digits)"),
         Bound("d", 6, "input dimension (--d)"),
         Bound("k", 12, "parameter points / mixture components (--k)"),
-        Bound("columns", 400, "functions in one derivative family (parameters x orders x points)"),
+        Bound("columns", 1500, "functions in one derivative family (parameters x orders x points)"),
         Bound("seed", 2**63 - 1, "absolute value of a seed (--seed)"),
     )
 }

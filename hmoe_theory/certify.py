@@ -81,21 +81,27 @@ def _ordered_symbols(expr: sp.Expr, variables: Sequence[sp.Symbol] | None) -> li
     return list(variables) + extra
 
 
-def _evaluator(expr: sp.Expr, symbols: Sequence[sp.Symbol]) -> Callable[[Sequence[sp.Rational], int], mpmath.mpf]:
+def _evaluator(
+    expr: sp.Expr, symbols: Sequence[sp.Symbol]
+) -> Callable[[Sequence[sp.Rational], int], mpmath.mpf | mpmath.mpc]:
     try:
         kernel = compile_mpmath([expr], symbols)
     except Exception:  # printer cannot express a function: fall back to sympy's own evalf
         kernel = None
 
-    def evaluate(values: Sequence[sp.Rational], digits: int) -> mpmath.mpf:
+    def evaluate(values: Sequence[sp.Rational], digits: int) -> mpmath.mpf | mpmath.mpc:
+        """The value at a rational point, complex if the expression is complex there (never its real part)."""
         with mpmath.workdps(digits):
             if kernel is not None:
                 try:
-                    return mpmath.mpf(kernel(*(mpmath.mpf(v.p) / v.q for v in values))[0])
+                    return mpmath.mpmathify(kernel(*(mpmath.mpf(v.p) / v.q for v in values))[0])
                 except (TypeError, ValueError, ZeroDivisionError, AttributeError, NameError):
                     pass
             value = sp.N(expr, digits, subs=dict(zip(symbols, values)))
-            return mpmath.mpf(sp.re(value))
+            if not value.is_number:
+                raise ValueError("not a number at this point")
+            real, imaginary = value.as_real_imag()
+            return mpmath.mpc(mpmath.mpf(sp.Float(real, digits)), mpmath.mpf(sp.Float(imaginary, digits)))
 
     return evaluate
 
@@ -115,7 +121,7 @@ def numeric_zero_probe(
     rng = random.Random(seed)
     threshold = mpmath.mpf(10) ** (-(digits // 2))
     largest = mpmath.mpf(0)
-    evaluated = attempts = 0
+    evaluated = attempts = complex_points = 0
     while evaluated < samples and attempts < 20 * samples:
         attempts += 1
         point = random_rational_point(symbols, rng)
@@ -127,6 +133,7 @@ def numeric_zero_probe(
         if not mpmath.isfinite(value):
             continue
         evaluated += 1
+        complex_points += bool(mpmath.im(value) != 0)
         if abs(value) > threshold:
             again = evaluate(values, 2 * digits)
             if abs(again - value) <= abs(value) * mpmath.mpf(10) ** (-10):
@@ -142,12 +149,13 @@ def numeric_zero_probe(
         largest = max(largest, abs(value))
     if evaluated == 0:
         return ZeroDecision(Status.INCONCLUSIVE, "numeric probe", detail="no point where the expression is defined")
+    flag = f"; complex-valued at {complex_points} of {evaluated} points" if complex_points else ""
     return ZeroDecision(
         Status.CERTIFIED,
         f"mpmath at {digits} digits, {evaluated} random rational points",
         max_abs_value=float(largest),
         points=evaluated,
-        detail=f"max |value| = {mpmath.nstr(largest, 3)} over {evaluated} points",
+        detail=f"max |value| = {mpmath.nstr(largest, 3)} over {evaluated} points{flag}",
     )
 
 

@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from typing import NoReturn
 
 from . import __version__, bounds, commands
-from .errors import HmoeError
+from .errors import HmoeError, TimeLimitExceeded
 from .timelimit import DEFAULT_TIME_LIMIT_S, parse_time_limit, run_captured
 
 TIME_LIMITED = ("interactions", "identifiability", "curvature")
@@ -79,9 +79,10 @@ def check_flags(args: argparse.Namespace) -> None:
 def _run(args: argparse.Namespace) -> int:
     if args.command not in TIME_LIMITED:
         return int(args.func(args) or 0)
-    code, out, err = run_captured(
-        args.func, args, seconds=args.time_limit, what=f"hmoe {args.command} (--time-limit)"
-    )
+    try:
+        code, out, err = run_captured(args.func, args, seconds=args.time_limit, what=f"hmoe {args.command}")
+    except TimeLimitExceeded as exc:
+        raise TimeLimitExceeded(f"{exc}; raise it with --time-limit SECONDS") from None
     sys.stdout.write(out)
     sys.stderr.write(err)
     return int(code or 0)

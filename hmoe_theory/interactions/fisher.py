@@ -32,11 +32,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import sympy as sp
 
+from .. import bounds
 from ..compile import compile_exprs
 from ..errors import ModelError
 from ..expr import parse_assignments
@@ -61,6 +62,8 @@ class FisherInformation:
     rank: int
     null_directions: np.ndarray  # columns: orthonormal basis of the numerically singular directions
     evaluations: int
+    point: dict[str, float] = field(default_factory=dict)  # every parameter's value
+    drawn: tuple[str, ...] = ()  # parameters given no value, drawn at random (generic point, ``seed``)
 
     @property
     def singular(self) -> bool:
@@ -79,6 +82,8 @@ class FisherInformation:
             "singular": self.singular,
             "null_directions": self.null_directions.T.tolist(),
             "evaluations": self.evaluations,
+            "point": self.point,
+            "drawn": list(self.drawn),
         }
 
     def to_json(self) -> str:
@@ -94,17 +99,24 @@ class FisherInformation:
             "singular values: " + " ".join(f"{v:.3e}" for v in self.singular_values),
             f"max {kind}: {self.error.max():.2e}",
         ]
+        if self.drawn:
+            shown = ", ".join(f"{name}={self.point[name]:.6g}" for name in self.drawn)
+            lines.append(f"drawn at random (not given in the point): {shown}")
         for direction in self.null_directions.T:
             shown = " ".join(f"{c:+.3f} {p}" for c, p in zip(direction, self.params) if abs(c) > 1e-6)
             lines.append(f"null direction: {shown}")
         return "\n".join(lines)
 
 
+def _given_point(point: str | Mapping[str, object] | None) -> dict[str, object]:
+    if point is None:
+        return {}
+    return parse_assignments(point) if isinstance(point, str) else dict(point)
+
+
 def _point_values(mixture: Mixture, point: str | Mapping[str, object] | None, seed: int) -> dict[sp.Symbol, float]:
     values = {p: float(v) for p, v in generic_point(mixture.params, seed).items()}
-    if point is None:
-        return values
-    given = parse_assignments(point) if isinstance(point, str) else dict(point)
+    given = _given_point(point)
     by_name = {p.name: p for p in mixture.params}
     for name, value in given.items():
         if name not in by_name:
@@ -113,6 +125,8 @@ def _point_values(mixture: Mixture, point: str | Mapping[str, object] | None, se
             number = float(value)
         except (TypeError, ValueError):
             raise ModelError(f"value of {name!r} must be a real number, got {value!r}") from None
+        if not np.isfinite(number):
+            raise ModelError(f"value of {name!r} must be finite, got {value!r}")
         if by_name[name].is_positive and number <= 0:
             raise ModelError(f"{name!r} is a variance and must be positive, got {number}")
         values[by_name[name]] = number
@@ -217,6 +231,8 @@ def fisher_information(
         raise ModelError("p(y | x) is a probability density only for softmax-normalised gates")
     if method not in METHODS:
         raise ModelError(f"method must be one of {METHODS}, got {method!r}")
+    bounds.check("k", mixture.k, f"{mixture.k} mixture components")
+    bounds.check("d", mixture.d, f"input dimension {mixture.d}")
     if method == "quadrature" and mixture.d > 2:
         raise ModelError(
             f"tensor Gauss-Legendre quadrature is limited to d <= 2 (got d = {mixture.d}); use monte-carlo"
@@ -253,6 +269,8 @@ def fisher_information(
         rank=rank,
         null_directions=eigenvectors[:, order][:, rank:],
         evaluations=evaluations,
+        point={p.name: values[p] for p in mixture.params},
+        drawn=tuple(p.name for p in mixture.params if p.name not in _given_point(point)),
     )
 
 

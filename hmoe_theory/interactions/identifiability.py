@@ -36,6 +36,7 @@ from dataclasses import dataclass
 
 import sympy as sp
 
+from .. import bounds
 from ..errors import ModelError, UnknownNameError
 from ..families import EXPERTS, GATES, ParametricFunction, gate_expert, get_expert
 from ..symbols import input_symbols
@@ -57,8 +58,9 @@ class DerivativeFamily:
 
     def __post_init__(self) -> None:
         check_order(self.order)
-        if not isinstance(self.k, int) or self.k < 1:
+        if not isinstance(self.k, int) or isinstance(self.k, bool) or self.k < 1:
             raise ModelError(f"number of parameter points k must be a positive integer, got {self.k!r}")
+        bounds.check("k", self.k, f"k = {self.k} parameter points")
         if self.min_order not in (0, 1) or self.min_order > self.order:
             raise ModelError(f"min_order must be 0 or 1 (and <= order), got {self.min_order!r}")
         if not isinstance(self.multiplier_degree, int) or not 0 <= self.multiplier_degree <= 4:
@@ -199,6 +201,8 @@ def check_family(
         raise ModelError(f"expected {family.k} parameter points, got {len(chosen)}")
     table = derivative_table(G, family.order, family.min_order)
     monomials = _monomials(G.inputs, family.multiplier_degree)
+    size = family.k * len(table) * len(monomials)
+    bounds.check("columns", size, f"{G.name}: family of up to {size} functions ({family.k} points)")
     columns: list[Column] = []
     exprs: list[sp.Expr] = []
     for j, theta in enumerate(chosen):
