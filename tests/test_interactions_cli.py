@@ -119,9 +119,32 @@ def test_identifiability_table_slice(capsys):
             "unknown identifiability preset",
         ),
         (["identifiability"], "--table"),
+        (["interactions", "--attention", "G7"], "unknown gate position 'G7'"),
+        (["interactions", "--attention", "plain", "--tokens", "0"], "tokens must be an integer"),
+        (["interactions", "--attention", "plain", "--gate", "softmax-linear"], "give one family"),
+        (["interactions", "--attention", "G2", "--mode", "density"], "not --attention"),
     ],
 )
 def test_bad_input_exits_2_with_one_line(capsys, argv, message):
     assert main(argv) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("hmoe: error:") and message in err and "\n" not in err
+
+
+def test_interactions_attention_entry_json(capsys):
+    argv = ["interactions", "--attention", "G2", "--tokens", "2", "--dim", "1", "--heads", "1", "--order", "1", "--json"]
+    assert main(argv) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["params"] == ["S_1_1_1_1", "S_1_2_1_1", "V_1_1_1_1", "V_1_1_2_1", "w_1_1", "Wg_1_1_1"]
+    assert (data["size"], data["rank"], data["nullity"]) == (7, 5, 2)
+    # F is linear in the head weight: F - w dF/dw = 0 at the printed point
+    w = data["point"]["w_1_1"]
+    homogeneity = [{"derivative": [], "coefficient": "1"}, {"derivative": ["w_1_1"], "coefficient": f"-{w}"}]
+    assert any(r["terms"] == homogeneity and r["status"] == "proved" for r in data["relations"])
+
+
+def test_interactions_attention_parametrisation_with_temperature(capsys):
+    argv = ["interactions", "--attention", "plain", "--param", "attention", "--temperature", "--order", "1"]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert "free temperature" in out and "dF/dtau" in out and "4 relation(s)" in out

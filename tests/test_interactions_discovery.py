@@ -218,3 +218,46 @@ def test_bias_free_gated_value_keeps_only_homogeneity_relations():
     assert not discover_relations(("softmax-linear", "gated-linear"), min_order=1).implies(
         {("w_1",): 1, ("w_1", "a_1"): -a}
     )
+
+
+# --- the float-first engine and the previous (full 50-digit QR) engine agree ------------------------
+
+
+def _basis(result):
+    return [[(t.column.label, t.coefficient) for t in r.terms] for r in result.relations]
+
+
+@pytest.mark.parametrize(
+    "family, d, order",
+    [
+        (("quadratic-polynomial", "gated-linear"), 2, 2),
+        (("softmax-linear", "linear"), 1, 3),
+        (("quadratic-monomial", "ridge-tanh"), 1, 2),
+    ],
+)
+def test_float_first_engine_finds_exactly_the_relations_of_the_previous_engine(family, d, order):
+    new = discover_relations(family, order=order, d=d, certify=False)
+    old = discover_relations(family, order=order, d=d, certify=False, first_pass=False)
+    assert (new.rank, new.size) == (old.rank, old.size)
+    assert _basis(new) == _basis(old)
+    assert new.residual < 1e-40 and old.residual < 1e-40
+
+
+def test_attention_entry_family_relations_agree_between_engines_and_are_proved():
+    from hmoe_theory.attention.families import attention_entry_function
+
+    F = attention_entry_function("G2", 2, 1, 1, param="hmoe")
+    new = discover_relations(F, order=2)
+    old = discover_relations(F, order=2, certify=False, first_pass=False)
+    assert _basis(new) == _basis(old)
+    assert (new.size, new.rank, len(new.relations)) == (28, 14, 14)
+    _assert_complete_and_certified(new)
+    assert new.implies({("V_1_1_1_1", "V_1_1_1_1"): 1})  # the expert is linear in its value atom
+
+
+def test_proof_budget_leaves_later_relations_numerically_certified():
+    spent = discover_relations(("quadratic-polynomial", "linear"), d=2, proof_budget_s=0.0)
+    assert len(spent.relations) == 36 and {r.status for r in spent.relations} == {Status.CERTIFIED}
+    assert all("proof budget spent" in r.method for r in spent.relations)
+    ample = discover_relations(("quadratic-polynomial", "linear"), d=2, proof_budget_s=60.0)
+    assert {r.status for r in ample.relations} == {Status.PROVED}

@@ -60,3 +60,52 @@ def test_irrational_coefficients_are_kept_as_decimals():
 def test_empty_matrix_is_refused():
     with pytest.raises(ValueError):
         null_space([], 50)
+
+
+# --- float64 first pass and the high-precision solve on the dependent subspace ---------------------
+
+import numpy as np  # noqa: E402
+
+from hmoe_theory.interactions.linalg import float_pass, solve_relations  # noqa: E402
+
+
+def _float_matrix(functions, count=40, seed=1):
+    rng = np.random.default_rng(seed)
+    xs = rng.integers(-(2**20), 2**20, count) / 2**20
+    return np.array([[float(f(mpmath.mpf(x))) for f in functions] for x in xs])
+
+
+def test_float_pass_finds_rank_and_rref_pivots_and_the_solve_recovers_the_exact_relation():
+    functions = [lambda x: mpmath.mpf(1), lambda x: x, lambda x: x**2, lambda x: 2 * x + 3 * x**2 / 7, mpmath.exp]
+    first = float_pass(_float_matrix(functions))
+    assert (first.rank, first.size, first.pivots, first.free) == (4, 5, (1,), (0, 2, 3, 4))
+    assert first.residual < 1e-12 < 1e-9 < first.margin
+    result = solve_relations(_rows(functions, count=4, seed=7), first, 50)
+    exact = null_space(_rows(functions), 50)
+    assert result.basis == exact.basis == ((0, 1, Fraction(3, 14), Fraction(-1, 2), 0),)
+    assert result.rational and result.decided
+
+
+def test_float_pass_handles_zero_and_duplicate_columns_like_the_exact_engine():
+    functions = [lambda x: x, lambda x: mpmath.mpf(0), lambda x: mpmath.sin(x), lambda x: 5 * x]
+    first = float_pass(_float_matrix(functions))
+    result = solve_relations(_rows(functions, count=first.rank, seed=9), first, 50)
+    assert set(result.basis) == set(null_space(_rows(functions), 50).basis) == {(1, 0, 0, Fraction(-1, 5)), (0, 1, 0, 0)}
+
+
+def test_float_pass_is_undecided_inside_the_gap_and_on_non_finite_values():
+    rng = np.random.default_rng(0)
+    u, _ = np.linalg.qr(rng.standard_normal((30, 4)))
+    v, _ = np.linalg.qr(rng.standard_normal((4, 4)))
+    assert float_pass(u @ np.diag([1.0, 0.5, 0.1, 1e-16]) @ v.T).rank == 3
+    assert float_pass(u @ np.diag([1.0, 0.5, 0.1, 1e-10]) @ v.T) is None  # between 1e-12 and 1e-9
+    assert float_pass(np.array([[1.0, np.inf], [0.0, 1.0]])) is None
+
+
+def test_irrational_coefficients_are_left_to_the_full_engine():
+    with mpmath.workdps(60):
+        root2 = mpmath.sqrt(2)
+    functions = [lambda x: x, lambda x: root2 * x]
+    first = float_pass(_float_matrix(functions))
+    assert first.rank == 1 and first.pivots == (0,)
+    assert solve_relations(_rows(functions, count=1), first, 50) is None  # -sqrt(2) does not rationalise
