@@ -4,6 +4,7 @@
   expressions on broadcast arrays; returns an array of shape ``(len(exprs), *broadcast_shape)``.
 * :func:`compile_expr` -- the same for one expression (shape ``broadcast_shape``).
 * :func:`compile_mpmath` -- arbitrary-precision scalar kernel (mpmath) for certification.
+* :func:`compile_arb` -- the same in python-flint ball arithmetic (C speed) for the interaction engine.
 * :func:`gradient`, :func:`hessian`, :func:`jacobian` -- exact derivative expressions.
 
 Hypothesis: the expressions only use functions that sympy's numpy / mpmath printers know
@@ -14,10 +15,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
+import flint
 import mpmath
 import numpy as np
 import scipy.special
 import sympy as sp
+from sympy.printing.pycode import MpmathPrinter
 
 Kernel = Callable[..., np.ndarray]
 # sympy's numpy printer falls back to math.erf (scalar only); use the vectorised scipy ufunc.
@@ -63,6 +66,24 @@ def compile_mpmath(exprs: Sequence[sp.Expr], args: Sequence[sp.Symbol]) -> Calla
     """Scalar mpmath kernel: call inside ``mpmath.workdps(digits)`` with mpf/rational arguments."""
     raw = _lambdify(args, [sp.sympify(e) for e in exprs], "mpmath")
     return lambda *values: list(raw(*(mpmath.mpf(v) if not isinstance(v, mpmath.mpf) else v for v in values)))
+
+
+#: python-flint arb versions of the functions a family may use (anything else: NameError at call time)
+ARB_FUNCTIONS = {
+    "mpf": flint.arb,
+    "pi": None,  # constants are not printed as calls: refuse them (the caller falls back to mpmath)
+    **{
+        name: (lambda method: lambda z: getattr(flint.arb(z), method)())(name)
+        for name in ("exp", "log", "sqrt", "sin", "cos", "tanh", "erf", "atan")
+    },
+}
+
+
+def compile_arb(exprs: Sequence[sp.Expr], args: Sequence[sp.Symbol]) -> Callable[..., list]:
+    """Scalar ball-arithmetic kernel (python-flint ``arb``, C speed, rigorous error radius): call with arb
+    arguments after setting ``flint.ctx.prec``; raises NameError/TypeError on a function arb lacks."""
+    printer = MpmathPrinter({"fully_qualified_modules": False, "inline": True})
+    return sp.lambdify(list(args), [sp.sympify(e) for e in exprs], modules=[ARB_FUNCTIONS], cse=True, printer=printer)
 
 
 def gradient(expr: sp.Expr, params: Sequence[sp.Symbol]) -> list[sp.Expr]:

@@ -65,6 +65,22 @@ class AttentionRelations:
         """Reconstructed notion: no relation at all among F and its derivatives at theta_0."""
         return not self.relations
 
+    def __str__(self) -> str:
+        found = self.discovery
+        verdict = "yes" if self.strongly_identifiable else f"no ({len(self.relations)} relation(s) at theta_0)"
+        return "\n".join(
+            [
+                f"family   {self.function.name} [{self.param} parametrisation]",
+                f"params   {', '.join(p.name for p in self.function.params)}",
+                f"theta_0  {', '.join(f'{k}={v}' for k, v in found.point.items())}",
+                f"{found.size} derivatives of order <= {found.order}, rank {found.rank}, {len(self.relations)} relation(s): "
+                f"{self.constant_count} constant-coefficient, {self.theta_dependent_count} theta-dependent, "
+                f"{len(self.gate_relations)} with a gate weight, {len(self.temperature_relations)} with tau",
+                *(f"  [{r.status.value}] {r.text}" for r in self.relations),
+                f"strongly identifiable (reconstructed notion, order {found.order}): {verdict}",
+            ]
+        )
+
     def row(self) -> dict:
         """One line of the relation table."""
         statuses = {r.status.value for r in self.relations}

@@ -35,13 +35,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
 
+import flint
 import mpmath
 import numpy as np
 from numpy.exceptions import ComplexWarning
 import sympy as sp
 
 from ..certify import Status, decide_zero
-from ..compile import compile_exprs, compile_mpmath
+from ..compile import compile_arb, compile_exprs, compile_mpmath
 from ..errors import ModelError, TimeLimitExceeded
 from ..families import ParametricFunction
 from ..timelimit import time_limit
@@ -320,6 +321,39 @@ def float_rows(
     return None
 
 
+def ball_rows(
+    exprs: Sequence[sp.Expr],
+    inputs: Sequence[sp.Symbol],
+    count: int,
+    digits: int,
+    seed: int = 0,
+    box: float = INPUT_RANGE,
+) -> list[list] | None:
+    """Like :func:`evaluation_rows` in python-flint ball arithmetic (C speed): values (arb balls at
+    ``digits`` digits plus guard bits) at ``count`` random rational inputs where all are finite; None if
+    a function has no arb version (the caller then uses mpmath)."""
+    try:
+        kernel = compile_arb(exprs, inputs)
+    except (TypeError, ValueError, NameError, KeyError, SyntaxError):
+        return None
+    flint.ctx.prec = int(digits * 3.33) + 64
+    rng = random.Random(seed)
+    scale, bound = 2**20, int(box * 2**20)
+    rows: list[list] = []
+    for _ in range(20 * count):
+        x = [flint.arb(rng.randint(-bound, bound)) / scale for _ in inputs]
+        try:
+            values = kernel(*x)
+        except (TypeError, ValueError, NameError, AttributeError, ZeroDivisionError):
+            return None
+        values = [v if isinstance(v, flint.arb) else flint.arb(v) for v in values]
+        if all(v.is_finite() for v in values):
+            rows.append(values)
+            if len(rows) == count:
+                return rows
+    return None
+
+
 def confirm_relations(
     basis: Sequence[Sequence[Fraction]],
     exprs: Sequence[sp.Expr],
@@ -327,25 +361,41 @@ def confirm_relations(
     digits: int,
     seed: int,
     points: int = CONFIRM_POINTS,
+    box: float = INPUT_RANGE,
 ) -> float | None:
     """Largest relative residual |sum_i c_i exprs_i| / sum_i |c_i exprs_i| of the candidate relations at
     ``points`` fresh random inputs at ``digits`` digits, or None when one exceeds 10^-(0.6 digits) (the
-    candidates are then wrong). Only the functions the relations use are evaluated."""
+    candidates are then wrong). Only the functions the relations use are evaluated (ball arithmetic when
+    every function has an arb version, else mpmath)."""
     used = sorted({i for row in basis for i, c in enumerate(row) if c})
     if not used:
         return 0.0
-    rows = evaluation_rows([exprs[i] for i in used], inputs, points, digits, seed + 7919)
+    chosen = [exprs[i] for i in used]
+    rows = ball_rows(chosen, inputs, points, digits, seed + 7919, box)
+    if rows is None:
+        rows = evaluation_rows(chosen, inputs, points, digits, seed + 7919, box)
     where = {i: k for k, i in enumerate(used)}
-    worst = mpmath.mpf(0)
+    worst = Fraction(0)
+    tolerance = Fraction(1, 10 ** int(0.6 * digits))
     with mpmath.workdps(digits):
-        tolerance = mpmath.mpf(10) ** -int(0.6 * digits)
         for values in rows:
+            exact = [_as_fraction(v) for v in values]
             for row in basis:
-                terms = [mpmath.mpf(c.numerator) / c.denominator * values[where[i]] for i, c in enumerate(row) if c]
-                size = mpmath.fsum(map(abs, terms))
+                terms = [c * exact[where[i]] for i, c in enumerate(row) if c]
+                size = sum(abs(t) for t in terms)
                 if size:
-                    worst = max(worst, abs(mpmath.fsum(terms)) / size)
-        return float(worst) if worst <= tolerance else None
+                    worst = max(worst, abs(sum(terms)) / size)
+    return float(worst) if worst <= tolerance else None
+
+
+def _as_fraction(value) -> Fraction:
+    """The exact binary value of an mpmath number or of the midpoint of an arb ball."""
+    if isinstance(value, flint.arb):
+        man, exp = (int(v) for v in value.mid().man_exp())
+    else:
+        sign, man, exp, _ = mpmath.mpf(value)._mpf_
+        man = -man if sign else man
+    return Fraction(man * 2**exp) if exp >= 0 else Fraction(man, 2**-exp)
 
 
 def family_null_space(
@@ -372,9 +422,13 @@ def family_null_space(
         first = None if values is None else float_pass(values)
         candidate = None
         if first is not None:
-            square = evaluation_rows(exprs, inputs, first.rank, digits, seed + 104729, box) if first.pivots else []
+            square = []
+            if first.pivots:
+                square = ball_rows(exprs, inputs, first.rank, digits, seed + 104729, box) or evaluation_rows(
+                    exprs, inputs, first.rank, digits, seed + 104729, box
+                )
             candidate = solve_relations(square, first, digits)
-        residual = None if candidate is None else confirm_relations(candidate.basis, exprs, inputs, digits, seed)
+        residual = None if candidate is None else confirm_relations(candidate.basis, exprs, inputs, digits, seed, box=box)
         if residual is not None:
             return replace(candidate, residual=residual), digits, warnings
     for attempt in (digits, 2 * digits):

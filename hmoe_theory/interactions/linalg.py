@@ -300,8 +300,9 @@ def float_pass(matrix: np.ndarray) -> FloatPass | None:
     norms[norms == 0] = 1.0
     M = M / norms
     size = M.shape[1]
-    try:
-        _, singular, vt = np.linalg.svd(M, full_matrices=True)
+    try:  # same singular values and right vectors as M; the triangular factor is cheaper to decompose
+        square = np.linalg.qr(M, mode="r") if M.shape[0] > size else M
+        _, singular, vt = np.linalg.svd(square, full_matrices=True)
     except np.linalg.LinAlgError:
         return None
     top = singular[0] if singular.size and singular[0] > 0 else 1.0
@@ -327,12 +328,14 @@ def float_pass(matrix: np.ndarray) -> FloatPass | None:
     )
 
 
-def _to_arb(value: mpmath.mpf):
+def _to_arb(value):
+    if isinstance(value, flint.arb):
+        return value
     sign, man, exp, _ = value._mpf_
     return flint.arb((-man if sign else man, exp))
 
 
-def solve_relations(rows: list[list[mpmath.mpf]], first: FloatPass, digits: int) -> NullSpace | None:
+def solve_relations(rows: list[list], first: FloatPass, digits: int) -> NullSpace | None:
     """The RREF null basis with the pivots of ``first``, solved at high precision (python-flint ball
     arithmetic): with F the independent columns and P the pivots, ``rows`` (>= rank sample inputs, values
     at ``digits`` digits) give M_F X = M_P on the first ``rank`` rows; relation t is
