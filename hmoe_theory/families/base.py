@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
 
+import numpy as np
 import sympy as sp
 
 from ..compile import Kernel, compile_expr
@@ -62,6 +63,45 @@ class ParametricFunction:
             tuple(p for p in self.params if p not in values),
             tuple(p for p in self.weight_params if p not in values),
         )
+
+
+def is_linear_homogeneous(expr: sp.Expr, params: Sequence[sp.Symbol]) -> bool:
+    """True when expr(x; p) = sum_m phi_m(x) p_m exactly: every dexpr/dp_m is free of the parameters and
+    expr vanishes at p = 0 (then expr(x; p + t) = expr(x; p) + expr(x; t))."""
+    params = tuple(params)
+    if not params:
+        return sp.simplify(expr) == 0
+    if expr.xreplace({p: sp.Integer(0) for p in params}) != 0:
+        return False
+    return all(not (sp.diff(expr, p).free_symbols & set(params)) for p in params)
+
+
+def identified_projection(
+    expr: sp.Expr, inputs: Sequence[sp.Symbol], params: Sequence[sp.Symbol], points: int = 0, seed: int = 0
+) -> np.ndarray:
+    """Orthogonal projection P onto the identified directions of the parameters of ``expr``.
+
+    If expr = phi(x) . p is linear in p (:func:`is_linear_homogeneous`), only the component of p in the row
+    space of the feature matrix [phi_m(x_i)] is identified: p and p' give the same function iff
+    P p = P p'. P = V_r V_r^T from the SVD of phi at generic inputs (rank r at relative tolerance 1e-9).
+    For x^T A x, phi_{uv} = x_u x_v = phi_{vu}, so P p replaces A by sym(A). Otherwise (non-linear in p)
+    the identity is returned: no redundancy is removed.
+    """
+    params = tuple(params)
+    size = len(params)
+    if not size or not is_linear_homogeneous(expr, params):
+        return np.eye(size)
+    features = [sp.diff(expr, p) for p in params]
+    rng = np.random.default_rng(seed)
+    X = rng.uniform(-1.0, 1.0, size=(points or 4 * size + 8, len(inputs)))
+    phi = np.stack(
+        [np.broadcast_to(compile_expr(f, list(inputs))(*X.T), (len(X),)) for f in features], axis=1
+    )
+    _, sing, vt = np.linalg.svd(phi, full_matrices=False)
+    rank = int((sing > 1e-9 * max(sing.max(), 1e-300)).sum())
+    basis = vt[:rank]
+    projection = basis.T @ basis
+    return np.where(np.abs(projection) < 1e-12, 0.0, projection)
 
 
 def dot(u: Sequence[sp.Expr], v: Sequence[sp.Expr]) -> sp.Expr:
