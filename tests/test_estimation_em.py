@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from hmoe_theory.errors import ModelError
+from hmoe_theory.estimation.model import SoftmaxMoE
 from hmoe_theory.estimation.em import GaussianMoEEM, GaussianMoEParams, em_iteration, mean_log_likelihood, _Data, _log_softmax
 from hmoe_theory.estimation.sampling import sample_gaussian_moe
 from hmoe_theory.families import Mixture
@@ -30,7 +31,7 @@ def test_em_never_decreases_the_likelihood_and_recovers_the_truth():
     rng = np.random.default_rng(1)
     X, y = sample_gaussian_moe(rng, TRUE, 20000)
     start = GaussianMoEParams(TRUE.gate + 0.3 * rng.normal(size=(3, 3)), TRUE.experts + 0.3 * rng.normal(size=(3, 3)), 2 * TRUE.variances)
-    data, params = _Data.build(X, y), start.pinned()
+    data, params = _Data.build(SoftmaxMoE.from_names("softmax-linear", "linear", 3, 2), X, y), start.pinned()
     log_pi, values = _log_softmax(params.gate, data), []
     for _ in range(15):
         params, log_pi, value = em_iteration(data, params, log_pi, newton_steps=1, variance_floor=1e-8)

@@ -1,21 +1,24 @@
-"""EM for the softmax-gated Gaussian mixture of linear experts (density mode).
+"""EM for softmax-gated Gaussian mixtures of experts (density mode), gate and experts linear in parameters.
 
-Model (x in R^d, z = (x, 1)):  p(y | x) = sum_j pi_j(x) N(y | a_j.x + alpha_j, nu_j),
-pi_j(x) = exp(beta_j.x + beta0_j) / sum_l exp(beta_l.x + beta0_l), component k pinned
-(beta_k = 0, beta0_k = 0) to remove the softmax translation invariance.
+Model: p(y | x) = sum_j pi_j(x) N(y | eta_j . phi_e(x), nu_j), pi_j(x) = softmax_j(gamma_j . phi_g(x) + c_j),
+with the feature maps phi_g = ds/dgamma and phi_e = dE/deta derived from the symbolic families (they must
+not depend on the parameters: :class:`~hmoe_theory.estimation.kernels.TermKernel` computes them once per
+data set). For the softmax-linear gate and linear experts z = phi_g = (x, 1) after appending the bias and
+phi_e = (x, 1): p(y | x) = sum_j pi_j(x) N(y | a_j.x + alpha_j, nu_j). Component k is pinned
+(gamma_k = 0, c_k = 0) to remove the softmax translation invariance.
 
 One iteration (vectorised over the n samples; never a Python loop over samples):
 
 * E-step: r_ij = pi_j(x_i) N(y_i | m_ij, nu_j) / p(y_i | x_i), computed in log space (logsumexp).
-* M-step, experts: (a_j, alpha_j) = weighted least squares of y on z with weights r_.j;
+* M-step, experts: eta_j = weighted least squares of y on phi_e(x) with weights r_.j;
   nu_j = sum_i r_ij (y_i - m_ij)^2 / sum_i r_ij (floored at ``variance_floor``).
 * M-step, gate: ``newton_steps`` Newton (IRLS) steps on the concave multinomial-logistic objective
   Q(V) = sum_ij r_ij log pi_j(x_i), gradient Z^T (r_j - p_j), Hessian -sum_i p_ij (delta_jl - p_il) z_i z_i^T,
   with step halving so Q never decreases (a generalised EM: the log-likelihood is non-decreasing).
 
-Stops when the mean log-likelihood gains less than ``tol`` or after ``max_iter`` iterations.
-Parameters follow ``Mixture.from_names("softmax-linear", "linear", k, d, "density").params``:
-per component [beta (d), beta0, a (d), alpha, nu].
+Stops when the mean log-likelihood gains less than ``tol`` (status ``converged``) or after
+``max_iter`` iterations (``iteration-cap``). Parameters follow ``Mixture.from_names(gate, expert, k, d,
+"density").params``: per component [gamma, c, eta, nu].
 """
 
 from __future__ import annotations
@@ -25,6 +28,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..errors import ModelError
+from ..families import Expert, Gate
+from .model import SoftmaxMoE
 
 Array = np.ndarray
 LOG_2PI = float(np.log(2 * np.pi))
@@ -39,9 +44,11 @@ class GaussianMoEParams:
     variances: Array
 
     @classmethod
-    def from_flat(cls, theta: Array, k: int, d: int) -> "GaussianMoEParams":
-        rows = np.asarray(theta, dtype=float).reshape(k, 2 * d + 3)
-        return cls(rows[:, : d + 1].copy(), rows[:, d + 1 : 2 * d + 2].copy(), rows[:, -1].copy())
+    def from_flat(cls, theta: Array, k: int, d: int, sizes: tuple[int, int] | None = None) -> "GaussianMoEParams":
+        """From [gamma, c, eta, nu] per component; ``sizes`` = (p_gate, p_expert), default (d, d + 1)."""
+        pg, pe = sizes or (d, d + 1)
+        rows = np.asarray(theta, dtype=float).reshape(k, pg + pe + 2)
+        return cls(rows[:, : pg + 1].copy(), rows[:, pg + 1 : pg + 1 + pe].copy(), rows[:, -1].copy())
 
     def flat(self) -> Array:
         return np.concatenate([self.gate, self.experts, self.variances[:, None]], axis=1).ravel()
@@ -63,16 +70,34 @@ def logsumexp_columns(a: Array) -> Array:
 
 @dataclass(frozen=True)
 class _Data:
-    """Design z = (x, 1) as (p, n), response (n,), and the products z_u z_v as (n, p^2)."""
+    """Gate design (phi_g(x), 1) as (p_g + 1, n), expert design phi_e(x) as (p_e, n), response (n,), and
+    the products of each design's rows, (n, p^2)."""
 
     Zt: Array
+    Et: Array
     y: Array
     outer: Array
+    outer_e: Array
 
     @classmethod
-    def build(cls, X: Array, y: Array) -> "_Data":
-        Z = np.concatenate([X, np.ones((len(X), 1))], axis=1)
-        return cls(np.ascontiguousarray(Z.T), y, (Z[:, :, None] * Z[:, None, :]).reshape(len(Z), -1))
+    def build(cls, model: SoftmaxMoE, X: Array, y: Array) -> "_Data":
+        data = model.prepare(X)
+        n = len(data)
+        gate, expert = model.gate_kernel, model.expert_kernel
+        if gate.varying or expert.varying:
+            raise ModelError(
+                f"EM needs a gate score and experts linear in their parameters; {model.gate.name} x "
+                f"{model.expert.name} is not (use least squares)"
+            )
+        one = np.zeros((0, model.k))
+        _, gate_features = gate.values_and_gradients(data, np.zeros((1, gate.size)) if gate.size else one)
+        _, expert_features = expert.values_and_gradients(data, np.zeros((1, expert.size)))
+        Z = np.concatenate([gate_features[:, 0, :], np.ones((1, n))], axis=0)
+        E = np.ascontiguousarray(expert_features[:, 0, :])
+        return cls(
+            np.ascontiguousarray(Z), E, y,
+            (Z.T[:, :, None] * Z.T[:, None, :]).reshape(n, -1), (E.T[:, :, None] * E.T[:, None, :]).reshape(n, -1),
+        )
 
 
 def _linear_maps(V: Array, Zt: Array) -> Array:
@@ -89,14 +114,16 @@ def _log_softmax(V: Array, data: _Data) -> Array:
 
 def _log_joint(data: _Data, params: GaussianMoEParams, log_pi: Array) -> Array:
     """log pi_j(x_i) + log N(y_i | m_ij, nu_j), array (k, n)."""
-    residual = data.y - _linear_maps(params.experts, data.Zt)
+    residual = data.y - _linear_maps(params.experts, data.Et)
     nu = params.variances[:, None]
     return log_pi - 0.5 * (LOG_2PI + np.log(nu) + residual**2 / nu)
 
 
-def mean_log_likelihood(X: Array, y: Array, params: GaussianMoEParams) -> float:
-    """(1/n) sum_i log p(y_i | x_i)."""
-    data = _Data.build(np.asarray(X, dtype=float), np.asarray(y, dtype=float))
+def mean_log_likelihood(X: Array, y: Array, params: GaussianMoEParams, model: SoftmaxMoE | None = None) -> float:
+    """(1/n) sum_i log p(y_i | x_i) (``model`` gives the feature maps; default softmax-linear x linear)."""
+    X = np.asarray(X, dtype=float)
+    model = model or SoftmaxMoE.from_names("softmax-linear", "linear", len(params.variances), X.shape[1])
+    data = _Data.build(model, X, np.asarray(y, dtype=float))
     return float(logsumexp_columns(_log_joint(data, params, _log_softmax(params.gate, data))).mean())
 
 
@@ -139,11 +166,11 @@ def em_iteration(
     total = shifted.sum(axis=0)
     r = shifted / total  # responsibilities (k, n)
     log_norm = top + np.log(total)
-    p = data.Zt.shape[0]
-    gram = (r @ data.outer).reshape(-1, p, p) + 1e-12 * np.eye(p)
-    rhs = r @ (data.Zt * data.y).T
+    p = data.Et.shape[0]
+    gram = (r @ data.outer_e).reshape(-1, p, p) + 1e-12 * np.eye(p)
+    rhs = r @ (data.Et * data.y).T
     experts = np.linalg.solve(gram, rhs[:, :, None])[:, :, 0]
-    residual = data.y - _linear_maps(experts, data.Zt)
+    residual = data.y - _linear_maps(experts, data.Et)
     mass = r.sum(axis=1)
     variances = np.maximum((r * residual**2).sum(axis=1) / np.maximum(mass, 1e-300), variance_floor)
     gate = params.gate
@@ -158,10 +185,12 @@ class GaussianMoEEM:
 
     Fitted attributes: ``params_`` (:class:`GaussianMoEParams`, component k pinned), ``theta_``
     (flat, in ``Mixture`` order), ``log_likelihood_`` (mean, at ``params_``), ``n_iter_``,
-    ``converged_``.
+    ``converged_`` and ``status_`` (``converged`` or ``iteration-cap``).
     """
 
     n_components: int
+    gate: str | Gate = "softmax-linear"
+    expert: str | Expert = "linear"
     max_iter: int = 300
     tol: float = 1e-7
     newton_steps: int = 1
@@ -171,17 +200,25 @@ class GaussianMoEEM:
     log_likelihood_: float = field(default=np.nan, init=False)
     n_iter_: int = field(default=0, init=False)
     converged_: bool = field(default=False, init=False)
+    model_: SoftmaxMoE | None = field(default=None, init=False, repr=False)
 
-    def _initial(self, X: Array, y: Array) -> GaussianMoEParams:
+    @property
+    def status_(self) -> str:
+        return "converged" if self.converged_ else "iteration-cap"
+
+    def _model(self, d: int) -> SoftmaxMoE:
+        return SoftmaxMoE.from_names(self.gate, self.expert, self.n_components, d)
+
+    def _initial(self, data: _Data, y: Array) -> GaussianMoEParams:
         """Random soft partition -> weighted least squares experts; flat gate; pooled variance."""
         rng = np.random.default_rng(self.random_state)
-        k, data = self.n_components, _Data.build(X, y)
-        p = data.Zt.shape[0]
-        r = rng.dirichlet(np.ones(k), size=len(X)).T
-        gram = (r @ data.outer).reshape(k, p, p) + 1e-8 * np.eye(p)
-        experts = np.linalg.solve(gram, (r @ (data.Zt * y).T)[:, :, None])[:, :, 0]
+        k = self.n_components
+        p = data.Et.shape[0]
+        r = rng.dirichlet(np.ones(k), size=len(y)).T
+        gram = (r @ data.outer_e).reshape(k, p, p) + 1e-8 * np.eye(p)
+        experts = np.linalg.solve(gram, (r @ (data.Et * y).T)[:, :, None])[:, :, 0]
         experts += rng.normal(0, 0.1 * (y.std() + 1e-12), experts.shape)
-        return GaussianMoEParams(np.zeros((k, p)), experts, np.full(k, y.var() + 1e-12))
+        return GaussianMoEParams(np.zeros((k, data.Zt.shape[0])), experts, np.full(k, y.var() + 1e-12))
 
     def fit(self, X: Array, y: Array, init: GaussianMoEParams | Array | None = None) -> "GaussianMoEEM":
         X = np.asarray(X, dtype=float)
@@ -191,15 +228,16 @@ class GaussianMoEEM:
         k, d = self.n_components, X.shape[1]
         if not isinstance(k, int) or k < 2:
             raise ModelError(f"EM needs n_components >= 2, got {k!r}")
+        model = self._model(d)
+        data = _Data.build(model, X, y)
         if init is None:
-            params = self._initial(X, y)
+            params = self._initial(data, y)
         elif isinstance(init, GaussianMoEParams):
             params = init.pinned()
         else:
-            params = GaussianMoEParams.from_flat(init, k, d).pinned()
-        if params.gate.shape != (k, d + 1) or np.any(params.variances <= 0):
+            params = GaussianMoEParams.from_flat(init, k, d, model.sizes).pinned()
+        if params.gate.shape != (k, data.Zt.shape[0]) or np.any(params.variances <= 0):
             raise ModelError(f"initial parameters must describe {k} components in dimension {d} with nu > 0")
-        data = _Data.build(X, y)
         log_pi = _log_softmax(params.gate, data)
         previous = -np.inf
         self.converged_ = False
@@ -209,8 +247,8 @@ class GaussianMoEEM:
                 self.converged_ = True
                 break
             params, log_pi, previous = new_params, new_log_pi, value
-        self.params_, self.n_iter_ = params, iteration
-        self.log_likelihood_ = mean_log_likelihood(X, y, params)
+        self.params_, self.n_iter_, self.model_ = params, iteration, model
+        self.log_likelihood_ = mean_log_likelihood(X, y, params, model)
         return self
 
     @property
@@ -220,9 +258,10 @@ class GaussianMoEEM:
         return self.params_.flat()
 
     def predict(self, X: Array) -> Array:
-        """Conditional mean E[y | x] = sum_j pi_j(x) (a_j.x + alpha_j)."""
+        """Conditional mean E[y | x] = sum_j pi_j(x) eta_j . phi_e(x)."""
         if self.params_ is None:
             raise ModelError("call fit before predict")
-        data = _Data.build(np.asarray(X, dtype=float), np.zeros(len(X)))
+        X = np.asarray(X, dtype=float)
+        data = _Data.build(self.model_ or self._model(X.shape[1]), X, np.zeros(len(X)))
         pi = np.exp(_log_softmax(self.params_.gate, data))
-        return (pi * _linear_maps(self.params_.experts, data.Zt)).sum(axis=0)
+        return (pi * _linear_maps(self.params_.experts, data.Et)).sum(axis=0)

@@ -1,16 +1,18 @@
-"""Softmax-gated regression mixture of experts with a flat parameter vector and its exact gradient.
+"""Softmax-gated regression mixture of experts with a flat parameter vector, its residual Jacobian and loss.
 
     f(x; theta) = sum_{j=1}^k pi_j(x) E_j(x),   pi_j(x) = exp(s_j(x) + c_j) / sum_l exp(s_l(x) + c_l),
 
-with gate scores s_j (:class:`~hmoe_theory.estimation.components.GateModel`), biases c_j (log mixing
-weights) and experts E_j. theta lists, component by component, [gate score params, c_j, expert
-params] -- the order of ``hmoe_theory.families.Mixture.params``. Derivatives (exact):
+with the gate score s(x; gamma) and the expert E(x; eta) taken from the symbolic families
+(:class:`~hmoe_theory.families.Gate`, :class:`~hmoe_theory.families.Expert`, catalogue or typed) and
+compiled by :mod:`.kernels`. theta lists, component by component, [gamma_j, c_j, eta_j] -- the order of
+``hmoe_theory.families.Mixture.params``. Chain rule through the softmax (exact):
 
     df/dc_j = pi_j (E_j - f),  df/dgamma_j = pi_j (E_j - f) ds_j/dgamma_j,  df/deta_j = pi_j dE_j/deta_j.
 
-Translation invariance is removed by pinning component k: its bias c_k = 0 and, when the gate is
-translation invariant (linear-in-parameters scores), its score parameters gamma_k = 0
-(:meth:`SoftmaxMoE.free_mask`).
+The assembly is tested against the Jacobian of the fully symbolic ``Mixture.function`` to 1e-12.
+Translation invariance is removed by pinning component k: its bias c_k = 0 and, when the gate says it is
+translation invariant (:meth:`Gate.translation_invariant`), its score parameters gamma_k = 0
+(:attr:`SoftmaxMoE.free_mask`).
 """
 
 from __future__ import annotations
@@ -21,15 +23,17 @@ from functools import cached_property
 import numpy as np
 
 from ..errors import ModelError
-from .components import ExpertModel, GateModel, get_expert_model, get_gate_model
+from ..families import Expert, Gate, get_expert, get_gate
+from ..symbols import input_symbols
+from .kernels import PreparedData, TermKernel
 
 Array = np.ndarray
 
 
-def softmax_rows(z: Array) -> Array:
-    """Row-wise softmax of an (n, k) array (max-shifted)."""
-    e = np.exp(z - z.max(axis=1, keepdims=True))
-    return e / e.sum(axis=1, keepdims=True)
+def softmax_columns(z: Array) -> Array:
+    """Softmax over the components of a (k, n) array (max-shifted), column by column."""
+    e = np.exp(z - z.max(axis=0))
+    return e / e.sum(axis=0)
 
 
 @dataclass(frozen=True)
@@ -45,27 +49,51 @@ class ComponentParams:
 class SoftmaxMoE:
     """k-component softmax-gated regression MoE in dimension d (see module docstring)."""
 
-    gate: GateModel
-    expert: ExpertModel
+    gate: Gate
+    expert: Expert
     k: int
     d: int
 
+    def __post_init__(self) -> None:
+        if not (isinstance(self.k, int) and self.k >= 1 and isinstance(self.d, int) and self.d >= 1):
+            raise ModelError(f"k and d must be positive integers, got k={self.k!r}, d={self.d!r}")
+        if self.gate.normalisation != "softmax":
+            raise ModelError(f"SoftmaxMoE needs a softmax gate, {self.gate.name!r} is {self.gate.normalisation}")
+
     @classmethod
-    def from_names(cls, gate: str, expert: str, k: int, d: int) -> "SoftmaxMoE":
-        if not (isinstance(k, int) and k >= 1 and isinstance(d, int) and d >= 1):
-            raise ModelError(f"k and d must be positive integers, got k={k!r}, d={d!r}")
-        return cls(get_gate_model(gate), get_expert_model(expert), k, d)
+    def from_names(cls, gate: str | Gate, expert: str | Expert, k: int, d: int) -> "SoftmaxMoE":
+        return cls(get_gate(gate), get_expert(expert), k, d)
+
+    # -- symbolic source -> kernels -------------------------------------------------------------------
+    @cached_property
+    def gate_kernel(self) -> TermKernel:
+        x = input_symbols(self.d)
+        score, params = self.gate.builder(x, None)
+        return TermKernel(score, x, params)
+
+    @cached_property
+    def expert_kernel(self) -> TermKernel:
+        x = input_symbols(self.d)
+        expr, params = self.expert.term(x)
+        return TermKernel(expr, x, params)
 
     @cached_property
     def sizes(self) -> tuple[int, int]:
         """(p_gate, p_expert)."""
-        return self.gate.n_params(self.d), self.expert.n_params(self.d)
+        return self.gate_kernel.size, self.expert_kernel.size
 
     @property
     def n_params(self) -> int:
         pg, pe = self.sizes
         return self.k * (pg + 1 + pe)
 
+    def param_names(self) -> list[str]:
+        """Names in theta order: ``<param>[j]`` for component j = 1..k (``c[j]`` the bias)."""
+        gate = [p.name for p in self.gate_kernel.params]
+        expert = [p.name for p in self.expert_kernel.params]
+        return [f"{name}[{j}]" for j in range(1, self.k + 1) for name in (*gate, "c", *expert)]
+
+    # -- parameter bookkeeping --------------------------------------------------------------------------
     def split(self, theta: Array) -> ComponentParams:
         pg, pe = self.sizes
         theta = np.asarray(theta, dtype=float)
@@ -85,67 +113,131 @@ class SoftmaxMoE:
         pg, pe = self.sizes
         mask = np.ones((self.k, pg + 1 + pe), dtype=bool)
         mask[-1, pg] = False
-        if self.gate.translation_invariant:
+        if self.gate.translation_invariant(self.d):
             mask[-1, :pg] = False
+        mask.setflags(write=False)
         return mask.ravel()
-
-    def _check_data(self, X: Array) -> Array:
-        X = np.asarray(X, dtype=float)
-        if X.ndim != 2 or X.shape[1] != self.d:
-            raise ModelError(f"X must have shape (n, {self.d}), got {X.shape}")
-        return X
-
-    def gate_probabilities(self, X: Array, theta: Array) -> Array:
-        """pi_j(x_i), array (n, k)."""
-        p = self.split(theta)
-        return softmax_rows(self.gate.scores(self._check_data(X), p.gate) + p.bias)
-
-    def predict(self, X: Array, theta: Array) -> Array:
-        """f(x_i; theta), array (n,)."""
-        p = self.split(theta)
-        X = self._check_data(X)
-        return (self.gate_probabilities(X, theta) * self.expert.values(X, p.expert)).sum(axis=1)
-
-    def squared_loss(self, theta: Array, X: Array, y: Array) -> tuple[float, Array]:
-        """L(theta) = (1/2n) sum_i (y_i - f(x_i))^2 and its exact gradient dL/dtheta (all entries)."""
-        p = self.split(theta)
-        X = self._check_data(X)
-        n = len(X)
-        pi = softmax_rows(self.gate.scores(X, p.gate) + p.bias)
-        values, coefficients, design = self.expert.values_and_coefficients(X, p.expert)
-        f = (pi * values).sum(axis=1)
-        residual = np.asarray(y, dtype=float) - f
-        loss = 0.5 * float(residual @ residual) / n
-        # dL/dz_j with z_j = s_j + c_j: -(1/n) sum_i r_i pi_ij (E_ij - f_i)
-        dz = -(residual[:, None] * pi * (values - f[:, None])) / n
-        features = self.gate.features(X)
-        if features is not None:
-            g_gate = dz.T @ features
-        else:
-            g_gate = np.einsum("nk,nkp->kp", dz, self.gate.score_grads(X, p.gate))
-        g_bias = dz.sum(axis=0)
-        g_expert = self.expert.weighted_grad_sum(-(residual / n)[:, None] * pi, coefficients, design)
-        return loss, self.join(g_gate, g_bias, g_expert)
-
-    def jacobian(self, X: Array, theta: Array) -> Array:
-        """J_ia = d f(x_i; theta) / d theta_a, array (n, n_params) (formulas of the module docstring)."""
-        p = self.split(theta)
-        X = self._check_data(X)
-        pi = softmax_rows(self.gate.scores(X, p.gate) + p.bias)
-        values, coefficients, design = self.expert.values_and_coefficients(X, p.expert)
-        dz = pi * (values - (pi * values).sum(axis=1, keepdims=True))  # df/dz_j, (n, k)
-        features = self.gate.features(X)
-        gate_grads = self.gate.score_grads(X, p.gate) if features is None else features[:, None, :]
-        parts = [
-            dz[:, :, None] * gate_grads,
-            dz[:, :, None],
-            *((pi * c)[:, :, None] * design[:, None, :] for c in coefficients),
-        ]
-        parts = [np.broadcast_to(part, (len(X), self.k, part.shape[2])) for part in parts]
-        return np.concatenate(parts, axis=2).reshape(len(X), self.n_params)
 
     def pin(self, theta: Array) -> Array:
         """Equivalent parameters with component k pinned (same regression function)."""
         p = self.split(theta)
-        gate = p.gate - p.gate[-1] if self.gate.translation_invariant else p.gate
+        gate = p.gate - p.gate[-1] if self.gate.translation_invariant(self.d) else p.gate
         return self.join(gate, p.bias - p.bias[-1], p.expert)
+
+    def canonical(self, theta: Array) -> ComponentParams:
+        """Identified representative per component: gate and expert parameters projected by the families'
+        :meth:`identified_projection` (e.g. A -> sym(A) for quadratic scores)."""
+        p = self.split(theta)
+        return ComponentParams(
+            p.gate @ self.gate.identified_projection(self.d), p.bias, p.expert @ self.expert.identified_projection(self.d)
+        )
+
+    # -- evaluation -------------------------------------------------------------------------------------
+    def prepare(self, X: Array) -> PreparedData:
+        """Validated inputs with their parameter-free features cached (reuse it across evaluations)."""
+        X = np.asarray(X, dtype=float)
+        if X.ndim != 2 or X.shape[1] != self.d:
+            raise ModelError(f"X must have shape (n, {self.d}), got {X.shape}")
+        return PreparedData.build(X)
+
+    def _data(self, X: Array | PreparedData) -> PreparedData:
+        return X if isinstance(X, PreparedData) else self.prepare(X)
+
+    def gate_probabilities(self, X: Array | PreparedData, theta: Array) -> Array:
+        """pi_j(x_i), array (n, k)."""
+        p = self.split(theta)
+        return softmax_columns(self.gate_kernel.values(self._data(X), p.gate) + p.bias[:, None]).T
+
+    def predict(self, X: Array | PreparedData, theta: Array) -> Array:
+        """f(x_i; theta), array (n,)."""
+        data = self._data(X)
+        p = self.split(theta)
+        pi = softmax_columns(self.gate_kernel.values(data, p.gate) + p.bias[:, None])
+        return (pi * self.expert_kernel.values(data, p.expert)).sum(axis=0)
+
+    def jacobian(self, X: Array | PreparedData, theta: Array) -> Array:
+        """J_ia = d f(x_i; theta) / d theta_a, array (n, n_params) (formulas of the module docstring)."""
+        return self.predict_and_jacobian_t(X, theta)[1].T
+
+    def predict_and_jacobian_t(self, X: Array | PreparedData, theta: Array) -> tuple[Array, Array]:
+        """(f (n,), J^T (n_params, n)) in one pass (the transposed layout the solvers use)."""
+        data = self._data(X)
+        p = self.split(theta)
+        n, (pg, pe) = len(data), self.sizes
+        scores, score_grads = self.gate_kernel.values_and_gradients(data, p.gate)
+        values, expert_grads = self.expert_kernel.values_and_gradients(data, p.expert)
+        pi = softmax_columns(scores + p.bias[:, None])
+        f = (pi * values).sum(axis=0)
+        dz = pi * (values - f)  # df/dz_j with z_j = s_j + c_j, (k, n)
+        Jt = np.empty((self.k, pg + 1 + pe, n))
+        np.multiply(score_grads.transpose(1, 0, 2), dz[:, None, :], out=Jt[:, :pg])
+        Jt[:, pg] = dz
+        np.multiply(expert_grads.transpose(1, 0, 2), pi[:, None, :], out=Jt[:, pg + 1 :])
+        return f, Jt.reshape(self.n_params, n)
+
+    def newton_system(self, X: Array | PreparedData, y: Array, theta: Array) -> tuple[Array, Array, Array, Array]:
+        """Residual r = f - y, squared column norms ||J_a||^2, gradient g = J^T r and the exact Hessian
+
+            H = J^T J + S,   S = sum_i r_i d2f(x_i)/dtheta dtheta^T   of ||r||^2 / 2.
+
+        With z_j = s_j + c_j, dz_j = pi_j (E_j - f), q_j = dz_j/d(gamma_j, c_j) = (ds_j/dgamma_j, 1) and
+        E'_j = dE_j/deta_j, the chain rule through the softmax gives, per pair of components (j, l),
+
+            H[gate_j, gate_l]     = sum_i (dz_j dz_l + r (delta_jl dz_j - pi_l dz_j - pi_j dz_l)) q_j q_l^T
+                                    + delta_jl sum_i r dz_j s''_j
+            H[gate_j, expert_l]   = sum_i (dz_j pi_l + r pi_j (delta_jl - pi_l)) q_j E'_l^T
+            H[expert_j, expert_l] = sum_i pi_j pi_l E'_j E'_l^T + delta_jl sum_i r pi_j E''_j,
+
+        i.e. weighted Gram matrices of the per-component features, never the n x p Jacobian. Second
+        derivatives of the terms come from the symbolic families (:meth:`TermKernel.hessian_entries`).
+        """
+        data = self._data(X)
+        p = self.split(theta)
+        n, (pg, pe) = len(data), self.sizes
+        k, width = self.k, pg + 1 + pe
+        scores, score_grads = self.gate_kernel.values_and_gradients(data, p.gate)
+        values, expert_grads = self.expert_kernel.values_and_gradients(data, p.expert)
+        pi = softmax_columns(scores + p.bias[:, None])
+        f = (pi * values).sum(axis=0)
+        dz = pi * (values - f)
+        r = f - np.asarray(y, dtype=float)
+        q = np.empty((k, pg + 1, n))
+        q[:, :pg] = score_grads.transpose(1, 0, 2)
+        q[:, pg] = 1.0
+        e = expert_grads.transpose(1, 0, 2)  # (k, pe, n)
+        rdz, rpi = r * dz, r * pi
+        H = np.empty((k, width, k, width))
+        g = np.empty((k, width))
+        norms = np.empty((k, width))
+        for j in range(k):
+            g[j, : pg + 1] = q[j] @ rdz[j]
+            g[j, pg + 1 :] = e[j] @ rpi[j]
+            norms[j, : pg + 1] = (q[j] * q[j]) @ (dz[j] * dz[j])
+            norms[j, pg + 1 :] = (e[j] * e[j]) @ (pi[j] * pi[j])
+            for l in range(j, k):
+                w_gg = dz[j] * dz[l] - rdz[j] * pi[l] - rdz[l] * pi[j] + (rdz[j] if j == l else 0.0)
+                block = H[j, :, l, :]
+                block[: pg + 1, : pg + 1] = (q[j] * w_gg) @ q[l].T
+                block[: pg + 1, pg + 1 :] = (q[j] * (dz[j] * pi[l] + rpi[j] * ((j == l) - pi[l]))) @ e[l].T
+                block[pg + 1 :, : pg + 1] = ((q[l] * (dz[l] * pi[j] + rpi[l] * ((j == l) - pi[j]))) @ e[j].T).T
+                block[pg + 1 :, pg + 1 :] = (e[j] * (pi[j] * pi[l])) @ e[l].T
+                H[l, :, j, :] = block.T
+        diagonal = np.arange(k)
+        for (a, b), second in zip(self.gate_kernel.hessian_pairs, self.gate_kernel.hessian_entries(data, p.gate)):
+            extra = (rdz * second).sum(axis=1)
+            H[diagonal, a, diagonal, b] += extra
+            if a != b:
+                H[diagonal, b, diagonal, a] += extra
+        for (a, b), second in zip(self.expert_kernel.hessian_pairs, self.expert_kernel.hessian_entries(data, p.expert)):
+            extra = (rpi * second).sum(axis=1)
+            H[diagonal, pg + 1 + a, diagonal, pg + 1 + b] += extra
+            if a != b:
+                H[diagonal, pg + 1 + b, diagonal, pg + 1 + a] += extra
+        return r, norms.ravel(), g.ravel(), H.reshape(self.n_params, self.n_params)
+
+    def squared_loss(self, theta: Array, X: Array | PreparedData, y: Array) -> tuple[float, Array]:
+        """L(theta) = (1/2n) sum_i (y_i - f(x_i))^2 and its exact gradient dL/dtheta (all entries)."""
+        f, Jt = self.predict_and_jacobian_t(X, theta)
+        residual = f - np.asarray(y, dtype=float)
+        n = len(residual)
+        return 0.5 * float(residual @ residual) / n, (Jt @ residual) / n
