@@ -1,28 +1,33 @@
-"""Estimation layer: simulate from a true MoE, fit it, measure Voronoi losses, fit convergence rates.
+"""Estimation layer: simulate from a true MoE, fit it with verified stopping, measure Voronoi losses, rates.
 
-* :mod:`.components` / :mod:`.model` -- vectorised gates, experts and the softmax-gated regression MoE
-  (exact gradient and Jacobian; same parameter order as :mod:`hmoe_theory.families`).
-* :mod:`.least_squares` -- :class:`LeastSquaresMoE` (Levenberg-Marquardt or L-BFGS-B, restarts).
-* :mod:`.em` -- :class:`GaussianMoEEM` (vectorised EM, Newton/IRLS gate M-step).
-* :mod:`.sampling` -- X ~ Uniform[-1, 1]^d, regression and Gaussian-MoE responses.
-* :mod:`.voronoi` -- Voronoi cells and losses with per-block exponents and presets.
+* :mod:`.kernels` / :mod:`.model` -- numeric kernels of the symbolic families (values, Jacobians, exact
+  Hessians; compiled once) and the softmax-gated regression MoE built on them.
+* :mod:`.least_squares` -- saddle-free damped Newton in the box with a verified status per fit.
+* :mod:`.em` -- :class:`GaussianMoEEM` (vectorised EM, Newton/IRLS gate M-step, features from the families).
+* :mod:`.voronoi` / :mod:`.exponents` -- Voronoi losses; the literature's and the derived exponents.
+* :mod:`.setting` / :mod:`.catalogue` -- settings as data (TOML schema) and the named catalogue.
+* :mod:`.replicate` -- one nested, paired replicate path (:func:`run_path`, the experiments' contract).
 * :mod:`.rates` -- slopes of the mean-loss curve (OLS, Theil-Sen) with replicate-bootstrap CIs, paired
   contrasts, power law vs 1/log n where the design separates them.
-* :mod:`.settings` -- the settings catalogue and :func:`run_replicate` (the experiments' contract).
+* :mod:`.metrics` -- fit statuses and metric names.
 """
 
 from .em import GaussianMoEEM, GaussianMoEParams, mean_log_likelihood
 from .least_squares import LeastSquaresMoE
 from .model import SoftmaxMoE
 from .rates import ContrastResult, DecayTest, LineFit, RateResult, ReplicateGrid, analyse_rate, paired_contrast
-from .sampling import sample_gaussian_moe, sample_regression, uniform_inputs
-from .settings import DEFAULT_SETTINGS, DEFAULT_SIZES, SETTINGS, Setting, get_setting, run_replicate
+from .catalogue import CONTRASTS, DEFAULT_SETTINGS, SETTINGS, get_setting
+from .replicate import run_path
+from .setting import Setting, load_setting_file, setting_from_mapping
 from .voronoi import VORONOI_PRESETS, Atoms, VoronoiExponents, VoronoiLoss, align_translation, voronoi_cells, voronoi_loss
 
 __all__ = [
+    "CONTRASTS",
+    "load_setting_file",
+    "run_path",
+    "setting_from_mapping",
     "DEFAULT_SETTINGS",
-    "DEFAULT_SIZES",
-    "SETTINGS",
+        "SETTINGS",
     "VORONOI_PRESETS",
     "Atoms",
     "GaussianMoEEM",
@@ -42,10 +47,6 @@ __all__ = [
     "get_setting",
     "mean_log_likelihood",
     "paired_contrast",
-    "run_replicate",
-    "sample_gaussian_moe",
-    "sample_regression",
-    "uniform_inputs",
     "voronoi_cells",
     "voronoi_loss",
 ]

@@ -17,7 +17,9 @@ diagnostics reported beside them:
 * ``l2_error``           -- ||f_hat - f*||_{L2(design)};
 * ``max_atom_distance``  -- diagnostic only: unweighted largest distance of a fitted atom to its true atom;
 * ``iterations``, ``grad_norm``, ``loss`` -- the headline fit's solver record;
-* ``best_voronoi``, ``best_loss`` -- the best of all starts (stored beside the near-truth headline fit).
+* ``best_voronoi``, ``best_loss`` -- the best of all starts (stored beside the near-truth headline fit);
+* ``cold_voronoi``, ``cold_loss_gap`` -- on a subsample of replicates and sizes, the headline loss of a fresh
+  near-truth start and (L_warm - L_cold) / L_cold: how far warm starts along the nested sizes agree.
 """
 
 from __future__ import annotations
@@ -26,4 +28,6 @@ STATUSES: tuple[str, ...] = ("converged", "iteration-cap", "diverged", "failed")
 CONVERGED = "converged"
 
 RATE_METRICS: tuple[str, ...] = ("voronoi", "voronoi_derived", "weight_discrepancy", "l2_error")
-DIAGNOSTIC_METRICS: tuple[str, ...] = ("max_atom_distance", "iterations", "grad_norm", "loss", "best_voronoi", "best_loss")
+DIAGNOSTIC_METRICS: tuple[str, ...] = (
+    "max_atom_distance", "iterations", "grad_norm", "loss", "best_voronoi", "best_loss", "cold_voronoi", "cold_loss_gap",
+)
