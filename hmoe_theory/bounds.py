@@ -44,6 +44,9 @@ BOUNDS: dict[str, Bound] = {
         Bound("k", 12, "parameter points / mixture components (--k)"),
         Bound("columns", 1500, "functions in one derivative family (parameters x orders x points)"),
         Bound("seed", 2**63 - 1, "absolute value of a seed (--seed)"),
+        Bound("reps", 10_000, "replicates of a rate sweep (--reps)"),
+        Bound("sample_size", 10_000_000, "sample size of a rate sweep (--n)"),
+        Bound("sizes", 1000, "distinct sample sizes of a rate sweep (--n)"),
     )
 }
 

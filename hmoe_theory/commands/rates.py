@@ -11,34 +11,42 @@ from pathlib import Path
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "rates",
-        help="sweep sample sizes x replicates, store every fit (resumable), plot and summarise rates",
-        description="Run replicate fits over a grid of sample sizes, store each fit as it finishes in "
-        "OUT/runs.sqlite (re-running resumes), then write log-log plots and summary.md.",
+        help="sweep sample sizes x replicates (nested, paired), store every fit (resumable), report rates",
+        description="Fit each setting along nested sample sizes for each replicate (one sample per replicate, "
+        "prefixes for smaller sizes, the same draws for every setting), store each fit with its verified "
+        "status in OUT/runs.sqlite (re-running resumes; two sweeps on one store share the work), then write "
+        "summary.json, summary.md and one figure per setting.",
     )
     p.add_argument("--setting", action="append", metavar="NAME",
-                   help="setting to run (repeatable); 'default' = the default reproduction (the default)")
-    p.add_argument("--n", default="125:16000:8", metavar="SPEC",
-                   help="sample sizes: START:STOP:COUNT log-spaced, or N1,N2,... (default 125:16000:8, the default reproduction)")
-    p.add_argument("--reps", type=int, default=20, help="replicates per (setting, n) (default 20)")
-    p.add_argument("--seed", type=int, default=0, help="base seed; each fit's seed derives from it (default 0)")
+                   help="catalogue setting to run (repeatable); 'default' = the decisive reproduction (the default "
+                   "when no --spec is given); see --list")
+    p.add_argument("--spec", action="append", metavar="FILE.toml", default=[],
+                   help="a setting written by you (TOML schema in docs/rates.md; repeatable)")
+    p.add_argument("--n", default="1e3:1e5:20", metavar="SPEC",
+                   help="sample sizes: START:STOP:COUNT log-spaced, or N1,N2,... (default 1e3:1e5:20)")
+    p.add_argument("--reps", type=int, default=40, help="replicates (default 40)")
+    p.add_argument("--seed", type=int, default=0, help="base seed; replicate r uses a seed derived from (seed, r) (default 0)")
     p.add_argument("--workers", type=int, default=min(2, os.cpu_count() or 1),
                    help="local worker processes (default 2; 1 = run in this process; ignored with --scheduler)")
     p.add_argument("--scheduler", metavar="ADDRESS", help="run on a Dask cluster, e.g. tcp://10.0.0.5:8786")
     p.add_argument("--connect-timeout", type=float, default=10.0, metavar="SECONDS",
                    help="give up reaching --scheduler after this long (default 10)")
-    p.add_argument("--out", metavar="DIR", help="output directory (store, plots, summary)")
-    p.add_argument("--report", action="store_true", help="only regenerate plots and summary from OUT's store")
-    p.add_argument("--no-report", action="store_true", help="run the sweep without writing plots and summary")
-    p.add_argument("--formats", default="png,svg", help="plot formats, comma-separated (default png,svg)")
+    p.add_argument("--out", metavar="DIR", help="output directory (store, figures, summary)")
+    p.add_argument("--report", action="store_true",
+                   help="only write the summary and figures from OUT's store (which may be read-only)")
+    p.add_argument("--report-dir", metavar="DIR", help="where --report writes (default: OUT)")
+    p.add_argument("--no-report", action="store_true", help="run the sweep without writing figures and summary")
+    p.add_argument("--export", metavar="FILE.csv", help="write one CSV row per stored fit (no wall-clock columns)")
+    p.add_argument("--formats", default="png,svg", help="figure formats, comma-separated (default png,svg)")
     p.add_argument("--replicate", default=None, metavar="MODULE:FUNCTION",
-                   help="replicate function f(setting, n, seed) -> {metric: value} "
-                   "(default hmoe_theory.estimation.settings:run_replicate)")
-    p.add_argument("--list", action="store_true", help="list the available settings and exit")
-    p.add_argument("--quiet", action="store_true", help="no progress line")
+                   help="replicate function f(setting, sizes, rep, seed) -> rows "
+                   "(default hmoe_theory.estimation.replicate:run_path)")
+    p.add_argument("--list", action="store_true", help="list the catalogue settings and exit")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
 
 
-def _writable_dir(out: str) -> Path:
+def _writable_dir(out: str, flag: str = "--out") -> Path:
     from hmoe_theory.experiments import SweepError
 
     path = Path(out)
@@ -48,14 +56,33 @@ def _writable_dir(out: str) -> Path:
         probe.write_text("")
         probe.unlink()
     except OSError as exc:
-        raise SweepError(f"--out {out} is not a writable directory: {exc.strerror or exc}") from None
+        raise SweepError(f"{flag} {out} is not a writable directory: {exc.strerror or exc}") from None
     return path
 
 
-def _report(store: Path, out: Path, formats: tuple[str, ...]) -> list[Path]:
+def _contrasts(replicate: str) -> tuple:
+    import importlib
+
+    return tuple(getattr(importlib.import_module(replicate.partition(":")[0]), "CONTRASTS", ()))
+
+
+def _report(store: Path, out: Path, formats: tuple[str, ...], contrasts: tuple) -> list[Path]:
     from hmoe_theory.experiments import plot_rates, write_summary
 
-    return [*plot_rates(store, out, formats=formats), write_summary(store, out)]
+    return [*plot_rates(store, out, formats=formats, contrasts=contrasts), *write_summary(store, out, contrasts)]
+
+
+def _definitions(files: list[str]) -> dict[str, dict]:
+    """Validated user settings by name (the mapping is what the workers receive)."""
+    from hmoe_theory.estimation.setting import SpecError, read_setting
+
+    definitions: dict[str, dict] = {}
+    for file in files:
+        raw, setting = read_setting(file)
+        if setting.name in definitions:
+            raise SpecError(f"{file}: setting name {setting.name!r} is used by two --spec files")
+        definitions[setting.name] = raw
+    return definitions
 
 
 def run(args: argparse.Namespace) -> int:
@@ -65,10 +92,12 @@ def run(args: argparse.Namespace) -> int:
         SweepError,
         SweepSpec,
         list_settings,
+        load_results,
         parse_formats,
         parse_sizes,
         resolve_settings,
         run_sweep,
+        write_csv,
     )
 
     replicate = args.replicate or DEFAULT_REPLICATE
@@ -79,25 +108,39 @@ def run(args: argparse.Namespace) -> int:
             print(f"{'*' if is_default else ' '} {name:<{width}}  {description}")
         return 0
     if not args.out:
-        raise SweepError("--out DIR is required (the store, plots and summary go there)")
+        raise SweepError("--out DIR is required (the store, figures and summary go there)")
     formats = parse_formats(args.formats)
-    sizes = parse_sizes(args.n)
-    out = _writable_dir(args.out)
-    store = out / STORE_NAME
+    contrasts = _contrasts(replicate)
     if args.report:
-        for path in _report(store, out, formats):
+        store = Path(args.out) / STORE_NAME
+        records = load_results(store)  # checks the store (read-only) before anything is written
+        out = _writable_dir(args.report_dir or args.out, "--report-dir" if args.report_dir else "--out (use --report-dir)")
+        if args.export:
+            print(write_csv(records, args.export))
+        for path in _report(store, out, formats, contrasts):
             print(path)
         return 0
-    settings = resolve_settings(args.setting or ["default"], replicate)
-    spec = SweepSpec(settings=settings, sizes=sizes, reps=args.reps, seed=args.seed)
+    sizes = parse_sizes(args.n)
+    definitions = _definitions(args.spec)
+    names = args.setting or ([] if definitions else ["default"])
+    settings = resolve_settings(names, replicate) if names else ()
+    clash = sorted(set(settings) & set(definitions))
+    if clash:
+        raise SweepError(f"--spec setting name(s) {', '.join(clash)} clash with the catalogue; rename them")
+    spec = SweepSpec(settings=(*settings, *definitions), sizes=sizes, reps=args.reps, seed=args.seed)
+    out = _writable_dir(args.out)
+    store = out / STORE_NAME
     report = run_sweep(spec, store, workers=args.workers, scheduler=args.scheduler, replicate=replicate,
-                       progress=not args.quiet, connect_timeout_s=args.connect_timeout)
+                       progress=not args.quiet, connect_timeout_s=args.connect_timeout, definitions=definitions)
+    elsewhere = f", {report.elsewhere} being computed by another sweep" if report.elsewhere else ""
     print(
-        f"{report.skipped + report.computed}/{report.total} fits in {store} "
-        f"({report.skipped} resumed, {report.computed} new, {report.failed} failed) in {report.seconds:.1f} s",
+        f"{report.skipped + report.computed}/{report.total} replicate paths ({len(sizes)} sizes each) in {store} "
+        f"({report.skipped} resumed, {report.computed} new, {report.failed} failed{elsewhere}) in {report.seconds:.1f} s",
         file=sys.stderr,
     )
+    if args.export:
+        print(write_csv(load_results(store), args.export))
     if not args.no_report:
-        for path in _report(store, out, formats):
+        for path in _report(store, out, formats, contrasts):
             print(path)
     return 0 if report.complete else 1

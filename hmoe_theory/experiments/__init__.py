@@ -4,12 +4,12 @@ Typical use (what ``hmoe rates`` does)::
 
     spec = SweepSpec(settings=("softmax-linear/linear/over",), sizes="1e3:1e5:8", reps=20, seed=0)
     run_sweep(spec, "out/", workers=2, progress=True)   # or scheduler="tcp://host:8786"
-    records = load_results("out/")                      # list of FitRecord(setting, n, rep, seed, metrics)
+    records = load_results("out/")                      # FitRecord(setting, n, rep, seed, metrics, status)
     summary = summarise("out/", contrasts)              # RateResult per (setting, metric), paired contrasts
     plot_rates("out/", "out/"); write_summary("out/", "out/"); write_csv(records, "out/fits.csv")
 
-The replicate function defaults to :func:`hmoe_theory.estimation.settings.run_replicate`; any
-module-level ``f(setting, n, seed) -> {metric: float}`` (or its ``"module:function"`` name) works.
+The replicate function defaults to :func:`hmoe_theory.estimation.replicate.run_path`; any module-level
+``f(setting, sizes, rep, seed) -> [{"n", "status", "metrics"}, ...]`` (or its ``"module:function"`` name) works.
 """
 
 from .export import write_csv

@@ -158,7 +158,7 @@ def plot_rates(store_path: str | Path, out_dir: str | Path, formats: Sequence[st
     """Write ``rates-<setting>.<fmt>`` per setting with a rate metric, and ``contrasts.<fmt>`` when a
     contrast could be computed; return the written paths."""
     formats = parse_formats(formats)
-    with ResultStore(store_path, create=False) as store:
+    with ResultStore(store_path, readonly=True) as store:
         records = list(store.fits())
     summary = summarise(records, contrasts, n_boot=n_boot, seed=seed)
     out_dir = Path(out_dir)

@@ -1,14 +1,16 @@
-"""Run a sweep of replicate fits serially, on a local process pool or on a Dask cluster.
+"""Run a sweep of replicate paths serially, on a local process pool or on a Dask cluster.
 
-A *replicate function* ``f(setting: str, n: int, seed: int) -> dict[str, float]`` fits one model on
-one simulated data set; it must be deterministic given its arguments and importable as
-``"module:function"`` (workers import it by name, so it must live at module level). Every fit of a
-:class:`~hmoe_theory.experiments.spec.SweepSpec` gets its own derived seed, so the stored numbers do
-not depend on the backend, the number of workers or the completion order.
+A *replicate function* ``f(setting, sizes, rep, seed) -> [{"n": n, "status": s, "metrics": {...}}, ...]``
+fits one setting at every size of one replicate's nested sample; ``setting`` is a catalogue name or, for a
+user's TOML setting, its validated mapping. It must be deterministic given its arguments and importable as
+``"module:function"`` (workers import it by name, so it must live at module level). Every replicate of a
+:class:`~hmoe_theory.experiments.spec.SweepSpec` gets its own derived seed, shared by the settings (paired
+design), so the stored numbers do not depend on the backend, the number of workers or the completion order.
 
-The parent process is the store's only writer: it commits each fit as it arrives. Fits already in
-the store are skipped, so re-running an interrupted (even ``SIGKILL``-ed) sweep computes only the
-missing ones. A fit that raises is recorded in the store's ``failures`` table and retried next run.
+The parent process is the store's writer: it claims the paths it will compute, then commits each path as
+it arrives. Paths already in the store are skipped, so re-running an interrupted (even ``SIGKILL``-ed)
+sweep computes only the missing ones; paths claimed by another live sweep on the same store are left to
+it. A path that raises is recorded in the store's ``failures`` table and retried next run.
 """
 
 from __future__ import annotations
@@ -28,12 +30,12 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import UnknownNameError, lookup
-from .progress import ProgressLine
+from .progress import ProgressBar
 from .spec import SweepError, SweepSpec, Task
 from .store import ResultStore, check_metrics
 
-DEFAULT_REPLICATE = "hmoe_theory.estimation.settings:run_replicate"
-Replicate = Callable[[str, int, int], dict]
+DEFAULT_REPLICATE = "hmoe_theory.estimation.replicate:run_path"
+Replicate = Callable[..., list]
 
 
 # -- replicate functions and settings --------------------------------------------------------------
@@ -104,10 +106,10 @@ def list_settings(replicate: str | Replicate = DEFAULT_REPLICATE) -> list[tuple[
 # -- one fit (runs in a worker) --------------------------------------------------------------------
 @dataclass(frozen=True)
 class Outcome:
-    """What a worker sends back for one task: metrics, or the error it raised."""
+    """What a worker sends back for one path: its rows, or the error it raised."""
 
     task: Task
-    metrics: dict[str, float] | None
+    rows: list[dict] | None
     error: str | None
     started: float
     finished: float
@@ -115,29 +117,40 @@ class Outcome:
     worker: str
 
 
-def execute_task(reference: str, task: Task) -> Outcome:
-    """Run one fit; never raises (an exception becomes ``Outcome.error``)."""
+def _check_rows(rows: object, task: Task) -> list[dict]:
+    if not isinstance(rows, list) or len(rows) != len(task.sizes):
+        raise TypeError(f"replicate must return a list of {len(task.sizes)} rows (one per size), got {type(rows).__name__}")
+    for row, n in zip(rows, task.sizes):
+        if not isinstance(row, dict) or row.get("n") != n:
+            raise TypeError(f"replicate rows must be dicts with 'n' in the order of the sizes (expected n={n})")
+        row["metrics"] = check_metrics(row.get("metrics"))
+    return rows
+
+
+def execute_task(reference: str, task: Task, definition: dict | None = None) -> Outcome:
+    """Run one replicate path; never raises (an exception becomes ``Outcome.error``)."""
     started, clock = time.time(), time.perf_counter()
-    metrics, error = None, None
+    rows, error = None, None
     try:
-        metrics = check_metrics(load_replicate(reference)(task.setting, task.n, task.seed))
+        function = load_replicate(reference)
+        rows = _check_rows(function(definition or task.setting, task.sizes, task.rep, task.seed), task)
     except Exception as exc:  # reported and stored as a failure, never hidden
         where = traceback.extract_tb(exc.__traceback__)[-1]
         error = f"{type(exc).__name__}: {exc} (at {Path(where.filename).name}:{where.lineno})"
     seconds = time.perf_counter() - clock
-    return Outcome(task, metrics, error, started, time.time(), seconds, f"{socket.gethostname()}:{os.getpid()}")
+    return Outcome(task, rows, error, started, time.time(), seconds, f"{socket.gethostname()}:{os.getpid()}")
 
 
 # -- backends --------------------------------------------------------------------------------------
-def _serial(reference: str, tasks: list[Task]) -> Iterator[Outcome]:
+def _serial(reference: str, tasks: list[Task], definitions: dict) -> Iterator[Outcome]:
     for task in tasks:
-        yield execute_task(reference, task)
+        yield execute_task(reference, task, definitions.get(task.setting))
 
 
-def _process_pool(reference: str, tasks: list[Task], workers: int) -> Iterator[Outcome]:
+def _process_pool(reference: str, tasks: list[Task], definitions: dict, workers: int) -> Iterator[Outcome]:
     pool = ProcessPoolExecutor(max_workers=workers)
     try:
-        pending = {pool.submit(execute_task, reference, task) for task in tasks}
+        pending = {pool.submit(execute_task, reference, task, definitions.get(task.setting)) for task in tasks}
         while pending:
             done, pending = wait(pending, return_when=FIRST_COMPLETED)
             for future in done:
@@ -168,7 +181,7 @@ def _connect(scheduler: Any, timeout_s: float) -> tuple[Any, bool]:
         raise SweepError(f"cannot reach Dask scheduler at {scheduler}: {exc}".splitlines()[0]) from None
 
 
-def _dask(reference: str, tasks: list[Task], scheduler: Any, timeout_s: float) -> Iterator[Outcome]:
+def _dask(reference: str, tasks: list[Task], definitions: dict, scheduler: Any, timeout_s: float) -> Iterator[Outcome]:
     from distributed import as_completed
 
     client, owned = _connect(scheduler, timeout_s)
@@ -176,7 +189,8 @@ def _dask(reference: str, tasks: list[Task], scheduler: Any, timeout_s: float) -
     try:
         batch = uuid.uuid4().hex[:8]
         keys = [f"hmoe-fit-{batch}-{i}" for i in range(len(tasks))]
-        futures = client.map(execute_task, [reference] * len(tasks), tasks, key=keys, pure=False)
+        futures = client.map(execute_task, [reference] * len(tasks), tasks, [definitions.get(t.setting) for t in tasks],
+                             key=keys, pure=False)
         task_of = dict(zip(keys, tasks, strict=True))
         for future, result in as_completed(futures, loop=client.loop, with_results=True, raise_errors=False):
             if future.status == "finished":
@@ -196,14 +210,15 @@ def _dask(reference: str, tasks: list[Task], scheduler: Any, timeout_s: float) -
 # -- the sweep -------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class SweepReport:
-    """Counts of a sweep run: ``total`` fits in the grid, ``skipped`` (already stored), ``computed``
-    (stored by this run), ``failed`` (raised; retried next run)."""
+    """Counts of replicate paths: ``total`` in the grid, ``skipped`` (already stored), ``computed`` (stored
+    by this run), ``failed`` (raised; retried next run), ``elsewhere`` (claimed by another live sweep)."""
 
     store: Path
     total: int
     skipped: int
     computed: int
     failed: int
+    elsewhere: int
     seconds: float
 
     @property
@@ -220,55 +235,64 @@ def run_sweep(
     progress: bool = False,
     max_failures: int = 10,
     connect_timeout_s: float = 10.0,
+    definitions: dict[str, dict] | None = None,
 ) -> SweepReport:
-    """Run every fit of ``spec`` missing from the store at ``store_path`` and store each as it finishes.
+    """Run every replicate path of ``spec`` missing from the store at ``store_path``, storing each as it finishes.
 
     Backend: ``scheduler`` (a Dask address such as ``tcp://host:8786``, tried for ``connect_timeout_s``,
     or a ``distributed.Client``; the workers need ``hmoe_theory`` and the replicate's module) when
     given, else a process pool of ``workers`` processes when ``workers > 1``, else this process.
-    ``progress`` draws a progress line on stderr. The sweep stops with :class:`SweepError` once more
-    than ``max_failures`` fits have raised (a broken replicate function); fits stored until then are
-    kept.
+    ``definitions`` maps user setting names to their validated mappings (sent to the workers with each task
+    and recorded in the store). ``progress`` draws a progress bar on stderr. The sweep stops with
+    :class:`SweepError` once more than ``max_failures`` paths have raised; paths stored until then are kept.
     """
     if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
         raise SweepError(f"--workers must be an integer >= 1, got {workers!r}")
     if not connect_timeout_s > 0:
         raise SweepError(f"--connect-timeout must be positive, got {connect_timeout_s!r}")
     reference = replicate_reference(replicate)
+    definitions = dict(definitions or {})
     started = time.perf_counter()
     with ResultStore(store_path) as store:
-        store.bind(reference, spec.seed)
-        done = store.completed()
-        tasks = [t for t in spec.tasks() if t.key not in done]
-        skipped = len(spec) - len(tasks)
-        bar = ProgressLine(len(spec), skipped) if progress else None
+        store.bind(reference, spec.seed, definitions)
+        done = store.completed_paths(spec.sizes)
+        missing = [t for t in spec.tasks() if t.key not in done]
+        skipped = len(spec) - len(missing)
+        tasks = store.claim(missing)
+        elsewhere = len(missing) - len(tasks)
+        bar = ProgressBar(len(spec), skipped) if progress else None
         if not tasks:
-            outcomes = _serial(reference, tasks)
+            outcomes = _serial(reference, tasks, definitions)
         elif scheduler is not None:
-            outcomes = _dask(reference, tasks, scheduler, connect_timeout_s)
+            outcomes = _dask(reference, tasks, definitions, scheduler, connect_timeout_s)
         elif workers > 1:
-            outcomes = _process_pool(reference, tasks, min(workers, len(tasks)))
+            outcomes = _process_pool(reference, tasks, definitions, min(workers, len(tasks)))
         else:
-            outcomes = _serial(reference, tasks)
+            outcomes = _serial(reference, tasks, definitions)
         computed = failed = 0
         first_error = ""
         try:
             for outcome in outcomes:
-                if outcome.error is None:
-                    store.add_fit(outcome.task, outcome.metrics, outcome.started, outcome.finished,
-                                  outcome.seconds, outcome.worker)
-                    computed += 1
-                else:
+                try:
+                    if outcome.error is None:
+                        store.add_path(outcome.task, outcome.rows, outcome.started, outcome.finished,
+                                       outcome.seconds, outcome.worker)
+                        computed += 1
+                except TypeError as exc:
+                    outcome = Outcome(outcome.task, None, f"TypeError: {exc}", outcome.started, outcome.finished,
+                                      outcome.seconds, outcome.worker)
+                if outcome.error is not None:
                     store.add_failure(outcome.task, outcome.error)
                     failed += 1
-                    first_error = first_error or f"{outcome.task.key}: {outcome.error}"
+                    first_error = first_error or f"{outcome.task.setting} rep {outcome.task.rep}: {outcome.error}"
                 if bar is not None:
                     bar.update(computed, failed)
                 if failed > max_failures:
-                    raise SweepError(f"stopped after {failed} failed fits; first: {first_error}")
+                    raise SweepError(f"stopped after {failed} failed replicate paths; first: {first_error}")
         finally:
             outcomes.close()
+            store.release(tasks)
             if bar is not None:
-                bar.update(computed, failed, final=True)
+                bar.close()
     elapsed = time.perf_counter() - started
-    return SweepReport(store.path, len(spec), skipped, computed, failed, elapsed)
+    return SweepReport(store.path, len(spec), skipped, computed, failed, elsewhere, elapsed)

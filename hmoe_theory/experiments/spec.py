@@ -1,6 +1,8 @@
-"""Sweep specifications: which (setting, sample size, replicate) fits to run, and with which seed.
+"""Sweep specifications: which replicate paths to run, and with which seed.
 
-A sweep is the grid ``settings x sizes x range(reps)``. Sizes come from a spec string:
+A sweep is the grid ``settings x sizes x range(reps)``. Its unit of work is a *replicate path*
+(:class:`Task`): one setting, one replicate, all sizes, fitted on one nested sample (prefixes of a sample of
+the largest size). Sizes come from a spec string:
 
 * ``"START:STOP:COUNT"`` -- ``COUNT`` sizes log-spaced from ``START`` to ``STOP`` (both included),
   ``n_i = round(START * (STOP/START)^(i/(COUNT-1)))``; duplicates created by rounding are dropped;
@@ -8,24 +10,24 @@ A sweep is the grid ``settings x sizes x range(reps)``. Sizes come from a spec s
 
 Numbers may be written ``1e3`` or ``1000`` but must denote integers >= 1.
 
-Seeds: the fit (setting, n, rep) of a sweep with base seed ``s`` uses
-``SeedSequence([s, crc32(setting), n, rep]).generate_state(1, uint64)[0] >> 1`` (a 63-bit integer, so
-it fits an SQLite INTEGER). It depends only on these four values -- never on the order, the worker or
-the process (``crc32`` is stable, unlike Python's salted ``hash``) -- which is what makes serial,
-process-pool and Dask runs give identical numbers.
+Seeds: replicate ``rep`` of a sweep with base seed ``s`` uses
+``SeedSequence([s, rep]).generate_state(1, uint64)[0] >> 1`` (a 63-bit integer, so it fits an SQLite
+INTEGER) for EVERY setting: settings are compared on the same draws (a paired design). It depends only on
+these values -- never on the order, the worker or the process -- which is what makes serial, process-pool
+and Dask runs give identical numbers. Setting-specific randomness (start perturbations) is derived inside
+the replicate from (seed, crc32(setting)) (``crc32`` is stable, unlike Python's salted ``hash``).
 """
 
 from __future__ import annotations
 
 import re
-import zlib
 from dataclasses import dataclass
 
 import numpy as np
 
+from .. import bounds
 from ..errors import HmoeError
 
-MAX_SIZE = 10**12
 _NUMBER = re.compile(r"^\s*[0-9]+(\.[0-9]*)?([eE][+]?[0-9]+)?\s*$")
 
 
@@ -37,8 +39,9 @@ def _parse_size(text: str, spec: str) -> int:
     if not _NUMBER.match(text):
         raise SweepError(f"bad sample size {text.strip()!r} in --n {spec!r}: expected a number such as 1000 or 1e3")
     value = float(text)
-    if not value.is_integer() or value < 1 or value > MAX_SIZE:
-        raise SweepError(f"bad sample size {text.strip()!r} in --n {spec!r}: sizes must be integers in [1, 1e12]")
+    if not value.is_integer() or value < 1:
+        raise SweepError(f"bad sample size {text.strip()!r} in --n {spec!r}: sizes must be positive integers")
+    bounds.check("sample_size", value, f"sample size {text.strip()} in --n")
     return int(value)
 
 
@@ -51,9 +54,10 @@ def parse_sizes(spec: str) -> tuple[int, ...]:
         if len(parts) != 3:
             raise SweepError(f"bad --n spec {spec!r}: expected START:STOP:COUNT, e.g. 1e3:1e5:8")
         start, stop = _parse_size(parts[0], spec), _parse_size(parts[1], spec)
-        if not re.fullmatch(r"\s*[0-9]+\s*", parts[2]) or not 1 <= int(parts[2]) <= 1000:
-            raise SweepError(f"bad --n spec {spec!r}: COUNT must be an integer between 1 and 1000")
+        if not re.fullmatch(r"\s*[0-9]+\s*", parts[2]) or int(parts[2]) < 1:
+            raise SweepError(f"bad --n spec {spec!r}: COUNT must be a positive integer")
         count = int(parts[2])
+        bounds.check("sizes", count, "COUNT in --n")
         if stop < start:
             raise SweepError(f"bad --n spec {spec!r}: STOP must be >= START")
         if count == 1 and stop != start:
@@ -63,24 +67,24 @@ def parse_sizes(spec: str) -> tuple[int, ...]:
     return tuple(sorted({_parse_size(part, spec) for part in spec.split(",")}))
 
 
-def task_seed(base_seed: int, setting: str, n: int, rep: int) -> int:
-    """Seed of fit ``(setting, n, rep)``: a 63-bit hash of ``(base_seed, crc32(setting), n, rep)``."""
-    entropy = [int(base_seed), zlib.crc32(setting.encode("utf-8")), int(n), int(rep)]
+def task_seed(base_seed: int, rep: int) -> int:
+    """Seed of replicate ``rep``: a 63-bit hash of ``(base_seed, rep)``, shared by all settings (paired)."""
+    entropy = [int(base_seed), int(rep)]
     return int(np.random.SeedSequence(entropy).generate_state(1, dtype=np.uint64)[0] >> np.uint64(1))
 
 
 @dataclass(frozen=True, order=True)
 class Task:
-    """One fit: replicate ``rep`` of ``setting`` at sample size ``n`` with its derived ``seed``."""
+    """One replicate path: replicate ``rep`` of ``setting`` at every size of ``sizes``, drawn from ``seed``."""
 
     setting: str
-    n: int
     rep: int
     seed: int
+    sizes: tuple[int, ...]
 
     @property
-    def key(self) -> tuple[str, int, int]:
-        return (self.setting, self.n, self.rep)
+    def key(self) -> tuple[str, int]:
+        return (self.setting, self.rep)
 
 
 @dataclass(frozen=True)
@@ -106,6 +110,8 @@ class SweepSpec:
             raise SweepError(f"sample sizes must be integers >= 1, got {list(sizes)}")
         if isinstance(self.reps, bool) or not isinstance(self.reps, (int, np.integer)) or self.reps < 1:
             raise SweepError(f"--reps must be an integer >= 1, got {self.reps!r}")
+        bounds.check("reps", int(self.reps), "--reps")
+        bounds.check("sizes", len(sizes), "number of sample sizes in --n")
         if isinstance(self.seed, bool) or not isinstance(self.seed, (int, np.integer)) or self.seed < 0:
             raise SweepError(f"--seed must be an integer >= 0, got {self.seed!r}")
         object.__setattr__(self, "settings", settings)
@@ -114,14 +120,18 @@ class SweepSpec:
         object.__setattr__(self, "seed", int(self.seed))
 
     def tasks(self) -> list[Task]:
-        """All fits, ordered largest size first (long fits start early, which balances a pool)."""
+        """All replicate paths, replicate by replicate (so an interrupted sweep has whole paired replicates)."""
         return [
-            Task(setting, n, rep, task_seed(self.seed, setting, n, rep))
-            for n in sorted(self.sizes, reverse=True)
-            for setting in self.settings
+            Task(setting, rep, task_seed(self.seed, rep), self.sizes)
             for rep in range(self.reps)
+            for setting in self.settings
         ]
 
+    @property
+    def fits(self) -> int:
+        """Number of fits (paths x sizes)."""
+        return len(self) * len(self.sizes)
+
     def __len__(self) -> int:
-        return len(self.settings) * len(self.sizes) * self.reps
+        return len(self.settings) * self.reps
 

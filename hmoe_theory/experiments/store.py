@@ -1,50 +1,69 @@
-"""Resumable result store: one SQLite file (WAL journal), one row per finished fit.
+"""Resumable result store: one SQLite file (WAL journal), one row per fit, checked when opened.
 
-Schema (``runs.sqlite`` in the output directory)::
+Schema (``runs.sqlite`` in the output directory, version 2)::
 
-    meta(key TEXT PRIMARY KEY, value TEXT)         -- replicate reference, base seed, schema version
-    fits(setting TEXT, n INTEGER, rep INTEGER,     -- PRIMARY KEY (setting, n, rep)
-         seed INTEGER, metrics TEXT,               -- metrics: JSON object name -> float
-         started REAL, finished REAL, seconds REAL,-- worker clock (Unix time) and fit duration
-         worker TEXT, stored REAL)                 -- host:pid that ran it, parent clock at commit
-    failures(setting, n, rep, seed, error, stored) -- last error of a fit that raised (retried on resume)
+    meta(key TEXT PRIMARY KEY, value TEXT)          -- schema version, replicate reference, base seed,
+                                                    -- user setting definitions (JSON)
+    fits(setting, n, rep, seed, status, metrics,    -- PRIMARY KEY (setting, n, rep); status is one of
+         started, finished, seconds, worker, stored)-- hmoe_theory.estimation.metrics.STATUSES,
+                                                    -- metrics a JSON object name -> float
+    failures(setting, rep, seed, error, stored)     -- last error of a replicate path that raised
+    claims(setting, rep, owner, claimed)            -- paths being computed by a live sweep
 
-Guarantees: a single writer (the sweep's parent process) commits each fit as it arrives, so a killed
-sweep loses at most the fits still running; WAL with ``synchronous=NORMAL`` keeps every committed
-transaction across a crash of the writing process (not necessarily across a power cut). Floats
-round-trip exactly (JSON uses ``repr``). Readers may open the store while a sweep writes to it.
+Guarantees:
+
+* a single writer per sweep commits each replicate path (all its sizes) in one transaction, so a killed
+  sweep loses at most the paths still running; WAL with ``synchronous=NORMAL`` keeps every committed
+  transaction across a crash of the writing process;
+* floats round-trip exactly (JSON uses ``repr``);
+* integrity: opening runs ``PRAGMA quick_check`` and checks the schema; a damaged or foreign file is a
+  one-line :class:`SweepError`, never "resumed";
+* concurrency: a sweep *claims* the paths it will compute before fitting (:meth:`ResultStore.claim`), so two
+  sweeps on one store share the work; a claim whose owner process on this host is gone is taken over;
+* ``ResultStore(path, readonly=True)`` opens a store on read-only media (``--report``).
 """
 
 from __future__ import annotations
 
 import json
 import math
+import os
+import socket
 import sqlite3
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from .spec import SweepError, Task
 
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"
 STORE_NAME = "runs.sqlite"
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS fits (
-    setting TEXT NOT NULL, n INTEGER NOT NULL, rep INTEGER NOT NULL, seed INTEGER NOT NULL,
+    setting TEXT NOT NULL, n INTEGER NOT NULL, rep INTEGER NOT NULL, seed INTEGER NOT NULL, status TEXT NOT NULL,
     metrics TEXT NOT NULL, started REAL NOT NULL, finished REAL NOT NULL, seconds REAL NOT NULL,
     worker TEXT NOT NULL, stored REAL NOT NULL, PRIMARY KEY (setting, n, rep));
 CREATE TABLE IF NOT EXISTS failures (
-    setting TEXT NOT NULL, n INTEGER NOT NULL, rep INTEGER NOT NULL, seed INTEGER NOT NULL,
-    error TEXT NOT NULL, stored REAL NOT NULL, PRIMARY KEY (setting, n, rep));
+    setting TEXT NOT NULL, rep INTEGER NOT NULL, seed INTEGER NOT NULL, error TEXT NOT NULL, stored REAL NOT NULL,
+    PRIMARY KEY (setting, rep));
+CREATE TABLE IF NOT EXISTS claims (
+    setting TEXT NOT NULL, rep INTEGER NOT NULL, owner TEXT NOT NULL, claimed REAL NOT NULL,
+    PRIMARY KEY (setting, rep));
 """
+_COLUMNS = {
+    "meta": ["key", "value"],
+    "fits": ["setting", "n", "rep", "seed", "status", "metrics", "started", "finished", "seconds", "worker", "stored"],
+    "failures": ["setting", "rep", "seed", "error", "stored"],
+    "claims": ["setting", "rep", "owner", "claimed"],
+}
 
 
 @dataclass(frozen=True)
 class FitRecord:
-    """One finished fit as stored: its task, its metrics and where/when it ran."""
+    """One finished fit as stored: its coordinates, status and metrics, and where/when it ran."""
 
     setting: str
     n: int
@@ -76,36 +95,86 @@ def check_metrics(metrics: object) -> dict[str, float]:
     for name, value in metrics.items():
         if not isinstance(name, str):
             raise TypeError(f"metric names must be strings, got {name!r}")
-        try:
-            checked[name] = float(value)
-        except (TypeError, ValueError):
-            raise TypeError(f"metric {name!r} is not a number: {value!r}") from None
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise TypeError(f"metric {name!r} is not a number: {value!r}")
+        checked[name] = float(value)
     return checked
+
+
+def this_owner() -> str:
+    """``host:pid`` of this process (the owner recorded on claims)."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _owner_alive(owner: str) -> bool:
+    """False only when the owner ran on this host and its process is gone (other hosts: assume alive)."""
+    host, _, pid = owner.rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return True
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 class ResultStore:
     """Read/write access to a sweep's SQLite file (use as a context manager).
 
-    ``ResultStore(path, create=True)`` creates the directory and the file when missing; with
-    ``create=False`` a missing store is a :class:`SweepError`.
+    ``create=True`` creates the directory and the file when missing; ``create=False`` requires an existing
+    store; ``readonly=True`` opens it without writing anything (implies ``create=False``).
     """
 
-    def __init__(self, path: str | Path, create: bool = True) -> None:
+    def __init__(self, path: str | Path, create: bool = True, readonly: bool = False) -> None:
         self.path = resolve_store_path(path)
-        if not create and not self.path.is_file():
+        self.readonly = readonly
+        if (readonly or not create) and not self.path.is_file():
             raise SweepError(f"no result store at {self.path} (run a sweep with --out first)")
         try:
-            if create:
-                self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(self.path, timeout=30.0)
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=NORMAL")
-            if create:
-                self._db.executescript(_SCHEMA)
+            if readonly:
+                self._db = self._connect_readonly()
             else:
-                self._db.execute("SELECT count(*) FROM fits").fetchone()
-        except (OSError, sqlite3.Error) as exc:
-            raise SweepError(f"cannot open result store {self.path}: {exc}") from None
+                if create:
+                    self.path.parent.mkdir(parents=True, exist_ok=True)
+                fresh = not self.path.is_file() or self.path.stat().st_size == 0
+                self._db = sqlite3.connect(self.path, timeout=30.0)
+                self._db.execute("PRAGMA journal_mode=WAL")
+                self._db.execute("PRAGMA synchronous=NORMAL")
+                if fresh:
+                    with self._db:
+                        self._db.executescript(_SCHEMA)
+                        self._db.execute("INSERT OR IGNORE INTO meta VALUES ('schema', ?)", (SCHEMA_VERSION,))
+            self._check_integrity()
+        except sqlite3.Error as exc:
+            raise SweepError(f"result store {self.path} is damaged or not a store ({exc}); move it aside and re-run") from None
+        except OSError as exc:
+            raise SweepError(f"cannot open result store {self.path}: {exc.strerror or exc}") from None
+
+    def _connect_readonly(self) -> sqlite3.Connection:
+        uri = self.path.resolve().as_uri()
+        try:
+            db = sqlite3.connect(f"{uri}?mode=ro", uri=True, timeout=30.0)
+            db.execute("SELECT count(*) FROM sqlite_master").fetchone()
+            return db
+        except sqlite3.OperationalError:  # read-only directory: the WAL index cannot be created
+            return sqlite3.connect(f"{uri}?immutable=1", uri=True)
+
+    def _check_integrity(self) -> None:
+        verdict = self._db.execute("PRAGMA quick_check").fetchone()[0]
+        if verdict != "ok":
+            raise SweepError(f"result store {self.path} is damaged (sqlite quick_check: {verdict}); move it aside and re-run")
+        for table, columns in _COLUMNS.items():
+            found = [row[1] for row in self._db.execute(f"PRAGMA table_info({table})")]
+            if found != columns:
+                raise SweepError(
+                    f"{self.path} is not a version-{SCHEMA_VERSION} result store (table {table!r}: "
+                    f"{found or 'missing'}); use another --out directory"
+                )
+        version = self.meta().get("schema")
+        if version != SCHEMA_VERSION:
+            raise SweepError(f"{self.path} has schema version {version!r}, not {SCHEMA_VERSION}; use another --out directory")
 
     def __enter__(self) -> ResultStore:
         return self
@@ -120,63 +189,112 @@ class ResultStore:
     def meta(self) -> dict[str, str]:
         return dict(self._db.execute("SELECT key, value FROM meta"))
 
-    def bind(self, replicate: str, base_seed: int) -> None:
-        """Record (or check) which replicate function and base seed this store holds fits of.
+    def bind(self, replicate: str, base_seed: int, definitions: Mapping[str, object] | None = None) -> None:
+        """Record (or check) the replicate function, base seed and user setting definitions of this store.
 
-        Mixing two replicate functions or two base seeds in one store would silently mix incomparable
-        fits, so a mismatch is a :class:`SweepError`.
+        Mixing two replicate functions, two base seeds or two different definitions under one setting
+        name would silently mix incomparable fits, so a mismatch is a :class:`SweepError`.
         """
-        wanted = {"schema": SCHEMA_VERSION, "replicate": replicate, "base_seed": str(int(base_seed))}
+        wanted = {"replicate": replicate, "base_seed": str(int(base_seed))}
+        wanted.update({f"setting:{name}": json.dumps(d, sort_keys=True) for name, d in (definitions or {}).items()})
         have = self.meta()
         for key, value in wanted.items():
             if key in have and have[key] != value:
-                raise SweepError(
-                    f"{self.path} holds fits with {key}={have[key]!r}, not {value!r}; use another --out directory"
-                )
+                what = f"a different definition of {key[8:]!r}" if key.startswith("setting:") else f"{key}={have[key]!r}, not {value!r}"
+                raise SweepError(f"{self.path} holds fits with {what}; use another --out directory")
         with self._db:
             self._db.executemany("INSERT OR IGNORE INTO meta VALUES (?, ?)", wanted.items())
 
-    # -- fits -----------------------------------------------------------------------------------
-    def completed(self) -> set[tuple[str, int, int]]:
-        """Keys ``(setting, n, rep)`` of every stored fit."""
-        return {tuple(row) for row in self._db.execute("SELECT setting, n, rep FROM fits")}
+    def definitions(self) -> dict[str, dict]:
+        """User setting definitions recorded by :meth:`bind`."""
+        return {k[8:]: json.loads(v) for k, v in self.meta().items() if k.startswith("setting:")}
 
-    def add_fit(self, task: Task, metrics: Mapping[str, float], started: float, finished: float,
-                seconds: float, worker: str) -> None:
-        """Store one finished fit and commit (clearing any earlier failure of the same task).
+    # -- paths and fits -------------------------------------------------------------------------
+    def completed_paths(self, sizes: Iterable[int]) -> set[tuple[str, int]]:
+        """``(setting, rep)`` whose fits exist at every size of ``sizes``."""
+        sizes = sorted(set(int(n) for n in sizes))
+        if not sizes:
+            return set()
+        marks = ",".join("?" * len(sizes))
+        rows = self._db.execute(
+            f"SELECT setting, rep FROM fits WHERE n IN ({marks}) GROUP BY setting, rep HAVING count(*) = ?",
+            (*sizes, len(sizes)),
+        )
+        return {(setting, rep) for setting, rep in rows}
 
-        If the fit is already stored (two sweeps sharing a store), the first row is kept; fits are
-        deterministic functions of their task, so both rows would be equal.
-        """
-        payload = json.dumps(check_metrics(metrics), sort_keys=True)
+    def claim(self, tasks: Iterable[Task], owner: str | None = None) -> list[Task]:
+        """Claim the paths of ``tasks`` not claimed by a live sweep; return the ones claimed now."""
+        owner = owner or this_owner()
+        claimed = []
         with self._db:
-            self._db.execute(
-                "INSERT OR IGNORE INTO fits VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (task.setting, task.n, task.rep, task.seed, payload, started, finished, seconds, worker, time.time()),
+            current = {(s, r): o for s, r, o in self._db.execute("SELECT setting, rep, owner FROM claims")}
+            for task in tasks:
+                holder = current.get((task.setting, task.rep))
+                if holder is not None and holder != owner and _owner_alive(holder):
+                    continue
+                self._db.execute("INSERT OR REPLACE INTO claims VALUES (?, ?, ?, ?)", (task.setting, task.rep, owner, time.time()))
+                claimed.append(task)
+        return claimed
+
+    def release(self, tasks: Iterable[Task], owner: str | None = None) -> None:
+        owner = owner or this_owner()
+        with self._db:
+            self._db.executemany(
+                "DELETE FROM claims WHERE setting=? AND rep=? AND owner=?", [(t.setting, t.rep, owner) for t in tasks]
             )
-            self._db.execute("DELETE FROM failures WHERE setting=? AND n=? AND rep=?", task.key)
+
+    def claimed_by_others(self, owner: str | None = None) -> list[tuple[str, int, str]]:
+        owner = owner or this_owner()
+        rows = self._db.execute("SELECT setting, rep, owner FROM claims WHERE owner != ? ORDER BY 1, 2", (owner,))
+        return [(s, r, o) for s, r, o in rows if _owner_alive(o)]
+
+    def add_path(self, task: Task, rows: Iterable[Mapping], started: float, finished: float, seconds: float,
+                 worker: str) -> None:
+        """Store every size of one replicate path in one transaction (clearing an earlier failure).
+
+        ``rows``: ``{"n": int, "status": str, "metrics": {name: float}}``. A fit already stored (two sweeps
+        sharing a store) keeps its first row; fits are deterministic functions of their task.
+        """
+        from ..estimation.metrics import STATUSES
+
+        prepared = []
+        for row in rows:
+            status = row.get("status")
+            if status not in STATUSES:
+                raise TypeError(f"fit status must be one of {', '.join(STATUSES)}, got {status!r}")
+            n = row.get("n")
+            if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+                raise TypeError(f"fit size n must be a positive integer, got {n!r}")
+            payload = json.dumps(check_metrics(row.get("metrics")), sort_keys=True)
+            prepared.append((task.setting, n, task.rep, task.seed, status, payload, started, finished, seconds, worker, time.time()))
+        with self._db:
+            self._db.executemany("INSERT OR IGNORE INTO fits VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", prepared)
+            self._db.execute("DELETE FROM failures WHERE setting=? AND rep=?", (task.setting, task.rep))
 
     def add_failure(self, task: Task, error: str) -> None:
-        """Record that ``task`` raised ``error`` (it stays missing from ``fits`` and is retried on resume)."""
+        """Record that the path of ``task`` raised ``error`` (retried on resume)."""
         with self._db:
             self._db.execute(
-                "INSERT OR REPLACE INTO failures VALUES (?, ?, ?, ?, ?, ?)",
-                (task.setting, task.n, task.rep, task.seed, error, time.time()),
+                "INSERT OR REPLACE INTO failures VALUES (?, ?, ?, ?, ?)", (task.setting, task.rep, task.seed, error, time.time())
             )
 
-    def failures(self) -> list[tuple[str, int, int, str]]:
-        return [tuple(r) for r in self._db.execute("SELECT setting, n, rep, error FROM failures ORDER BY 1, 2, 3")]
+    def failures(self) -> list[tuple[str, int, str]]:
+        return [tuple(r) for r in self._db.execute("SELECT setting, rep, error FROM failures ORDER BY 1, 2")]
 
     def fits(self) -> Iterator[FitRecord]:
         """Every stored fit, ordered by (setting, n, rep)."""
-        query = "SELECT setting, n, rep, seed, metrics, started, finished, seconds, worker FROM fits ORDER BY 1, 2, 3"
-        for setting, n, rep, seed, metrics, started, finished, seconds, worker in self._db.execute(query):
-            yield FitRecord(setting, n, rep, seed, json.loads(metrics), "converged", started, finished, seconds, worker)
+        query = ("SELECT setting, n, rep, seed, metrics, status, started, finished, seconds, worker FROM fits "
+                 "ORDER BY 1, 2, 3")
+        try:
+            for setting, n, rep, seed, metrics, status, started, finished, seconds, worker in self._db.execute(query):
+                yield FitRecord(setting, n, rep, seed, json.loads(metrics), status, started, finished, seconds, worker)
+        except (sqlite3.Error, ValueError) as exc:
+            raise SweepError(f"result store {self.path} is damaged ({exc}); move it aside and re-run") from None
 
 
 def load_results(store_path: str | Path) -> list[FitRecord]:
-    """All fits stored at ``store_path`` (an output directory or the ``.sqlite`` file itself)."""
-    with ResultStore(store_path, create=False) as store:
+    """All fits stored at ``store_path`` (an output directory or the ``.sqlite`` file), opened read-only."""
+    with ResultStore(store_path, readonly=True) as store:
         return list(store.fits())
 
 

@@ -356,7 +356,7 @@ def _descriptions(replicate: str) -> dict[str, str]:
 def write_summary(store_path: str | Path, out_dir: str | Path, contrasts: Sequence[Contrast] = (),
                   n_boot: int = N_BOOT, seed: int = 0) -> list[Path]:
     """Write ``summary.json`` and ``summary.md`` for the store into ``out_dir``; return both paths."""
-    with ResultStore(store_path, create=False) as store:
+    with ResultStore(store_path, readonly=True) as store:
         records, meta, failures = list(store.fits()), store.meta(), store.failures()
     summary = summarise(records, contrasts, n_boot=n_boot, seed=seed)
     replicate = meta.get("replicate", "?")
