@@ -16,6 +16,7 @@ EXPECTED = (
     "03_fisher_rao_curvature",
     "04_convergence_rates",
     "05_counterexamples",
+    "06_gated_attention_sample_efficiency",
 )
 PATHS = sorted(NOTEBOOKS.glob("*.ipynb"))
 

@@ -6,7 +6,8 @@ generic rational point theta_0 (:func:`hmoe_theory.interactions.discover_relatio
 float-first engine, each relation proved or certified at 50 digits). The relations are found again at a
 second generic point theta_1 (numeric), and
 
-* *constant-coefficient* relations (PDEs) = span N(theta_0) ∩ span N(theta_1) (exact rational algebra);
+* *constant-coefficient* relations (PDEs) = span N(theta_0) ∩ span N(theta_1) (exact rational algebra),
+  among them the *vanishing* derivatives (one-term relations such as d2F/dV^2 = 0);
 * *theta-dependent* relations = the rest of N(theta_0) (e.g. homogeneity F = sum_l w_l dF/dw_l).
 
 Under the reconstructed strong-identifiability notion of :mod:`hmoe_theory.interactions.identifiability`
@@ -51,6 +52,11 @@ class AttentionRelations:
         return tuple(r for r in self.relations if any(p.startswith(prefix) for t in r.terms for p in t.column.derivative.params))
 
     @property
+    def vanishing_count(self) -> int:
+        """One-term relations: derivatives that vanish identically (e.g. d2F/dV^2 = 0, F linear in V)."""
+        return sum(len(r.terms) == 1 for r in self.relations)
+
+    @property
     def gate_relations(self) -> tuple[Relation, ...]:
         """Relations with a derivative in a gate weight ``Wg_...``."""
         return self._with("Wg")
@@ -92,6 +98,7 @@ class AttentionRelations:
             "rank": self.discovery.rank,
             "relations": len(self.relations),
             "constant": self.constant_count,
+            "vanishing": self.vanishing_count,
             "theta_dependent": self.theta_dependent_count,
             "with_gate": len(self.gate_relations),
             "with_tau": len(self.temperature_relations),
