@@ -11,10 +11,13 @@ Plain functions first (usable anywhere, returned objects print as text tables):
   runs it at two independent generic points ``theta_0, theta_1`` and splits them into
 
   - *PDEs* (constant coefficients): ``span N(theta_0) ∩ span N(theta_1)`` (exact rational linear
-    algebra), e.g. ``dF/da - d2F/dbeta dalpha = 0`` for ``exp(beta x) (a x + alpha)``; each is then
-    certified with every parameter symbolic (:func:`~hmoe_theory.certify.decide_zero`);
-  - *theta-dependent* relations: a complement in ``N(theta_0)``, e.g. the homogeneity
-    ``F = a dF/da + alpha dF/dalpha``, shown with its coefficients at ``theta_0``.
+    algebra), each certified with every parameter symbolic (:func:`~hmoe_theory.certify.decide_zero`).
+    A one-term PDE is *trivial* (a derivative that vanishes identically, e.g. ``d2F/da^2 = 0`` for a
+    linear expert); the others are *interactions*, e.g. ``dF/da - d2F/dbeta dalpha = 0`` for
+    ``exp(beta x) (a x + alpha)``;
+  - *theta-dependent* relations: the canonical basis of ``N(theta_0)`` modulo the PDEs, e.g. the
+    homogeneity ``F = a dF/da + alpha dF/dalpha``, with their coefficients reconstructed as expressions
+    in theta and proved with theta symbolic (:mod:`hmoe_theory.explorer_parts.coefficients`).
 
   Hypothesis: ``theta_0, theta_1`` are generic (a relation holding only on a measure-zero parameter set
   is missed; a theta-dependent relation whose coefficients coincide at both points would be taken for
@@ -32,15 +35,15 @@ Plain functions first (usable anywhere, returned objects print as text tables):
   :class:`hmoe_theory.geometry.metric.PullbackMetric` (Gauss equation); :meth:`CurvatureField.figure`
   draws the heat map.
 
-* :func:`explorer_widget` -- ipywidgets controls for both (raises a one-line
-  :class:`~hmoe_theory.errors.HmoeError` when ipywidgets is not installed).
+* :func:`explorer_widget` -- the app for Jupyter and Voila (:mod:`hmoe_theory.explorer_parts.widget`):
+  sliders, a live plotly heat map, copy as code, exports and a gallery of the papers' examples (raises a
+  one-line :class:`~hmoe_theory.errors.HmoeError` when ipywidgets or plotly is not installed).
 
 User text goes only through the safe parsers of :mod:`hmoe_theory.expr`.
 """
 
 from __future__ import annotations
 
-import html
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -50,7 +53,7 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
-from .errors import ExpressionError, HmoeError, ModelError
+from .errors import ExpressionError, ModelError
 from .expr import parse_assignments, parse_expression, parse_name, parse_names, parse_vector
 from .families import ParametricFunction, gate_expert
 from .interactions import Column, Discovery, Relation, Term, discover_relations, function_from_text
@@ -305,7 +308,7 @@ class CurvatureField:
             style = {"cmap": "coolwarm", "vmin": -limit, "vmax": limit}
         else:
             style = {"cmap": "viridis", "vmin": low, "vmax": high}
-        mesh = ax.pcolormesh(self.U, self.V, self.values, shading="auto", **style)
+        mesh = ax.pcolormesh(self.U, self.V, self.values, shading="auto", rasterized=True, **style)  # small SVGs
         fig.colorbar(mesh, ax=ax, label=self.quantity)
         ax.set_xlabel(self.axes[0])
         ax.set_ylabel(self.axes[1])
@@ -351,6 +354,20 @@ def _constant(text: str, name: str) -> float:
     return float(value)
 
 
+def parse_sigma(text: str, size: int) -> list | None:
+    """Covariance text for ``N(Y, Sigma)`` with ``Y`` in R^size: empty or ``"identity"`` -> None; ``size``
+    variances (``"1, 2, 1/2"``, brackets optional) -> a diagonal; ``size**2`` entries -> the matrix, row-major.
+    Constant entries only (safe parser); positivity is checked by the metric."""
+    if not text.strip() or text.strip().lower() in ("identity", "i"):
+        return None
+    entries = parse_vector(text if text.strip().startswith("[") else f"[{text}]", names=[])
+    if len(entries) == size:
+        return entries
+    if len(entries) == size * size:
+        return [entries[i * size : (i + 1) * size] for i in range(size)]
+    raise ModelError(f"Sigma: expected {size} variances or {size * size} entries, got {len(entries)}")
+
+
 def explore_curvature(
     map_text: str,
     coords: str | Sequence[str],
@@ -364,7 +381,9 @@ def explore_curvature(
     ``map_text``: ``"[Y_1, ..., Y_D]"`` in the coordinates ``coords`` (``"u, v"``) and constants;
     ``ranges``: the two plotted coordinates, ``{"u": (lo, hi), ...}`` or ``"u=lo:hi, v=lo:hi"``;
     ``sets``: values of the constants and of the other coordinates (``"R=2"``); ``sigma``: fixed
-    covariance (``None`` = identity). Raises :class:`ModelError` where the map is not an immersion.
+    covariance (``None`` = identity; ``D`` variances or a ``D x D`` matrix; as text, ``"1, 2, 3"`` or the
+    ``D*D`` entries row-major, see :func:`parse_sigma`). Raises :class:`ModelError` where the map is not
+    an immersion.
     """
     from .geometry.metric import PullbackMetric, as_exact_number
 
@@ -384,6 +403,8 @@ def explore_curvature(
             raise ModelError(f"range of {name!r} must have low < high, got {low:g}:{high:g}")
     constants = {k: v for k, v in values.items() if k not in coord_names}
     exprs = parse_vector(map_text, names=[*coord_names, *constants])
+    if isinstance(sigma, str):
+        sigma = parse_sigma(sigma, len(exprs))
     metric = PullbackMetric(exprs, coord_names, sigma, name=f"Y = {map_text}")
     if constants:
         metric = metric.subs(constants)
@@ -409,83 +430,16 @@ def explore_curvature(
 
 
 def explorer_widget() -> Any:
-    """ipywidgets controls for :func:`explore_family` and :func:`explore_curvature` (two tabs).
+    """The explorer app (ipywidgets; works in Jupyter and Voila): relations of a family, curvature field of
+    a mean map with sliders and a live plotly heat map, and a gallery of the papers' examples; see
+    :mod:`hmoe_theory.explorer_parts.widget`.
 
-    Raises :class:`HmoeError` (one line) when ipywidgets is not installed. Errors in the typed input
-    are shown as one line in the result area.
+    Raises :class:`HmoeError` (one line) when ipywidgets or plotly is not installed. Errors in the typed
+    input are shown as one line in the result area.
     """
-    try:
-        import ipywidgets as w
-    except ImportError:
-        raise HmoeError(
-            "ipywidgets is not installed (pip install 'hmoe-theory[notebooks]'); "
-            "use explore_family(...) and explore_curvature(...) directly"
-        ) from None
-    from .families import EXPERTS, GATES, MODES
+    from .explorer_parts.widget import build
 
-    def show_text(area: Any, text: str) -> None:
-        area.value = "<pre style='line-height:1.3'>" + html.escape(text) + "</pre>"
-
-    gate = w.Dropdown(options=list(GATES), value="softmax-linear", description="gate")
-    expert = w.Dropdown(options=list(EXPERTS), value="linear", description="expert")
-    dimension = w.BoundedIntText(value=1, min=1, max=3, description="d")
-    mode = w.Dropdown(options=list(MODES), value="regression", description="mode")
-    order = w.BoundedIntText(value=2, min=1, max=3, description="order")
-    function = w.Text(placeholder="optional, e.g. exp(b*x)*(a*x + c)", description="function")
-    inputs = w.Text(placeholder="x", description="inputs")
-    params = w.Text(placeholder="a, b, c", description="params")
-    positive = w.Text(placeholder="optional, e.g. v", description="positive")
-    family_button = w.Button(description="find relations", button_style="primary")
-    family_result = w.HTML()
-
-    def on_family(_button: Any = None) -> None:
-        show_text(family_result, "computing ...")
-        try:
-            if function.value.strip():
-                report = explore_family(
-                    function=function.value, inputs=inputs.value, params=params.value,
-                    positive=positive.value.strip() or None, order=order.value,
-                )
-            else:
-                report = explore_family(gate.value, expert.value, d=dimension.value, order=order.value, mode=mode.value)
-            show_text(family_result, str(report))
-        except HmoeError as exc:
-            show_text(family_result, f"error: {exc}")
-
-    family_button.on_click(on_family)
-    family_tab = w.VBox(
-        [w.HBox([gate, expert]), w.HBox([dimension, mode, order]), w.HTML("<i>or type a function:</i>"),
-         w.HBox([function, inputs, params, positive]), family_button, family_result]
-    )
-
-    mean_map = w.Text(value="[R*cos(u)*cos(v), R*cos(u)*sin(v), R*sin(u)]", description="map Y", layout=w.Layout(width="60%"))
-    coords = w.Text(value="u, v", description="coords")
-    ranges = w.Text(value="u=-1.2:1.2, v=0:2*pi", description="ranges")
-    sets = w.Text(value="R=2", description="sets")
-    curvature_button = w.Button(description="curvature field", button_style="primary")
-    curvature_result = w.HTML()
-    plot = w.Output()
-
-    def on_curvature(_button: Any = None) -> None:
-        plot.clear_output()
-        try:
-            field = explore_curvature(mean_map.value, coords.value, ranges.value, sets.value.strip() or None)
-        except HmoeError as exc:
-            show_text(curvature_result, f"error: {exc}")
-            return
-        show_text(curvature_result, str(field))
-        with plot:
-            from IPython.display import display
-
-            display(field.figure())
-
-    curvature_button.on_click(on_curvature)
-    curvature_tab = w.VBox([mean_map, w.HBox([coords, ranges, sets]), curvature_button, curvature_result, plot])
-
-    tabs = w.Tab(children=[family_tab, curvature_tab])
-    tabs.set_title(0, "relations & identifiability")
-    tabs.set_title(1, "curvature field")
-    return tabs
+    return build()
 
 
 # ---------------------------------------------------------------------------- attention entries

@@ -250,21 +250,6 @@ def test_parse_ranges():
 # ------------------------------------------------------------------ widget
 
 
-def test_widget_shows_relations_curvature_and_errors():
-    pytest.importorskip("ipywidgets")
-    tabs = explorer_widget()
-    family, curvature = tabs.children
-    button, result = family.children[4], family.children[5]
-    button.click()
-    assert "[proved] dF/da_1 - d2F/dbeta_1 dalpha = 0" in result.value
-    function, inputs, params, _positive = family.children[3].children
-    function.value, inputs.value, params.value = "exp(b*x)*(a*x + c", "x", "a, b, c"
-    button.click()
-    assert result.value.count("error:") == 1 and "cannot parse" in result.value
-    curvature.children[2].click()
-    assert "min 0.25   max 0.25" in curvature.children[3].value
-
-
 def test_widget_without_ipywidgets_points_to_the_plain_functions(monkeypatch):
     monkeypatch.setitem(sys.modules, "ipywidgets", None)
     with pytest.raises(HmoeError, match="explore_family"):

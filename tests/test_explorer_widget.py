@@ -1,0 +1,170 @@
+"""Explorer v2 without a browser: the widget's state machine, copy-as-code, exports and the gallery.
+
+(tests/test_browser_explorer.py drives the same app in headless Chromium under Voila.)
+"""
+
+import ast
+import base64
+import html
+import re
+
+import numpy as np
+import pytest
+
+from hmoe_theory.errors import ModelError
+from hmoe_theory.explorer import explore_curvature, explore_family, explorer_widget, parse_sigma
+from hmoe_theory.explorer_parts.figures import colour_style, download_link, field_csv, field_image, heatmap_trace
+from hmoe_theory.explorer_parts.gallery import GALLERY, example
+from hmoe_theory.explorer_parts.snippets import curvature_call, family_call
+
+pytest.importorskip("ipywidgets")
+pytest.importorskip("plotly")
+
+
+def _call(snippet: str) -> tuple[str, list, dict]:
+    """The function name and literal arguments of the one assignment ``name = f(...)`` in a snippet."""
+    calls = [n.value for n in ast.parse(snippet).body if isinstance(n, ast.Assign)]
+    assert len(calls) == 1
+    call = calls[0]
+    return call.func.id, [ast.literal_eval(a) for a in call.args], {k.arg: ast.literal_eval(k.value) for k in call.keywords}
+
+
+RUN = {"explore_family": explore_family, "explore_curvature": explore_curvature}
+
+
+@pytest.fixture(scope="module")
+def app():
+    return explorer_widget()
+
+
+def test_three_short_tab_titles_and_the_default_field_is_drawn(app):
+    assert [app.tabs.get_title(i) for i in range(3)] == ["Relations", "Curvature", "Gallery"]
+    assert "min 0.25   max 0.25" in app.curvature.result.value
+    trace = app.curvature.plot.data[0]
+    assert len(trace.x) == 61 and trace.x[0] == -1.2 and np.allclose(np.array(trace.z), 0.25)
+    assert "font-family: ui-monospace" in app.curvature.result.value
+
+
+def test_relations_tab_result_and_copy_as_code_agree(app):
+    rel = app.relations
+    rel.function.value, rel.inputs.value, rel.params.value = "", "", ""
+    rel.gate.value, rel.expert.value, rel.seed.value, rel.point.value = "quadratic-polynomial", "linear", 3, "a_1=2"
+    rel.run()
+    assert "interaction (PDE)  [proved] dF/dA_1_1 - d2F/db_1^2 = 0" in rel.result.value
+    assert "(1/a_1) d2F/db_1^2" in rel.result.value and "a_1=2" in rel.result.value
+    name, args, kwargs = _call(rel.code.value)
+    assert (name, args, kwargs) == ("explore_family", ["quadratic-polynomial", "linear"], {"seed": 3, "point": "a_1=2"})
+    assert str(RUN[name](*args, **kwargs)) in html.unescape(rel.result.value)
+    assert "relations.csv" in rel.export.value and "discovery.json" in rel.export.value
+
+
+def test_typed_function_and_errors_in_one_line(app):
+    rel = app.relations
+    rel.function.value, rel.inputs.value, rel.params.value = "exp(b*x)*(a*x + c", "x", "a, b, c"
+    rel.run()
+    assert rel.result.value.count("error:") == 1 and "cannot parse" in rel.result.value and "#b00020" in rel.result.value
+    rel.function.value = "__import__('os').system('true')"
+    rel.run()
+    assert "error:" in rel.result.value
+    rel.function.value, rel.point.value = "exp(b*x)*tanh(a*x + c)", ""
+    rel.run()
+    assert "[proved] dF/da - d2F/db dc = 0" in rel.result.value
+    assert _call(rel.code.value)[2]["function"] == "exp(b*x)*tanh(a*x + c)"
+
+
+def test_sliders_recompute_and_code_reproduces_the_field(app):
+    cur = app.curvature
+    cur.map.value, cur.coords.value = "[u*cos(v), u*sin(v), c*v]", "u, v"
+    cur.ranges.value, cur.sets.value, cur.sigma.value = "u=-2:2, v=0:1", "c=3/2", ""
+    cur.apply()
+    assert set(cur._controls) == {"u", "v", "c"}
+    cur._controls["c"].value = 2.0  # moving a slider recomputes
+    cur.resolution.value = 21
+    U = cur.field.U
+    np.testing.assert_allclose(cur.field.values, -4 / (4 + U**2) ** 2, rtol=1e-10)
+    name, args, kwargs = _call(cur.code.value)
+    again = RUN[name](*args, **kwargs)
+    np.testing.assert_array_equal(again.values, cur.field.values)
+    assert kwargs == {"sets": {"c": 2.0}, "resolution": 21}
+    assert cur.point_text(0, 0) == f"point u = -2, v = 0:  K = {cur.field.values[0, 0]:.15g}"
+    cur.prepare_downloads()
+    assert cur.export.value.count("download=") == 3
+
+
+def test_sigma_field_changes_the_metric_and_bad_sigma_is_one_line(app):
+    cur = app.curvature
+    cur.map.value, cur.coords.value, cur.ranges.value, cur.sets.value = "[u, v, u*v]", "u, v", "u=-1:1, v=-1:1", ""
+    cur.sigma.value = "1, 1, 4"
+    cur.apply()
+    scaled = explore_curvature("[u, v, u*v/2]", "u, v", "u=-1:1, v=-1:1", resolution=cur.resolution.value)  # Sigma = diag(1,1,4) halves Y_3
+    np.testing.assert_allclose(cur.field.values, scaled.values, rtol=1e-10, atol=1e-12)
+    cur.sigma.value = "1, 2"
+    cur.apply()
+    assert "error: Sigma: expected 3 variances or 9 entries, got 2" in cur.result.value
+
+
+def test_parse_sigma():
+    assert parse_sigma("", 3) is None and parse_sigma("identity", 2) is None
+    assert parse_sigma("[1, 2]", 2) == [1, 2]
+    assert parse_sigma("2, 1, 1, 2", 2) == [[2, 1], [1, 2]]
+    with pytest.raises(ModelError):
+        parse_sigma("1, 2, 3", 2)
+
+
+def test_gallery_loads_and_runs_examples(app):
+    choice, load = app.gallery
+    choice.value = "helicoid (u cos v, u sin v, c v)"
+    load.click()
+    assert app.tabs.selected_index == 1 and "min -0.444444" in app.curvature.result.value
+    choice.value = "Gaussian density: heat equation in the variance"
+    load.click()
+    assert app.tabs.selected_index == 0 and "[proved] dF/dv - 1/2 d2F/dm^2 = 0" in app.relations.result.value
+
+
+def test_every_gallery_statement_holds():
+    curvature = {e.title: explore_curvature(**e.arguments, resolution=31) for e in GALLERY if e.kind == "curvature"}
+    witness = curvature["sigmoid-gated witness: gates bend the Fisher-Rao metric"]
+    assert witness.values[15, 15] == pytest.approx(1.9592883465, abs=1e-9)  # grid centre (0, 0)
+    assert np.abs(curvature["ungated attention row: flat"].values).max() < 1e-9
+    np.testing.assert_allclose(curvature["scalar gate between two experts: a sphere"].values, 0.25, atol=1e-10)
+    helicoid = curvature["helicoid (u cos v, u sin v, c v)"]
+    np.testing.assert_allclose(helicoid.values, -2.25 / (2.25 + helicoid.U**2) ** 2, rtol=1e-10)
+    np.testing.assert_allclose(curvature["round 3-sphere: scalar curvature"].values, 1.5, atol=1e-10)
+    texts = {e.title: [t for _, _, t in explore_family(**e.arguments).relation_rows()] for e in GALLERY if e.kind == "family"}
+    assert "dF/da_1 - d2F/dbeta_1 dalpha = 0" in texts["softmax gate x linear expert: the beta-alpha-a PDE"]
+    assert "dF/dA_1_1 - d2F/db_1^2 = 0" in texts["quadratic gate: dF/dA = d2F/db^2"]
+    assert texts["monomial gate (attention) x tanh expert: no relation"] == []
+    sigmoid = texts["sigmoid gate x gated-linear expert (G1/G2 gated attention)"]
+    assert sum(t.count(" - ") == 1 and "d2F" in t and "dF/" not in t.split(" - ")[0][:3] for t in sigmoid[:3]) == 3
+    assert texts["Gaussian density: heat equation in the variance"] == ["dF/dv - 1/2 d2F/dm^2 = 0"]
+    with pytest.raises(KeyError):
+        example("no such example")
+
+
+def test_copy_as_code_leaves_out_defaults():
+    assert "explore_family('softmax-linear', 'linear')\n" in family_call(gate="softmax-linear", expert="linear")
+    snippet = curvature_call("[u, v, u*v]", "u, v", {"u": (-1, 1), "v": (0, 2)})
+    assert _call(snippet) == ("explore_curvature", ["[u, v, u*v]", "u, v", {"u": (-1.0, 1.0), "v": (0.0, 2.0)}], {})
+
+
+def test_exports():
+    field = explore_curvature("[u, v, u*v]", "u, v", "u=-1:1, v=-1:1", resolution=5)
+    rows = field_csv(field).splitlines()
+    assert rows[0] == "u,v,K" and len(rows) == 26
+    u, v, k = map(float, rows[7].split(","))
+    assert k == pytest.approx(-1 / (1 + u**2 + v**2) ** 2, rel=1e-12)
+    assert field_image(field, "png")[:8] == b"\x89PNG\r\n\x1a\n"
+    svg = field_image(field, "svg")
+    assert b"<svg" in svg[:2000] and len(svg) < 200_000  # the mesh is rasterised
+    link = download_link("a,b\n", "x.csv", "text/csv")
+    assert base64.b64decode(re.search(r"base64,([^']+)'", link).group(1)) == b"a,b\n"
+
+
+def test_colour_scale_is_diverging_and_centred_at_zero_when_the_sign_changes():
+    assert colour_style(np.array([-1.0, 3.0])) == {"colorscale": "RdBu", "reversescale": True, "zmin": -3.0, "zmax": 3.0}
+    assert colour_style(np.array([0.25, 0.25 + 1e-16]))["zmin"] == -1.0  # constant: rounding noise not drawn
+    assert colour_style(np.array([0.5, 2.0]))["colorscale"] == "Viridis"
+    field = explore_curvature("[u, v, u*v]", "u, v", "u=-1:1, v=0:2", resolution=5)
+    trace = heatmap_trace(field)
+    assert trace["x"] == list(np.linspace(-1, 1, 5)) and trace["y"] == list(np.linspace(0, 2, 5))
+    assert trace["z"][1][0] == field.values[0, 1]  # plotly rows are the second axis
