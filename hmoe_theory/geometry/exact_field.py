@@ -422,6 +422,7 @@ class _Exp:
     angle: sp.Expr
 
 
+LARGE_TERMS = 200  # polynomials with more terms are written out without sympy's (slow) re-evaluation
 FACTOR_MAX_TERMS = 400  # factor numerators/denominators (for display) only up to this many terms
 
 
@@ -432,7 +433,11 @@ def _fraction_expr(num, den, values: Sequence[sp.Expr | _Exp]) -> sp.Expr:
     canonical fraction either way, only written differently."""
     top, top_content = _factors(num, values)
     bottom, bottom_content = _factors(den, values)
-    return sp.Rational(top_content) / sp.Rational(bottom_content) * top / bottom
+    number = sp.Rational(top_content.numerator * bottom_content.denominator, top_content.denominator * bottom_content.numerator)
+    if len(num.to_dict()) + len(den.to_dict()) <= LARGE_TERMS:
+        return number * top / bottom
+    parts = ([] if number == 1 else [number]) + [top] + ([] if bottom == 1 else [sp.Pow(bottom, -1, evaluate=False)])
+    return sp.Mul(*parts, evaluate=False) if len(parts) > 1 else parts[0]
 
 
 def _factors(p, values: Sequence[sp.Expr | _Exp]) -> tuple[sp.Expr, Fraction]:
@@ -469,18 +474,22 @@ def _content(terms: dict) -> Fraction:
 
 def _as_expr(terms: dict, values: Sequence[sp.Expr | _Exp]) -> sp.Expr:
     """The polynomial ``{monomial: coefficient}`` with its generators replaced by ``values``; the
-    exponential generators of one monomial become a single ``exp`` of the summed angles."""
+    exponential generators of one monomial become a single ``exp`` of the summed angles (built without
+    re-evaluation: ``exp`` of a real linear form has nothing to evaluate, and this is the slow step)."""
+    exps = [i for i, value in enumerate(values) if isinstance(value, _Exp)]
+    others = [i for i, value in enumerate(values) if not isinstance(value, _Exp)]
     result = []
     for monomial, coefficient in terms.items():
-        factors, angle = [], sp.S.Zero
-        for value, k in zip(values, monomial):
-            if not k:
-                continue
-            if isinstance(value, _Exp):
-                angle += k * value.angle
-            else:
-                factors.append(value**k)
+        factors = [values[i] ** monomial[i] for i in others if monomial[i]]
+        angle = sp.Add(*(monomial[i] * values[i].angle for i in exps if monomial[i]))
         if angle != 0:
-            factors.append(sp.exp(angle))
-        result.append(sp.Rational(coefficient.numerator, coefficient.denominator) * sp.Mul(*factors))
-    return sp.Add(*result)
+            factors.append(sp.exp(angle, evaluate=False))
+        number = sp.Rational(coefficient.numerator, coefficient.denominator)
+        if len(terms) <= LARGE_TERMS:
+            result.append(sp.Mul(number, *factors))
+        elif not factors:
+            result.append(number)
+        else:  # sympy's evaluation of Mul/Add costs ~1 ms a term here; the terms are already canonical
+            head = [] if number == 1 else [number]
+            result.append(sp.Mul(*head, *factors, evaluate=False) if len(head) + len(factors) > 1 else factors[0])
+    return sp.Add(*result) if len(terms) <= LARGE_TERMS else sp.Add(*result, evaluate=False)
