@@ -292,7 +292,11 @@ class CurvatureField:
         )
 
     def figure(self, ax: Any = None) -> Any:
-        """A heat map of the field (matplotlib ``Figure``; drawn into ``ax`` if given)."""
+        """A heat map of the field (matplotlib ``Figure``; drawn into ``ax`` if given). A field that changes
+        sign uses a diverging map centred at 0 (``TwoSlopeNorm`` on ``[-m, m]``, ``m = max |K|``: white is
+        flat, red positive, blue negative, equal colours equal magnitudes); a one-signed field a
+        sequential map."""
+        from matplotlib.colors import TwoSlopeNorm
         from matplotlib.figure import Figure
 
         if ax is None:
@@ -303,9 +307,11 @@ class CurvatureField:
         low, high = float(self.values.min()), float(self.values.max())
         span = max(abs(low), abs(high))
         constant = high - low <= 1e-9 * max(span, 1.0)
-        if constant or low < 0 < high:  # diverging map centred on 0 (a constant field shows its sign)
-            limit = max(span, 1.0) if constant else span
-            style = {"cmap": "coolwarm", "vmin": -limit, "vmax": limit}
+        if constant:  # a constant field shows its sign on a symmetric scale (rounding noise is not drawn)
+            limit = max(span, 1.0)
+            style = {"cmap": "RdBu_r", "vmin": -limit, "vmax": limit}
+        elif low < 0 < high:  # diverging, 0 is white; symmetric, so one colour is one |K| on both sides
+            style = {"cmap": "RdBu_r", "norm": TwoSlopeNorm(vmin=-span, vcenter=0.0, vmax=span)}
         else:
             style = {"cmap": "viridis", "vmin": low, "vmax": high}
         mesh = ax.pcolormesh(self.U, self.V, self.values, shading="auto", rasterized=True, **style)  # small SVGs
