@@ -3,6 +3,8 @@
 * :mod:`.curvature` -- Gauss-equation curvature from ``J`` and ``H`` (numeric batched / exact / mpmath),
   the sign convention (sphere of radius ``R``: ``K = +1/R^2``) and the immersion check;
 * :mod:`.metric` -- :class:`PullbackMetric`: metric ``J^T Sigma^-1 J`` and curvature of a symbolic mean map;
+* :mod:`.exact_field`, :mod:`.exact_curvature` -- exact curvature in canonical form (reduced fractions over ``Q``
+  in ``exp`` / ``tan``-half-angle generators), each form checked against the 50-digit mpmath reference;
 * :mod:`.callable_map` -- :class:`CallableMeanMap`: the same for a black-box numpy map (finite differences);
 * :mod:`.gaussian_family` -- :class:`GaussianFamilyMetric`: full ``N(mu(theta), Sigma(theta))`` via Christoffel symbols;
 * :mod:`.maps` -- attention-type and gated mean maps, and the witnesses of the claims;
