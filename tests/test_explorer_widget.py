@@ -55,7 +55,9 @@ def test_relations_tab_result_and_copy_as_code_agree(app):
     name, args, kwargs = _call(rel.code.value)
     assert (name, args, kwargs) == ("explore_family", ["quadratic-polynomial", "linear"], {"seed": 3, "point": "a_1=2"})
     assert str(RUN[name](*args, **kwargs)) in html.unescape(rel.result.value)
-    assert "relations.csv" in rel.export.value and "discovery.json" in rel.export.value
+    csv_text = base64.b64decode(re.search(r"download='relations.csv' href='data:text/csv;base64,([^']+)'", rel.export.value).group(1)).decode()
+    assert csv_text.splitlines()[0] == "kind,status,relation" and "interaction (PDE),proved,dF/dA_1_1 - d2F/db_1^2 = 0" in csv_text
+    assert "discovery.json" in rel.export.value
 
 
 def test_typed_function_and_errors_in_one_line(app):

@@ -20,7 +20,9 @@ scroll inside their block, and tab titles are short, so nothing overflows a 900 
 
 from __future__ import annotations
 
+import csv
 import html
+import io
 from typing import Any
 
 from ..errors import HmoeError
@@ -158,7 +160,9 @@ class RelationsTab:
             self.export.value = ""
             return
         self.result.value = result_html(str(report))
-        rows = "kind,status,relation\n" + "".join(f'"{k}",{s},"{t}"\n' for k, s, t in report.relation_rows())
+        table = io.StringIO()
+        csv.writer(table, lineterminator="\n").writerows([("kind", "status", "relation"), *report.relation_rows()])
+        rows = table.getvalue()
         self.export.value = "export: " + download_link(rows, "relations.csv", "text/csv") + download_link(
             report.discovery.to_json(), "discovery.json", "application/json"
         )
