@@ -164,6 +164,7 @@ class ResultStore:
     def _check_integrity(self) -> None:
         verdict = self._db.execute("PRAGMA quick_check").fetchone()[0]
         if verdict != "ok":
+            verdict = " ".join(str(verdict).split())  # sqlite's verdict spans lines; the error is one line
             raise SweepError(f"result store {self.path} is damaged (sqlite quick_check: {verdict}); move it aside and re-run")
         for table, columns in _COLUMNS.items():
             found = [row[1] for row in self._db.execute(f"PRAGMA table_info({table})")]
@@ -250,7 +251,8 @@ class ResultStore:
 
     def add_path(self, task: Task, rows: Iterable[Mapping], started: float, finished: float, seconds: float,
                  worker: str) -> None:
-        """Store every size of one replicate path in one transaction (clearing an earlier failure).
+        """Store every size of one replicate path in one transaction (clearing an earlier failure and its claim,
+        so a killed sweep leaves claims only on the paths it did not finish).
 
         ``rows``: ``{"n": int, "status": str, "metrics": {name: float}}``. A fit already stored (two sweeps
         sharing a store) keeps its first row; fits are deterministic functions of their task.
@@ -270,6 +272,7 @@ class ResultStore:
         with self._db:
             self._db.executemany("INSERT OR IGNORE INTO fits VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", prepared)
             self._db.execute("DELETE FROM failures WHERE setting=? AND rep=?", (task.setting, task.rep))
+            self._db.execute("DELETE FROM claims WHERE setting=? AND rep=?", (task.setting, task.rep))
 
     def add_failure(self, task: Task, error: str) -> None:
         """Record that the path of ``task`` raised ``error`` (retried on resume)."""
