@@ -29,7 +29,7 @@ the other generators, coprime -- canonical.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from math import comb, gcd
@@ -389,7 +389,14 @@ class ExactField:
         for i in used:
             angle = self._values[i].angle
             values += [sp.sin(angle), sp.cos(angle)]
-        return _fraction_expr(fraction.num, fraction.den, values)
+
+        def squares(expr: sp.Expr) -> sp.Expr:  # display: (cos t - 1)(cos t + 1) -> -sin(t)**2
+            for i in used:
+                t = self._values[i].angle
+                expr = expr.subs((sp.cos(t) - 1) * (sp.cos(t) + 1), -sp.sin(t) ** 2)
+            return expr
+
+        return _fraction_expr(fraction.num, fraction.den, values, squares)
 
 
 def _reduce_squares(p, ctx, S: dict[int, int], C: dict[int, int], used: Sequence[int]):
@@ -426,13 +433,17 @@ LARGE_TERMS = 200  # polynomials with more terms are written out without sympy's
 FACTOR_MAX_TERMS = 400  # factor numerators/denominators (for display) only up to this many terms
 
 
-def _fraction_expr(num, den, values: Sequence[sp.Expr | _Exp]) -> sp.Expr:
+def _fraction_expr(
+    num, den, values: Sequence[sp.Expr | _Exp], rewrite: Callable[[sp.Expr], sp.Expr] | None = None
+) -> sp.Expr:
     """``num / den`` as ``c * prod(factors of num) / prod(factors of den)``, factors primitive over ``Z``.
 
     Factorisation (flint) is skipped above :data:`FACTOR_MAX_TERMS` terms; the result is the same
     canonical fraction either way, only written differently."""
     top, top_content = _factors(num, values)
     bottom, bottom_content = _factors(den, values)
+    if rewrite is not None and len(num.to_dict()) + len(den.to_dict()) <= LARGE_TERMS:
+        top, bottom = rewrite(top), rewrite(bottom)
     number = sp.Rational(top_content.numerator * bottom_content.denominator, top_content.denominator * bottom_content.numerator)
     if len(num.to_dict()) + len(den.to_dict()) <= LARGE_TERMS:
         return number * top / bottom
