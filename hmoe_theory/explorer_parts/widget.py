@@ -14,8 +14,9 @@ Both computing tabs show their result in a monospace block, the equivalent Pytho
 area ("copy as code", :mod:`.snippets`) and download links (:mod:`.figures`). Every typed text goes
 through the safe parsers of :mod:`hmoe_theory.expr`; an input error is shown as one line.
 
-Layout: widths are relative (``100%``, flexible grid cells of at least 220 px), long result lines
-scroll inside their block, and tab titles are short, so nothing overflows a 900 px wide page.
+Layout: widths are ``auto`` inside the app (flexible grid cells of at least 220 px; the 700 px heat map
+and long result lines scroll inside their own box) and tab titles are short, so neither the page nor a
+tab title overflows (checked in headless Chromium at 1000 px, and by eye at 600 px).
 """
 
 from __future__ import annotations
