@@ -44,6 +44,7 @@ BOUNDS: dict[str, Bound] = {
         Bound("k", 12, "parameter points / mixture components (--k)"),
         Bound("columns", 1500, "functions in one derivative family (parameters x orders x points)"),
         Bound("seed", 2**63 - 1, "absolute value of a seed (--seed)"),
+        Bound("jobs", 64, "local worker processes (--jobs, --workers)"),
         Bound("reps", 10_000, "replicates of a rate sweep (--reps)"),
         Bound("sample_size", 10_000_000, "sample size of a rate sweep (--n)"),
         Bound("sizes", 1000, "distinct sample sizes of a rate sweep (--n)"),
@@ -69,9 +70,9 @@ def limit(name: str) -> int:
 def refusal(name: str, value: object, subject: str | None = None) -> BoundError:
     """The error for ``value`` exceeding bound ``name``: which bound, and how to raise it."""
     bound = BOUNDS[name]
-    subject = subject or bound.what
+    shown = subject if subject and str(value) in subject else (f"{subject} = {value}" if subject else str(value))
     return BoundError(
-        f"{subject}: {value} exceeds the bound {limit(name)} on {bound.what} "
+        f"{shown} exceeds the bound {limit(name)} on {bound.what} "
         f"(raise it with the environment variable {bound.variable}=N)"
     )
 

@@ -25,12 +25,14 @@ from .errors import HmoeError, TimeLimitExceeded
 from .timelimit import DEFAULT_TIME_LIMIT_S, parse_time_limit, run_captured
 
 TIME_LIMITED = ("interactions", "identifiability", "curvature")
-# argparse dest -> (bound name, smallest accepted value)
-FLAG_BOUNDS: dict[str, tuple[str, int]] = {
+# argparse dest -> (bound name, smallest accepted value or None)
+FLAG_BOUNDS: dict[str, tuple[str, int | None]] = {
     "digits": ("digits", 0),
     "d": ("d", 1),
     "k": ("k", 1),
     "seed": ("seed", 0),
+    "jobs": ("jobs", None),  # check treats jobs < 1 as 1
+    "workers": ("jobs", None),
 }
 
 
