@@ -27,18 +27,19 @@ Kernel = Callable[..., np.ndarray]
 NUMPY_MODULES = [{"erf": scipy.special.erf}, "numpy"]
 
 
-def _lambdify(args: Sequence[sp.Symbol], exprs: Sequence[sp.Expr], modules) -> Callable:
-    return sp.lambdify(list(args), list(exprs), modules=modules, cse=True)
+def _lambdify(args: Sequence[sp.Symbol], exprs: Sequence[sp.Expr], modules, cse=True) -> Callable:
+    return sp.lambdify(list(args), list(exprs), modules=modules, cse=cse)
 
 
-def compile_exprs(exprs: Sequence[sp.Expr], args: Sequence[sp.Symbol]) -> Kernel:
+def compile_exprs(exprs: Sequence[sp.Expr], args: Sequence[sp.Symbol], cse=True) -> Kernel:
     """Compile ``exprs`` in the variables ``args`` to a vectorised numpy kernel.
 
     The kernel takes one array-like per argument (broadcast together) and returns a float array of
-    shape ``(len(exprs), *shape)``; constant expressions are broadcast to ``shape``.
+    shape ``(len(exprs), *shape)``; constant expressions are broadcast to ``shape``. ``cse``: as in
+    ``sympy.lambdify`` (a callable returning a precomputed ``sympy.cse`` result saves recomputing it).
     """
     exprs = [sp.sympify(e) for e in exprs]
-    raw = _lambdify(args, exprs, NUMPY_MODULES)
+    raw = _lambdify(args, exprs, NUMPY_MODULES, cse)
     count = len(exprs)
 
     def kernel(*values) -> np.ndarray:
@@ -79,11 +80,12 @@ ARB_FUNCTIONS = {
 }
 
 
-def compile_arb(exprs: Sequence[sp.Expr], args: Sequence[sp.Symbol]) -> Callable[..., list]:
+def compile_arb(exprs: Sequence[sp.Expr], args: Sequence[sp.Symbol], cse=True) -> Callable[..., list]:
     """Scalar ball-arithmetic kernel (python-flint ``arb``, C speed, rigorous error radius): call with arb
-    arguments after setting ``flint.ctx.prec``; raises NameError/TypeError on a function arb lacks."""
+    arguments after setting ``flint.ctx.prec``; raises NameError/TypeError on a function arb lacks.
+    ``cse`` as in :func:`compile_exprs`."""
     printer = MpmathPrinter({"fully_qualified_modules": False, "inline": True})
-    return sp.lambdify(list(args), [sp.sympify(e) for e in exprs], modules=[ARB_FUNCTIONS], cse=True, printer=printer)
+    return sp.lambdify(list(args), [sp.sympify(e) for e in exprs], modules=[ARB_FUNCTIONS], cse=cse, printer=printer)
 
 
 def gradient(expr: sp.Expr, params: Sequence[sp.Symbol]) -> list[sp.Expr]:

@@ -261,3 +261,24 @@ def test_proof_budget_leaves_later_relations_numerically_certified():
     assert all("proof budget spent" in r.method for r in spent.relations)
     ample = discover_relations(("quadratic-polynomial", "linear"), d=2, proof_budget_s=60.0)
     assert {r.status for r in ample.relations} == {Status.PROVED}
+
+
+@pytest.mark.parametrize(
+    "family",
+    [("quadratic-polynomial", "ridge-tanh"), ("softmax-linear", "ridge-sigmoid"), ("quadratic-monomial", "linear")],
+)
+def test_symengine_derivatives_equal_the_sympy_table_at_the_point(family):
+    import random
+
+    from hmoe_theory.attention.families import attention_entry_function
+    from hmoe_theory.families import gate_expert
+    from hmoe_theory.interactions.derivatives import at_point, derivative_table, derivatives_at_point, parse_point
+
+    for F in (gate_expert(*family, 2), attention_entry_function("G3", 2, 1, 1, temperature=True)):
+        point = parse_point(F, None)
+        fast, slow = derivatives_at_point(F, 2, point), at_point(derivative_table(F, 2), point)
+        assert list(fast) == list(slow)
+        x = {s: sp.Rational(random.Random(i).randint(-9, 9), 7) for i, s in enumerate(F.inputs)}
+        for kappa in fast:
+            assert fast[kappa].free_symbols <= set(F.inputs)
+            assert abs(sp.N((fast[kappa] - slow[kappa]).xreplace(x), 40)) < 1e-35

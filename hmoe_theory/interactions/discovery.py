@@ -46,7 +46,7 @@ from ..compile import compile_arb, compile_exprs, compile_mpmath
 from ..errors import ModelError, TimeLimitExceeded
 from ..families import ParametricFunction
 from ..timelimit import time_limit
-from .derivatives import KINKS, Derivative, at_point, derivative_table, parse_point, resolve_function
+from .derivatives import KINKS, Derivative, derivatives_at_point, parse_point, resolve_function
 from .linalg import NullSpace, float_pass, null_space, solve_relations
 
 MIN_DIGITS = 50
@@ -296,12 +296,18 @@ def sample_count(size: int) -> int:
 
 
 def float_rows(
-    exprs: Sequence[sp.Expr], inputs: Sequence[sp.Symbol], count: int, seed: int = 0, box: float = INPUT_RANGE
+    exprs: Sequence[sp.Expr],
+    inputs: Sequence[sp.Symbol],
+    count: int,
+    seed: int = 0,
+    box: float = INPUT_RANGE,
+    cse=True,
 ) -> np.ndarray | None:
     """Float64 values of ``exprs`` at ``count`` random inputs (rationals k / 2^20 in [-box, box]^d, exact in
-    float), rows where every value is finite; None if the functions are complex or mostly undefined."""
+    float), rows where every value is finite; None if the functions are complex or mostly undefined.
+    ``cse``: as in :func:`hmoe_theory.compile.compile_exprs`."""
     try:
-        kernel = compile_exprs(exprs, inputs)
+        kernel = compile_exprs(exprs, inputs, cse)
     except (TypeError, ValueError, NameError, KeyError):
         return None
     rng = random.Random(seed)
@@ -328,14 +334,17 @@ def ball_rows(
     digits: int,
     seed: int = 0,
     box: float = INPUT_RANGE,
+    kernel=None,
 ) -> list[list] | None:
     """Like :func:`evaluation_rows` in python-flint ball arithmetic (C speed): values (arb balls at
     ``digits`` digits plus guard bits) at ``count`` random rational inputs where all are finite; None if
-    a function has no arb version (the caller then uses mpmath)."""
-    try:
-        kernel = compile_arb(exprs, inputs)
-    except (TypeError, ValueError, NameError, KeyError, SyntaxError):
-        return None
+    a function has no arb version (the caller then uses mpmath). ``kernel``: a precompiled
+    :func:`hmoe_theory.compile.compile_arb` kernel of ``exprs``."""
+    if kernel is None:
+        try:
+            kernel = compile_arb(exprs, inputs)
+        except (TypeError, ValueError, NameError, KeyError, SyntaxError):
+            return None
     flint.ctx.prec = int(digits * 3.33) + 64
     rng = random.Random(seed)
     scale, bound = 2**20, int(box * 2**20)
@@ -362,29 +371,47 @@ def confirm_relations(
     seed: int,
     points: int = CONFIRM_POINTS,
     box: float = INPUT_RANGE,
+    kernel=None,
 ) -> float | None:
     """Largest relative residual |sum_i c_i exprs_i| / sum_i |c_i exprs_i| of the candidate relations at
     ``points`` fresh random inputs at ``digits`` digits, or None when one exceeds 10^-(0.6 digits) (the
-    candidates are then wrong). Only the functions the relations use are evaluated (ball arithmetic when
-    every function has an arb version, else mpmath)."""
+    candidates are then wrong). In ball arithmetic (one arb matrix product; ``kernel``: a precompiled
+    arb kernel of all ``exprs``) when every function has an arb version, else in mpmath and exact
+    fractions on the functions the relations use."""
     used = sorted({i for row in basis for i, c in enumerate(row) if c})
     if not used:
         return 0.0
+    tolerance = Fraction(1, 10 ** int(0.6 * digits))
+    rows = ball_rows(exprs, inputs, points, digits, seed + 7919, box, kernel) if kernel is not None else None
+    if rows is not None:
+        coefficients = flint.arb_mat([[flint.fmpq(c.numerator, c.denominator) for c in row] for row in basis])
+        values = flint.arb_mat([list(column) for column in zip(*rows)])  # functions x points
+        residual = coefficients * values
+        size = flint.arb_mat([[abs(v) for v in r] for r in coefficients.tolist()]) * flint.arb_mat(
+            [[abs(v) for v in r] for r in values.tolist()]
+        )
+        worst = 0.0
+        for r, s in zip(residual.tolist(), size.tolist()):
+            for value, scale in zip(r, s):
+                ratio = abs(value) / scale if scale > 0 else abs(value)
+                upper = float(ratio.mid()) + float(ratio.rad())
+                if upper > float(tolerance):
+                    return None
+                worst = max(worst, upper)
+        return worst
     chosen = [exprs[i] for i in used]
-    rows = ball_rows(chosen, inputs, points, digits, seed + 7919, box)
-    if rows is None:
-        rows = evaluation_rows(chosen, inputs, points, digits, seed + 7919, box)
+    rows = ball_rows(chosen, inputs, points, digits, seed + 7919, box) or evaluation_rows(
+        chosen, inputs, points, digits, seed + 7919, box
+    )
     where = {i: k for k, i in enumerate(used)}
     worst = Fraction(0)
-    tolerance = Fraction(1, 10 ** int(0.6 * digits))
-    with mpmath.workdps(digits):
-        for values in rows:
-            exact = [_as_fraction(v) for v in values]
-            for row in basis:
-                terms = [c * exact[where[i]] for i, c in enumerate(row) if c]
-                size = sum(abs(t) for t in terms)
-                if size:
-                    worst = max(worst, abs(sum(terms)) / size)
+    for values in rows:
+        exact = [_as_fraction(v) for v in values]
+        for row in basis:
+            terms = [c * exact[where[i]] for i, c in enumerate(row) if c]
+            size = sum(abs(t) for t in terms)
+            if size:
+                worst = max(worst, abs(sum(terms)) / size)
     return float(worst) if worst <= tolerance else None
 
 
@@ -418,17 +445,24 @@ def family_null_space(
         raise ModelError(f"at least {MIN_DIGITS} digits are needed to separate relations from ill-conditioning")
     box, warnings = input_box(exprs, inputs, seed)
     if first_pass:
-        values = float_rows(exprs, inputs, sample_count(len(exprs)), seed, box)
+        shared = sp.cse([sp.sympify(e) for e in exprs])  # one common-subexpression pass for both kernels
+        values = float_rows(exprs, inputs, sample_count(len(exprs)), seed, box, cse=lambda _: shared)
         first = None if values is None else float_pass(values)
-        candidate = None
+        candidate, kernel = None, None
         if first is not None:
+            try:
+                kernel = compile_arb(exprs, inputs, cse=lambda _: shared)
+            except (TypeError, ValueError, NameError, KeyError, SyntaxError):
+                kernel = None
             square = []
             if first.pivots:
-                square = ball_rows(exprs, inputs, first.rank, digits, seed + 104729, box) or evaluation_rows(
+                square = ball_rows(exprs, inputs, first.rank, digits, seed + 104729, box, kernel) or evaluation_rows(
                     exprs, inputs, first.rank, digits, seed + 104729, box
                 )
             candidate = solve_relations(square, first, digits)
-        residual = None if candidate is None else confirm_relations(candidate.basis, exprs, inputs, digits, seed, box=box)
+        residual = None
+        if candidate is not None:
+            residual = confirm_relations(candidate.basis, exprs, inputs, digits, seed, box=box, kernel=kernel)
         if residual is not None:
             return replace(candidate, residual=residual), digits, warnings
     for attempt in (digits, 2 * digits):
@@ -583,8 +617,7 @@ def discover_relations(
     if min_order not in (0, 1) or min_order > order:
         raise ModelError(f"min_order must be 0 (include F) or 1, got {min_order!r}")
     theta = parse_point(F, point, seed)
-    table = derivative_table(F, order, min_order)
-    values = at_point(table, theta)
+    values = derivatives_at_point(F, order, theta, min_order)
     kappas = list(values)
     exprs = [values[k] for k in kappas]
     columns = tuple(Column(Derivative(tuple(p.name for p in k))) for k in kappas)

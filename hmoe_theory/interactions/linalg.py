@@ -356,17 +356,19 @@ def solve_relations(rows: list[list], first: FloatPass, digits: int) -> NullSpac
     except ZeroDivisionError:
         return None
     tolerance = Fraction(1, 10 ** int(ZERO_EXPONENT * digits))
+    small = float(tolerance)
+    entries = X.tolist()
     basis = []
     for t, p in enumerate(pivots):
         row = [Fraction(0)] * first.size
         row[p] = Fraction(1)
         for i, j in enumerate(free):
-            entry = X[i, t]
-            mid, radius = _arb_fraction(entry.mid()), _arb_fraction(entry.rad())
-            if radius > tolerance * max(1, abs(mid)):
+            entry = entries[i][t]
+            if float(entry.rad()) > small * max(1.0, abs(float(entry.mid()))):
                 return None
-            if abs(mid) <= tolerance:
+            if abs(float(entry.mid())) <= small:
                 continue
+            mid = _arb_fraction(entry.mid())
             value = _rationalise(-mid, digits)
             if value is None:
                 return None
