@@ -12,7 +12,7 @@ The replicate function defaults to :func:`hmoe_theory.estimation.replicate.run_p
 ``f(setting, sizes, rep, seed) -> [{"n", "status", "metrics"}, ...]`` (or its ``"module:function"`` name) works.
 """
 
-from .export import write_csv
+from .export import read_csv, write_csv
 from .plots import contrast_figure, parse_formats, plot_rates, rate_figure
 from .runner import (
     DEFAULT_REPLICATE,
@@ -60,6 +60,7 @@ __all__ = [
     "summary_json",
     "summary_markdown",
     "task_seed",
+    "read_csv",
     "write_csv",
     "write_summary",
 ]

@@ -58,3 +58,21 @@ def write_csv(records: Iterable[FitRecord], path: str | Path) -> Path:
     except OSError as exc:
         raise SweepError(f"cannot write {path}: {exc.strerror or exc}") from None
     return path
+
+
+def read_csv(path: str | Path) -> list[FitRecord]:
+    """The fit records of a CSV written by :func:`write_csv` (exact floats; empty cells are left out)."""
+    path = Path(path)
+    try:
+        with path.open(newline="", encoding="utf-8") as handle:
+            rows = list(csv.DictReader(handle))
+    except OSError as exc:
+        raise SweepError(f"cannot read {path}: {exc.strerror or exc}") from None
+    records = []
+    try:
+        for row in rows:
+            metrics = {name: float(value) for name, value in row.items() if name not in FIXED_COLUMNS[:5] and value != ""}
+            records.append(FitRecord(row["setting"], int(row["n"]), int(row["rep"]), int(row["seed"]), metrics, row["status"]))
+    except (KeyError, TypeError, ValueError) as exc:
+        raise SweepError(f"{path} is not a fits export of hmoe rates ({type(exc).__name__}: {exc})") from None
+    return records
