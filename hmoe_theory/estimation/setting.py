@@ -37,6 +37,7 @@ import numpy as np
 
 from ..errors import HmoeError, ModelError
 from ..families import Expert, Gate, get_expert, get_gate
+from ..symbols import input_symbols
 from .model import SoftmaxMoE
 from .exponents import LITERATURE_PRESETS
 
@@ -241,8 +242,8 @@ def setting_from_mapping(raw: Mapping) -> Setting:
         raise SpecError("truth: expected one or more [[truth]] tables")
     if len(truth_raw) > k:
         raise SpecError(f"truth: {len(truth_raw)} true components but only k = {k} fitted (k must be >= the truth's)")
-    probe = SoftmaxMoE(gate, expert, 1, len(inputs))
-    names = [p.name for p in (*probe.gate_kernel.params, *probe.expert_kernel.params)]
+    x = input_symbols(len(inputs))  # parameter names from the symbolic terms (no kernel compiled here)
+    names = [p.name for p in (*gate.builder(x, None)[1], *expert.term(x)[1])]
     needed = ["weight", *names, *(["variance"] if estimator == "em" else [])]
     truth = []
     for j, table in enumerate(truth_raw, start=1):

@@ -135,18 +135,20 @@ class ResultStore:
         try:
             if readonly:
                 self._db = self._connect_readonly()
+                self._check_integrity()
             else:
                 if create:
                     self.path.parent.mkdir(parents=True, exist_ok=True)
                 fresh = not self.path.is_file() or self.path.stat().st_size == 0
                 self._db = sqlite3.connect(self.path, timeout=30.0)
-                self._db.execute("PRAGMA journal_mode=WAL")
-                self._db.execute("PRAGMA synchronous=NORMAL")
                 if fresh:
+                    self._db.execute("PRAGMA journal_mode=WAL")
                     with self._db:
                         self._db.executescript(_SCHEMA)
                         self._db.execute("INSERT OR IGNORE INTO meta VALUES ('schema', ?)", (SCHEMA_VERSION,))
-            self._check_integrity()
+                self._check_integrity()  # before anything is written to an existing (maybe foreign) file
+                self._db.execute("PRAGMA journal_mode=WAL")
+                self._db.execute("PRAGMA synchronous=NORMAL")
         except sqlite3.Error as exc:
             raise SweepError(f"result store {self.path} is damaged or not a store ({exc}); move it aside and re-run") from None
         except OSError as exc:
@@ -159,6 +161,12 @@ class ResultStore:
             db.execute("SELECT count(*) FROM sqlite_master").fetchone()
             return db
         except sqlite3.OperationalError:  # read-only directory: the WAL index cannot be created
+            wal = self.path.with_name(f"{self.path.name}-wal")
+            if wal.is_file() and wal.stat().st_size > 0:  # immutable=1 would ignore the fits committed there
+                raise SweepError(
+                    f"result store {self.path} has fits in its journal {wal.name} that cannot be read in a read-only "
+                    "directory; copy the directory somewhere writable and report from the copy"
+                ) from None
             return sqlite3.connect(f"{uri}?immutable=1", uri=True)
 
     def _check_integrity(self) -> None:
