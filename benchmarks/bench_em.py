@@ -1,9 +1,15 @@
 """Benchmark: vectorised EM for the softmax-gated Gaussian mixture of linear experts (n = 1e5, k = 3, d = 2).
 
-Run by hand: ``python benchmarks/bench_em.py [--n 100000] [--subsample 2000]``. Same data and the same
-starting point (the truth perturbed by N(0, 0.3^2)) for every method, one run:
+Run by hand (never by the tests): ``python benchmarks/bench_em.py [--n 100000] [--subsample 2000]``.
+The setting is written in the rate studies' schema (:func:`hmoe_theory.estimation.setting.setting_from_mapping`:
+softmax-linear gate x linear experts, ``estimator = "em"``, X ~ U[-1, 1]^2) and the data are drawn as a
+replicate path draws them (:func:`hmoe_theory.estimation.replicate.simulate` on
+:meth:`~hmoe_theory.estimation.replicate.PairedSample.draw`). Same data and the same starting point (the
+truth perturbed by N(0, 0.3^2), variances x 1.5) for every method, one run, BLAS single-threaded (as
+inside ``run_path``); CPU seconds (``time.process_time``) and wall seconds are both printed:
 
-1. ours: :class:`hmoe_theory.estimation.GaussianMoEEM` (vectorised E-step, WLS experts, 1 Newton gate step);
+1. ours: :class:`hmoe_theory.estimation.GaussianMoEEM` (vectorised E-step, WLS experts, 1 Newton gate step)
+   with the rate studies' stopping rule (``replicate.EM_MAX_ITER``, ``replicate.EM_TOL``);
 2. plain per-sample Python EM, the same algorithm with explicit loops over samples: it is run for a
    few iterations on a subsample and its per-(sample x iteration) cost is SCALED to n and to the
    iteration count of (1) -- an estimate, printed as such; its parameters on the subsample are
@@ -20,14 +26,33 @@ import time
 
 import numpy as np
 from scipy.optimize import minimize
+from threadpoolctl import threadpool_limits
 
 from hmoe_theory.estimation.em import GaussianMoEEM, GaussianMoEParams, mean_log_likelihood
-from hmoe_theory.estimation.sampling import sample_gaussian_moe
+from hmoe_theory.estimation.replicate import EM_MAX_ITER, EM_TOL, PairedSample, simulate
+from hmoe_theory.estimation.setting import setting_from_mapping
 
+# rows: gate [beta_1, beta_2, c] (weight exp(c)), experts [a_1, a_2, alpha], variances
 TRUE = GaussianMoEParams(
     gate=np.array([[2.0, -1.0, 0.5], [-1.0, 2.0, 0.0], [0.0, 0.0, 0.0]]),
     experts=np.array([[1.0, -0.5, 0.5], [-1.0, 1.0, -0.5], [0.5, 0.5, 1.5]]),
     variances=np.array([0.05, 0.1, 0.08]),
+)
+SETTING = setting_from_mapping(
+    {
+        "name": "bench-em/gaussian-moe-k3",
+        "inputs": ["x1", "x2"],
+        "gate_family": "softmax-linear",
+        "expert_family": "linear",
+        "design": "uniform(-1, 1)",
+        "k": 3,
+        "estimator": "em",
+        "truth": [
+            {"weight": math.exp(g[2]), "beta_1": g[0], "beta_2": g[1], "a_1": e[0], "a_2": e[1], "alpha": e[2],
+             "variance": v}
+            for g, e, v in zip(TRUE.gate, TRUE.experts, TRUE.variances)
+        ],
+    }
 )
 
 
@@ -113,48 +138,56 @@ def scipy_numeric(X: np.ndarray, y: np.ndarray, start: GaussianMoEParams) -> tup
     return unpack(result.x), int(result.nfev)
 
 
+def _timed(fn):
+    """(result, CPU seconds, wall seconds) of fn()."""
+    cpu, wall = time.process_time(), time.perf_counter()
+    result = fn()
+    return result, time.process_time() - cpu, time.perf_counter() - wall
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=100_000)
     parser.add_argument("--subsample", type=int, default=2000)
     parser.add_argument("--python-iterations", type=int, default=3)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--no-scipy", action="store_true", help="skip [3] (minutes at n = 1e5)")
     args = parser.parse_args()
 
-    rng = np.random.default_rng(0)
-    X, y = sample_gaussian_moe(rng, TRUE, args.n)
+    X, y = simulate(SETTING, PairedSample.draw(args.seed, args.n, SETTING.d, SETTING.design.law))
+    rng = np.random.default_rng(args.seed)
     start = GaussianMoEParams(
         TRUE.gate + 0.3 * rng.normal(size=TRUE.gate.shape), TRUE.experts + 0.3 * rng.normal(size=(3, 3)), 1.5 * TRUE.variances
     )
-    print(f"data: n = {args.n}, k = 3, d = 2; truth mean log-lik {mean_log_likelihood(X, y, TRUE):.6f}")
+    print(f"data: n = {args.n}, k = 3, d = 2 ({SETTING.name}); truth mean log-lik {mean_log_likelihood(X, y, TRUE):.6f}")
 
-    GaussianMoEEM(3).fit(X[:1000], y[:1000], init=start)  # warm-up
-    times = []
-    for _ in range(3):
-        t0 = time.perf_counter()
-        ours = GaussianMoEEM(3).fit(X, y, init=start)
-        times.append(time.perf_counter() - t0)
-    t_ours = min(times)
-    print(f"[1] vectorised EM: {t_ours:.3f} s (best of 3), {ours.n_iter_} iterations, converged={ours.converged_}, "
-          f"mean log-lik {ours.log_likelihood_:.6f}")
+    def ours_fit(X_, y_, **options):
+        return GaussianMoEEM(3, SETTING.gate, SETTING.expert, **options).fit(X_, y_, init=start)
+
+    ours_fit(X[:1000], y[:1000])  # warm-up (kernel compilation)
+    runs = [_timed(lambda: ours_fit(X, y, max_iter=EM_MAX_ITER, tol=EM_TOL)) for _ in range(3)]
+    ours, t_ours, wall_ours = min(runs, key=lambda r: r[1])
+    print(f"[1] vectorised EM: {t_ours:.3f} CPU s ({wall_ours:.3f} s wall, best of 3), {ours.n_iter_} iterations "
+          f"({t_ours / ours.n_iter_ * 1e3:.2f} ms each), status {ours.status_}, mean log-lik {ours.log_likelihood_:.6f}")
 
     m = args.subsample
-    t0 = time.perf_counter()
-    slow = python_em(X[:m].tolist(), y[:m].tolist(), start.pinned(), args.python_iterations)
-    t_py = time.perf_counter() - t0
-    check = GaussianMoEEM(3, max_iter=args.python_iterations, tol=-np.inf).fit(X[:m], y[:m], init=start)
-    agree = np.allclose(slow.flat(), check.params_.flat(), atol=1e-8)
+    slow, t_py, _ = _timed(lambda: python_em(X[:m].tolist(), y[:m].tolist(), start.pinned(), args.python_iterations))
+    check = ours_fit(X[:m], y[:m], max_iter=args.python_iterations, tol=-np.inf)
+    gap = float(np.max(np.abs(slow.flat() - check.params_.flat())))
     per_sample_iter = t_py / (m * args.python_iterations)
     t_py_scaled = per_sample_iter * args.n * ours.n_iter_
-    print(f"[2] per-sample Python EM: {t_py:.2f} s for {args.python_iterations} iterations on {m} samples "
-          f"(same parameters as ours: {agree}); SCALED to n = {args.n} x {ours.n_iter_} iterations: {t_py_scaled:.1f} s (estimate)")
-
-    t0 = time.perf_counter()
-    numeric, nfev = scipy_numeric(X, y, start)
-    t_scipy = time.perf_counter() - t0
-    print(f"[3] scipy L-BFGS-B, numeric gradient: {t_scipy:.2f} s, {nfev} log-lik evaluations, "
-          f"mean log-lik {mean_log_likelihood(X, y, numeric):.6f}")
-    print(f"ratios: python/ours = {t_py_scaled / t_ours:.0f}x (scaled estimate), scipy-numeric/ours = {t_scipy / t_ours:.1f}x")
+    print(f"[2] per-sample Python EM: {t_py:.2f} CPU s for {args.python_iterations} iterations on {m} samples "
+          f"(max |difference| from ours on the same subsample: {gap:.1e}); SCALED to n = {args.n} x "
+          f"{ours.n_iter_} iterations: {t_py_scaled:.1f} CPU s (estimate)")
+    line = f"ratios (CPU): python/ours = {t_py_scaled / t_ours:.0f}x (scaled estimate)"
+    if not args.no_scipy:
+        (numeric, nfev), t_scipy, wall_scipy = _timed(lambda: scipy_numeric(X, y, start))
+        print(f"[3] scipy L-BFGS-B, numeric gradient: {t_scipy:.2f} CPU s ({wall_scipy:.2f} s wall), {nfev} "
+              f"log-lik evaluations, mean log-lik {mean_log_likelihood(X, y, numeric):.6f}")
+        line += f", scipy-numeric/ours = {t_scipy / t_ours:.1f}x"
+    print(line)
 
 
 if __name__ == "__main__":
-    main()
+    with threadpool_limits(limits=1):
+        main()
