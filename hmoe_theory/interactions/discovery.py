@@ -519,13 +519,13 @@ def relations_from_null_space(
     for row in result.basis:
         used = [i for i, c in enumerate(row) if c != 0]
         terms = tuple(Term(columns[i], row[i]) for i in used)
-        if certify and proof_budget_s is not None and time.perf_counter() - started > proof_budget_s:
+        left = None if proof_budget_s is None else proof_budget_s - (time.perf_counter() - started)
+        if certify and left is not None and left <= 0:
             status = Status.CERTIFIED
             method = f"numeric at {MIN_DIGITS} digits, residual {result.residual:.1e} (proof budget spent)"
         elif certify:
-            status, method = certify_relation(
-                [exprs[i] for i in used], [row[i] for i in used], inputs, factor, time_limit_s
-            )
+            limit = time_limit_s if left is None else min(time_limit_s, left)
+            status, method = certify_relation([exprs[i] for i in used], [row[i] for i in used], inputs, factor, limit)
         else:
             status, method = Status.CERTIFIED, f"numeric null space, residual {result.residual:.1e}"
         relations.append(Relation(terms, status, method))
