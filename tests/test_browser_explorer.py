@@ -183,3 +183,14 @@ def test_curvature_field_draws_and_hovers(page):
     assert "K = 0.111111" in hover.text and "u = " in hover.text and "v = " in hover.text
     overflow = page.execute_script("return document.documentElement.scrollWidth - window.innerWidth")
     assert overflow <= 0, f"the curvature tab scrolls horizontally by {overflow} px"
+
+
+def test_gallery_example_loads_into_the_curvature_tab(page):
+    _click_tab(page, "Gallery")
+    page.find_element(By.XPATH, "//div[contains(@class, 'widget-select')]//option[contains(., 'helicoid')]").click()
+    page.find_element(By.XPATH, "//button[contains(., 'load and run')]").click()
+    result = _result_containing(page, "Y = [u*cos(v), u*sin(v), c*v] with c=3/2")  # 1.5 is kept exact
+    assert "min -0.444444" in result  # K = -c^2/(c^2 + u^2)^2 is smallest at u = 0: -1/c^2
+    selected = page.find_element(By.CSS_SELECTOR, ".lm-TabBar-tab.lm-mod-current .lm-TabBar-tabLabel")
+    assert selected.text == "Curvature"
+    page.save_screenshot(str(page.shots / "gallery-helicoid.png"))
