@@ -37,7 +37,7 @@ BOUNDS: dict[str, Bound] = {
         Bound("depth", 60, "nesting depth of an expression (operators, calls, parentheses)"),
         Bound("calls", 4, "nesting depth of function calls such as exp(exp(x))"),
         Bound("exponent", 64, "absolute value of a numeric exponent"),
-        Bound("number_digits", 300, "decimal digits of a number (literal, or built by * and **)"),
+        Bound("number_digits", 308, "decimal digits of a number (literal, or built by * and **)"),
         Bound("degree", 256, "total degree of an expression (x**a*y**b counts a + b)"),
         Bound("digits", 2000, "working precision in decimal digits (--digits)"),
         Bound("d", 6, "input dimension (--d)"),

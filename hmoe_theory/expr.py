@@ -18,9 +18,10 @@ building, on upper estimates computed bottom-up, so no huge object is ever creat
 
 * ``length`` characters, ``depth`` nesting levels, ``calls`` nested function calls;
 * ``exponent``: ``|e|`` of a numeric exponent;
-* ``number_digits``: digits of any number, where a product adds the digits of its factors, a power
-  multiplies them by ``|e|`` and a sum adds one (an upper bound on the coefficients after expansion;
-  this covers integers built by products and hex literals, not only ``**``);
+* ``number_digits``: decimal digits (log10 of the magnitude) of any number, where a product adds the
+  digits of its factors, a power multiplies them by ``|e|`` and a sum of n terms adds log10(n) (an upper
+  bound on the coefficients after expansion; this covers integers built by products and hex literals,
+  not only ``**``; the default 308 keeps every accepted number within float range);
 * ``degree``: total degree, where a product adds degrees and ``p**e`` multiplies by ``|e|``.
 
 An expression that is undefined or complex as written (``0**-1``, ``log(0)``, ``1/(x-x)``, ``sqrt(-1)``)
@@ -33,7 +34,7 @@ import ast
 import math
 import re
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import sympy as sp
 
@@ -125,13 +126,13 @@ class _Built:
 
     expr: sp.Expr
     degree: float = 0
-    digits: float = 1
+    digits: float = 0
     calls: int = 0
 
 
 def _number_digits(value: sp.Rational) -> float:
-    """Decimal digits of numerator and denominator (from bit lengths: no string conversion)."""
-    return max(int(value.p).bit_length(), int(value.q).bit_length()) * _LOG10_2 + 1
+    """Upper bound on log10 of numerator and denominator (from bit lengths: no string conversion)."""
+    return max(int(value.p).bit_length(), int(value.q).bit_length()) * _LOG10_2
 
 
 class _Builder:
@@ -175,10 +176,10 @@ class _Builder:
             raise self.exceeds("depth", depth)
         if isinstance(node, ast.Constant):
             value = self.number(node)
-            return self.checked(_Built(value, 0, _number_digits(value) if value.is_Rational else 1))
+            return self.checked(_Built(value, 0, _number_digits(value)))
         if isinstance(node, ast.Name):
             value = self.name(node.id)
-            return _Built(value, 1 if value.is_Symbol else 0)
+            return _Built(value, 1, 0) if value.is_Symbol else _Built(value, 0, 1)  # pi, E
         if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
             operand = self.node(node.operand, depth + 1)
             return operand if isinstance(node.op, ast.UAdd) else _Built(-operand.expr, *_sizes(operand))
@@ -194,6 +195,8 @@ class _Builder:
             built = self.node(node, depth + 1)
             for op, operand in reversed(chain):
                 built = self.combine(op, built, self.node(operand, depth + 1))
+            if group == "sum":  # n terms: coefficients grow by at most a factor n
+                built = self.checked(replace(built, digits=built.digits + math.log10(len(chain) + 1)))
             return built
         if isinstance(node, ast.BinOp):
             raise self.fail(f"operator {type(node.op).__name__} is not allowed (use + - * / **)")
@@ -206,7 +209,7 @@ class _Builder:
         if isinstance(op, ast.Div) and right.expr == 0:
             raise self.fail("division by zero")
         if isinstance(op, (ast.Add, ast.Sub)):
-            sizes = (max(left.degree, right.degree), max(left.digits, right.digits) + 1)
+            sizes = (max(left.degree, right.degree), max(left.digits, right.digits))  # + log10(terms): see node()
         else:
             sizes = (left.degree + right.degree, left.digits + right.digits)
         checked = self.checked(_Built(left.expr, *sizes, max(left.calls, right.calls)))
@@ -239,7 +242,7 @@ class _Builder:
             if value != value or value in (float("inf"), float("-inf")):
                 raise self.fail("numbers must be finite")
             return sp.Rational(repr(value))
-        digits = value.bit_length() * _LOG10_2 + 1
+        digits = value.bit_length() * _LOG10_2
         if digits > self.limits["number_digits"]:
             raise self.exceeds("number_digits", digits)
         return sp.Integer(value)

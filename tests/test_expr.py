@@ -128,3 +128,70 @@ def test_fuzz_token_soup_never_escapes(tokens):
     assert isinstance(result, sp.Basic)
     for symbol in result.free_symbols:
         assert symbol.is_real and symbol.name[0].isalpha() and "__" not in symbol.name
+
+
+# ---- size bounds (hmoe_theory.bounds): estimated before anything large is built ----
+
+
+@pytest.mark.parametrize(
+    ("text", "variable"),
+    [
+        ("((a*x+b)**64)**64", "HMOE_MAX_DEGREE"),  # degree 8192
+        ("x**200*y**100", "HMOE_MAX_EXPONENT"),
+        ("(x**64)**5", "HMOE_MAX_DEGREE"),  # 320 > 256
+        ("(2**64)**64", "HMOE_MAX_NUMBER_DIGITS"),  # a power of a number
+        ("*".join(["99999999999"] * 40), "HMOE_MAX_NUMBER_DIGITS"),  # a product: 440 digits
+        ("0x" + "f" * 400, "HMOE_MAX_NUMBER_DIGITS"),  # a hex literal (482 digits)
+        ("x + " + "7" * 400, "HMOE_MAX_NUMBER_DIGITS"),  # a decimal literal, refused before ast.parse
+        ("(x + 99999999999**25)**4", "HMOE_MAX_NUMBER_DIGITS"),  # coefficients after expansion (1100 digits)
+        ("exp(exp(exp(exp(exp(x)))))", "HMOE_MAX_CALLS"),
+        ("x" + "+x" * 12000, "HMOE_MAX_LENGTH"),
+        ("-(" * 70 + "x" + ")" * 70, "HMOE_MAX_DEPTH"),
+    ],
+)
+def test_size_bounds_name_the_bound_and_how_to_raise_it(text, variable):
+    with pytest.raises(ExpressionError) as info:
+        parse_expression(text)
+    message = str(info.value)
+    assert variable in message and "\n" not in message
+
+
+def test_bounds_can_be_raised_by_environment(monkeypatch):
+    with pytest.raises(ExpressionError, match="HMOE_MAX_DEGREE"):
+        parse_expression("((a*x+b)**64)**3")  # degree 384
+    monkeypatch.setenv("HMOE_MAX_DEGREE", "400")
+    assert parse_expression("((a*x+b)**64)**3") == (real_symbol("a") * real_symbol("x") + real_symbol("b")) ** 192
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "(a*x+b)**64",  # degree 128
+        "exp(exp(exp(exp(x))))",  # 4 nested calls
+        "+".join(f"x{i}" for i in range(2000)),  # a long flat sum is one level, not 2000
+        "*".join(f"x{i}" for i in range(200)),
+        "*".join(["99"] * 100) + "*x",  # 200 digits
+        "normal_pdf(y, m, s**2)",
+        "1e300*x",
+        "1e307 + 1e307",
+    ],
+)
+def test_inputs_within_the_bounds_parse(text):
+    assert isinstance(parse_expression(text), sp.Basic)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("0**-1", "0 to a negative power"),
+        ("a*x+log(0)", "undefined value"),
+        ("1/(x-x)", "division by zero"),
+        ("0/0 + x", "division by zero"),
+        ("sqrt(-1)*x", "complex value"),
+        ("log(-1)+x", "complex value"),
+        ("x**sqrt(-1)", "exponents must be real"),
+    ],
+)
+def test_undefined_or_complex_constants_are_refused(text, message):
+    with pytest.raises(ExpressionError, match=message):
+        parse_expression(text)

@@ -65,9 +65,26 @@ def test_two_dimensional_quadrature_runs_and_is_regular():
         (TWO, {"method": "simpson"}, "method"),
         (TWO, {"point": "nu_1=-1"}, "positive"),
         (TWO, {"point": "zeta=1"}, "no parameter"),
+        (TWO, {"point": {"nu_1": float("nan")}}, "finite"),
         (TWO, {"free": ["zeta"]}, "unknown parameter"),
     ],
 )
 def test_bad_input(mixture, kwargs, message):
     with pytest.raises(ModelError, match=message):
         fisher_information(mixture, **kwargs)
+
+
+def test_partial_point_lists_the_values_drawn_at_random():
+    result = fisher_information(TWO, "beta_1_1=1/2, nu_1=2", nodes_x=8, nodes_y=80)
+    assert result.point["beta_1_1"] == 0.5 and result.point["nu_1"] == 2.0
+    assert "beta_1_1" not in result.drawn and "nu_1" not in result.drawn
+    assert set(result.drawn) == set(result.point) - {"beta_1_1", "nu_1"}
+    assert "drawn at random (not given in the point): beta0_1=" in result.table()
+    assert result.to_dict()["drawn"] == list(result.drawn)
+
+
+def test_mixture_size_is_bounded():
+    from hmoe_theory.errors import BoundError
+
+    with pytest.raises(BoundError, match="HMOE_MAX_K"):
+        fisher_information(Mixture.from_names("softmax-linear", "linear", 13, 1, "density"))

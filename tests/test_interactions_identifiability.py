@@ -69,3 +69,12 @@ def test_table_over_a_slice_of_the_catalogue():
 def test_bad_families_are_refused(make, error):
     with pytest.raises(error):
         make()
+
+
+def test_sizes_are_bounded_before_any_work():
+    from hmoe_theory.errors import BoundError
+
+    with pytest.raises(BoundError, match="HMOE_MAX_K"):
+        DerivativeFamily(k=100)
+    with pytest.raises(BoundError, match="HMOE_MAX_COLUMNS"):
+        check_family(("quadratic-polynomial", "linear"), preset("strong", 2, 12), d=3)
