@@ -8,17 +8,23 @@ vector c with
 kappa ranging over the derivative family of :mod:`.derivatives` (F itself included by default).
 Relations form a vector space: the null space of the family. Method:
 
-1. exact derivatives (sympy), the point substituted (rationals, differentiability checked);
-2. values at N = m + max(24, m/2) random inputs with mpmath at ``digits`` (>= 50) digits; the
-   null space of this N x m matrix by :func:`.linalg.null_space` (relations have singular values at the
-   evaluation noise, 10^-digits; anything above 10^-(0.4 digits) is independent; in between, or when
-   coefficients do not rationalise, everything is redone once at twice the digits);
+1. exact derivatives at the point (:func:`.derivatives.derivatives_at_point`: symengine for smooth
+   families, else sympy; rationals substituted, differentiability checked);
+2. float-first null space (:func:`family_null_space`): float64 values at N = m + max(24, m/2) random
+   inputs give the rank and the RREF pivots when the scaled spectrum has a clean gap
+   (:func:`.linalg.float_pass`); the coefficients are solved at ``digits`` (>= 50) digits on the dependent
+   subspace only (:func:`.linalg.solve_relations`, ball arithmetic) and every relation is confirmed at 24
+   fresh inputs (:func:`confirm_relations`). Otherwise the previous engine: the ``digits``-digit null space
+   of the full N x m matrix (:func:`.linalg.null_space`; relations have singular values at the evaluation
+   noise, anything above 10^-(0.4 digits) is independent; in between, or when coefficients do not
+   rationalise, everything is redone once at twice the digits);
 3. the canonical basis: reduced row echelon form over Q with the columns in graded order, so each relation
    expresses its lowest-order derivative (the pivot) through derivatives that are not pivots;
 4. certification of each relation with :func:`hmoe_theory.certify.decide_zero` after dividing by the
    exponential factors common to F (e.g. exp(gate score), the Gaussian kernel), so that the identity is
    usually polynomial: ``proved`` when sympy reduces it to 0 within the time limit, else ``certified``
-   (numeric, 24 fresh random points at 50 digits).
+   (numeric, 24 fresh random points at 50 digits); with a proof budget, relations after it keep the
+   numeric certificate of step 2.
 
 Hypotheses: the relations hold at the chosen point; a random rational point is generic with
 probability ~1 (a special point such as a = 0 can add relations); the sample inputs are generic for the
