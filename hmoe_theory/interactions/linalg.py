@@ -271,7 +271,7 @@ class FloatPass:
 
     ``pivots``: the dependent columns (pivots of the RREF null basis, caller's column order); the other
     ``rank`` columns are independent. ``margin``/``residual``: smallest singular value above the gap and
-    largest below it (scaled matrix); ``singular``: all singular values.
+    largest below it (scaled matrix, 6 significant digits); ``singular``: all singular values.
     """
 
     rank: int
@@ -322,10 +322,16 @@ def float_pass(matrix: np.ndarray) -> FloatPass | None:
         rank=rank,
         size=size,
         pivots=tuple(pivots),
-        margin=float(relative[rank - 1] * top) if rank else None,
-        residual=float(relative[rank] * top) if rank < size else 0.0,
+        margin=_significant(relative[rank - 1] * top) if rank else None,
+        residual=_significant(relative[rank] * top) if rank < size else 0.0,
         singular=tuple(float(v) for v in singular),
     )
+
+
+def _significant(value: float, digits: int = 6) -> float:
+    """``value`` to ``digits`` significant digits: LAPACK's last bits may depend on the BLAS build and
+    thread count, the reported margin must not."""
+    return float(f"{value:.{digits - 1}e}")
 
 
 def _to_arb(value):
