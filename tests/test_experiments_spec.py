@@ -1,22 +1,18 @@
-"""Sweep specs: --n size specs, per-task seeds (stable across processes), the task grid."""
-
-import os
-import subprocess
-import sys
+"""Sweep specs: --n size specs and their bounds, paired per-replicate seeds, the grid of replicate paths."""
 
 import numpy as np
 import pytest
 
 from hmoe_theory.errors import HmoeError
-from hmoe_theory.experiments import SweepError, SweepSpec, parse_sizes, task_seed
+from hmoe_theory.experiments import SweepError, SweepSpec, Task, parse_sizes, task_seed
 
 
 def test_log_spaced_sizes_match_geomspace_rounded():
     assert parse_sizes("1e3:1e5:8") == tuple(int(round(v)) for v in np.geomspace(1e3, 1e5, 8))
     assert parse_sizes("1e3:1e5:8")[0] == 1000 and parse_sizes("1e3:1e5:8")[-1] == 100000
+    assert len(parse_sizes("1e3:1e5:20")) == 20  # the decisive design: 20 distinct sizes
     assert parse_sizes("100:100:1") == (100,)
-    # rounding collisions are dropped, endpoints kept
-    assert parse_sizes("1:3:8") == (1, 2, 3)
+    assert parse_sizes("1:3:8") == (1, 2, 3)  # rounding collisions are dropped, endpoints kept
 
 
 def test_comma_lists_are_sorted_and_unique():
@@ -33,43 +29,47 @@ def test_comma_lists_are_sorted_and_unique():
         ("1e3:1e5:2.5", "COUNT must be"),
         ("1e5:1e3:4", "STOP must be >= START"),
         ("10:20:1", "COUNT=1 needs START == STOP"),
-        ("1.5,10", "sizes must be integers"),
-        ("0,10", "sizes must be integers"),
+        ("1.5,10", "sizes must be positive integers"),
+        ("0,10", "sizes must be positive integers"),
         ("-5,10", "expected a number"),
         ("1e3,abc", "expected a number"),
         ("1e3,,10", "expected a number"),
-        ("1e13", "integers in [1, 1e12]"),
+        ("nan,10", "expected a number"),
+        ("1e13", "exceeds the bound 10000000 on sample size of a rate sweep (--n) "
+                 "(raise it with the environment variable HMOE_MAX_SAMPLE_SIZE=N)"),
+        ("1e3:1e5:5000", "exceeds the bound 1000 on distinct sample sizes of a rate sweep (--n)"),
+        ("1" + "0" * 400, "exceeds the bound 10000000 on sample size"),
     ],
 )
 def test_bad_size_specs_are_one_line_errors(spec, message):
-    with pytest.raises(SweepError, match=message.replace("[", r"\[").replace("(", r"\(")) as info:
+    with pytest.raises(HmoeError) as info:
         parse_sizes(spec)
-    assert isinstance(info.value, HmoeError) and "\n" not in str(info.value)
+    assert message in str(info.value) and "\n" not in str(info.value)
 
 
-def test_task_seed_depends_on_every_coordinate_and_fits_sqlite():
-    base = task_seed(0, "a", 1000, 0)
-    variants = {task_seed(1, "a", 1000, 0), task_seed(0, "b", 1000, 0), task_seed(0, "a", 1001, 0),
-                task_seed(0, "a", 1000, 1)}
-    assert base not in variants and len(variants) == 4
-    assert all(0 <= s < 2**63 for s in variants | {base})
+def test_the_sample_size_bound_can_be_raised(monkeypatch):
+    monkeypatch.setenv("HMOE_MAX_SAMPLE_SIZE", str(10**13))
+    assert parse_sizes("1e13") == (10**13,)
 
 
-def test_task_seed_is_the_same_in_a_fresh_process_with_another_hash_seed():
-    code = "from hmoe_theory.experiments import task_seed; print(task_seed(3, 'some-setting', 1931, 17))"
-    env = {**os.environ, "PYTHONHASHSEED": "12345"}
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
-    assert int(out.stdout) == task_seed(3, "some-setting", 1931, 17)
+def test_task_seed_is_the_documented_63_bit_hash_of_base_seed_and_replicate():
+    for base, rep in ((0, 0), (3, 17), (2**40, 9999)):
+        state = np.random.SeedSequence([base, rep]).generate_state(1, dtype=np.uint64)[0]
+        assert task_seed(base, rep) == int(state >> np.uint64(1))
+    seeds = {task_seed(base, rep) for base in range(3) for rep in range(50)}
+    assert len(seeds) == 150 and all(0 <= s < 2**63 for s in seeds)
+    assert task_seed(0, 0) == 7896617691693857887  # pinned: changing it would silently change every stored sweep
 
 
-def test_spec_grid_has_every_task_once_with_its_derived_seed():
+def test_spec_grid_is_replicate_by_replicate_with_seeds_shared_by_the_settings():
     spec = SweepSpec(settings=("a", "b"), sizes="10:1000:3", reps=4, seed=5)
     tasks = spec.tasks()
-    assert len(tasks) == len(spec) == 2 * 3 * 4
-    assert {t.key for t in tasks} == {(s, n, r) for s in "ab" for n in (10, 100, 1000) for r in range(4)}
-    assert all(t.seed == task_seed(5, t.setting, t.n, t.rep) for t in tasks)
-    assert len({t.seed for t in tasks}) == len(tasks)
-    assert tasks[0].n == 1000  # largest first
+    assert len(tasks) == len(spec) == 2 * 4 and spec.fits == 2 * 4 * 3
+    assert tasks[:4] == [Task("a", 0, task_seed(5, 0), (10, 100, 1000)), Task("b", 0, task_seed(5, 0), (10, 100, 1000)),
+                         Task("a", 1, task_seed(5, 1), (10, 100, 1000)), Task("b", 1, task_seed(5, 1), (10, 100, 1000))]
+    assert {t.key for t in tasks} == {(s, r) for s in "ab" for r in range(4)}
+    assert len({t.seed for t in tasks}) == 4  # paired: one seed per replicate
+    assert SweepSpec(("a",), (1000, 10, 100, 10), 1).sizes == (10, 100, 1000)
 
 
 @pytest.mark.parametrize(
@@ -78,11 +78,18 @@ def test_spec_grid_has_every_task_once_with_its_derived_seed():
         ({"settings": ()}, "at least one"),
         ({"settings": ("a", "a")}, "listed twice"),
         ({"sizes": (0, 5)}, "integers >= 1"),
-        ({"reps": 0}, "--reps"),
+        ({"sizes": (5.0,)}, "integers >= 1"),
+        ({"reps": 0}, "--reps must be an integer >= 1"),
+        ({"reps": 10**9}, "--reps = 1000000000 exceeds the bound 10000 on replicates of a rate sweep (--reps) "
+                          "(raise it with the environment variable HMOE_MAX_REPS=N)"),
+        ({"sizes": tuple(range(1, 1200))}, "exceeds the bound 1000 on distinct sample sizes"),
         ({"seed": -1}, "--seed"),
+        ({"seed": True}, "--seed"),
     ],
 )
-def test_bad_specs_raise(kwargs, message):
+def test_bad_specs_raise_one_line_errors(kwargs, message):
     args = {"settings": ("a",), "sizes": (10,), "reps": 1, **kwargs}
-    with pytest.raises(SweepError, match=message):
+    with pytest.raises(HmoeError) as info:
         SweepSpec(**args)
+    assert message in str(info.value) and "\n" not in str(info.value)
+    assert isinstance(info.value, (SweepError, HmoeError))

@@ -243,7 +243,18 @@ def setting_from_mapping(raw: Mapping) -> Setting:
     if len(truth_raw) > k:
         raise SpecError(f"truth: {len(truth_raw)} true components but only k = {k} fitted (k must be >= the truth's)")
     x = input_symbols(len(inputs))  # parameter names from the symbolic terms (no kernel compiled here)
-    names = [p.name for p in (*gate.builder(x, None)[1], *expert.term(x)[1])]
+    gate_names = [p.name for p in gate.builder(x, None)[1]]
+    expert_names = [p.name for p in expert.term(x)[1]]
+    # truth keys and the mixture's own symbols (bias c_j of exp(s_j + c_j), variance nu_j) are not free names
+    reserved = {"weight", "variance", gate.bias_base, *(["nu"] if estimator == "em" else [])}
+    for field, own, taken in (("gate", gate_names, reserved), ("expert", expert_names, reserved | set(gate_names))):
+        clash = sorted(set(own) & taken)
+        if clash:
+            raise SpecError(
+                f"{field}: parameter name(s) {', '.join(clash)} already taken (by the gate, or reserved: "
+                f"{', '.join(sorted(reserved))}); rename them"
+            )
+    names = gate_names + expert_names
     needed = ["weight", *names, *(["variance"] if estimator == "em" else [])]
     truth = []
     for j, table in enumerate(truth_raw, start=1):

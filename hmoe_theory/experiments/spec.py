@@ -39,9 +39,10 @@ def _parse_size(text: str, spec: str) -> int:
     if not _NUMBER.match(text):
         raise SweepError(f"bad sample size {text.strip()!r} in --n {spec!r}: expected a number such as 1000 or 1e3")
     value = float(text)
+    if value > bounds.limit("sample_size"):  # before the integer test: 1e400 is inf, not a "non-integer"
+        raise bounds.refusal("sample_size", value, f"sample size {text.strip()} in --n")
     if not value.is_integer() or value < 1:
         raise SweepError(f"bad sample size {text.strip()!r} in --n {spec!r}: sizes must be positive integers")
-    bounds.check("sample_size", value, f"sample size {text.strip()} in --n")
     return int(value)
 
 
