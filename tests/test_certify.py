@@ -2,7 +2,7 @@
 
 import sympy as sp
 
-from hmoe_theory.certify import Status, decide_equal, decide_zero, polynomial_span
+from hmoe_theory.certify import Status, decide_equal, decide_zero, numeric_zero_probe, polynomial_span
 from hmoe_theory.errors import TimeLimitExceeded
 from hmoe_theory.symbols import real_symbol
 from hmoe_theory.timelimit import time_limit
@@ -67,3 +67,16 @@ def test_exponential_strategies_prove_sigmoid_and_softmax_identities():
     assert len(table) == 2
     assert prove_zero(lhs - rhs, 5.0, ("exponentials abstracted (expand keys)",))
     assert prove_zero(lhs - rhs + x, 5.0, ("exponentials abstracted (expand keys)",)) is None
+
+
+def test_complex_values_are_never_reduced_to_their_real_part():
+    # sqrt(x - 2) is purely imaginary on the probe range [-3/2, 3/2]: its real part is 0 there, the value is not
+    decision = decide_zero(sp.sqrt(x - 2), time_limit_s=0.5)
+    assert decision.status is Status.REFUTED and decision.max_abs_value > 0.1
+
+
+def test_certificate_over_complex_points_says_so():
+    # sin^2 + cos^2 - 1 of log(x): zero everywhere, complex-valued (residuals) where x < 0
+    decision = numeric_zero_probe(sp.sin(sp.log(x)) ** 2 + sp.cos(sp.log(x)) ** 2 - 1)
+    assert decision.status is Status.CERTIFIED and decision.max_abs_value < 1e-40
+    assert "complex-valued at" in decision.detail
