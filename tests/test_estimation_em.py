@@ -6,7 +6,8 @@ import pytest
 from hmoe_theory.errors import ModelError
 from hmoe_theory.estimation.model import SoftmaxMoE
 from hmoe_theory.estimation.em import GaussianMoEEM, GaussianMoEParams, em_iteration, mean_log_likelihood, _Data, _log_softmax
-from hmoe_theory.estimation.sampling import sample_gaussian_moe
+from hmoe_theory.estimation.replicate import PairedSample, simulate
+from hmoe_theory.estimation.setting import setting_from_mapping
 from hmoe_theory.families import Mixture
 
 TRUE = GaussianMoEParams(
@@ -14,11 +15,24 @@ TRUE = GaussianMoEParams(
     experts=np.array([[1.0, -0.5, 0.5], [-1.0, 1.0, -0.5], [0.5, 0.5, 1.5]]),
     variances=np.array([0.05, 0.1, 0.08]),
 )
+SETTING = setting_from_mapping({
+    "name": "em-test", "inputs": ["x1", "x2"], "gate_family": "softmax-linear", "expert_family": "linear",
+    "design": "uniform(-1, 1)", "k": 3, "estimator": "em",
+    "truth": [
+        {"weight": float(np.exp(g[2])), "beta_1": g[0], "beta_2": g[1], "a_1": e[0], "a_2": e[1], "alpha": e[2], "variance": v}
+        for g, e, v in zip(TRUE.gate, TRUE.experts, TRUE.variances)
+    ],
+})
+
+
+def sample_gaussian_moe(seed: int, n: int):
+    """(X, Y) from the density setting built from TRUE (the replicate's own simulator)."""
+    X, y = simulate(SETTING, PairedSample.draw(seed, n, 2, "uniform"))
+    return X, y
 
 
 def test_log_likelihood_matches_symbolic_density_mixture():
-    rng = np.random.default_rng(0)
-    X, y = sample_gaussian_moe(rng, TRUE, 8)
+    X, y = sample_gaussian_moe(0, 8)
     mixture = Mixture.from_names("softmax-linear", "linear", 3, 2, mode="density")
     theta = TRUE.flat()
     assert [p.name for p in mixture.params][:7] == ["beta_1_1", "beta_1_2", "beta0_1", "a_1_1", "a_1_2", "alpha_1", "nu_1"]
@@ -29,7 +43,7 @@ def test_log_likelihood_matches_symbolic_density_mixture():
 
 def test_em_never_decreases_the_likelihood_and_recovers_the_truth():
     rng = np.random.default_rng(1)
-    X, y = sample_gaussian_moe(rng, TRUE, 20000)
+    X, y = sample_gaussian_moe(1, 20000)
     start = GaussianMoEParams(TRUE.gate + 0.3 * rng.normal(size=(3, 3)), TRUE.experts + 0.3 * rng.normal(size=(3, 3)), 2 * TRUE.variances)
     data, params = _Data.build(SoftmaxMoE.from_names("softmax-linear", "linear", 3, 2), X, y), start.pinned()
     log_pi, values = _log_softmax(params.gate, data), []
@@ -51,8 +65,7 @@ def test_em_never_decreases_the_likelihood_and_recovers_the_truth():
 
 
 def test_em_from_random_start_reaches_the_truth_likelihood():
-    rng = np.random.default_rng(2)
-    X, y = sample_gaussian_moe(rng, TRUE, 5000)
+    X, y = sample_gaussian_moe(2, 5000)
     em = GaussianMoEEM(3, random_state=0).fit(X, y)
     assert em.log_likelihood_ > mean_log_likelihood(X, y, TRUE) - 0.01
 
