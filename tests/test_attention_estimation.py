@@ -1,0 +1,154 @@
+"""Estimation on attention entries: the symbolic least-squares fitter, the loss atoms, the replicate path."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from hmoe_theory.errors import ModelError
+from hmoe_theory.estimation import attention_replicate as ar
+from hmoe_theory.estimation.attention_fit import SymbolicRegression, fit_regression
+from hmoe_theory.estimation.replicate import PairedSample
+from hmoe_theory.experiments import SweepSpec, load_results, run_sweep, summarise
+
+SQRT2 = math.sqrt(2.0)
+
+
+def _data(position: str, n: int, seed: int = 3) -> tuple[np.ndarray, np.ndarray]:
+    return ar.simulate(PairedSample.draw(seed, n, 2, "uniform"), position)
+
+
+def test_system_matches_finite_differences_of_the_compiled_entry():
+    model = SymbolicRegression(ar.entry_function("G2", 2))
+    X, y = _data("G2", 300)
+    theta = np.random.default_rng(0).normal(0.5, 0.4, model.n_params)
+    r, norms, g, H = model.system(X, y, theta)
+    assert np.allclose(r, model.predict(X, theta) - y, atol=1e-13)
+    eps = 1e-6
+    grads, hess = [], []
+    for a in range(model.n_params):
+        step = np.zeros(model.n_params)
+        step[a] = eps
+        half = [0.5 * np.sum((model.predict(X, theta + s * step) - y) ** 2) for s in (1, -1)]
+        grads.append((half[0] - half[1]) / (2 * eps))
+        hess.append((model.system(X, y, theta + step)[2] - model.system(X, y, theta - step)[2]) / (2 * eps))
+    assert np.allclose(g, grads, rtol=1e-6, atol=1e-6)
+    assert np.allclose(H, np.array(hess), rtol=1e-5, atol=1e-5)
+    assert np.allclose(H, H.T)
+    gauss = SymbolicRegression(ar.entry_function("G2", 2), hessian="gauss-newton").system(X, y, theta)[3]
+    J = np.array([(model.predict(X, theta + e * eps) - model.predict(X, theta - e * eps)) / (2 * eps)
+                  for e in np.eye(model.n_params)])
+    assert np.allclose(gauss, J @ J.T, rtol=1e-5, atol=1e-5)
+    assert np.allclose(norms, np.sum(J**2, axis=1), rtol=1e-5)
+
+
+@pytest.mark.parametrize("position", ["plain", "G1", "G2"])
+def test_fitter_recovers_a_well_specified_attention_layer(position):
+    model = ar.regression(position, 1)
+    X, y = _data(position, 4000)
+    truth = ar.true_theta(position)
+    start = truth + np.random.default_rng(1).normal(0, 0.1, truth.size)
+    fit = fit_regression(model, X, y, start)
+    assert fit.status == "converged"
+    assert fit.grad_norm < 1e-8
+    # the residual variance is the noise variance sigma^2 = 0.01 (loss = half of it) up to sampling error
+    assert abs(2 * fit.loss - ar.NOISE_VARIANCE) < 0.001
+    assert np.max(np.abs(fit.theta - truth)) < 0.35
+    assert ar.losses(ar.SETTINGS[f"attention/{position}/exact"], fit.theta)["l2_error"] < 0.01
+
+
+def test_fitter_rejects_bad_shapes():
+    model = ar.regression("plain", 1)
+    with pytest.raises(ModelError, match="samples"):
+        fit_regression(model, np.zeros((3, 2)), np.zeros(3), np.zeros(4))
+    with pytest.raises(ModelError, match="shape"):
+        model.predict(np.zeros((5, 3)), np.zeros(4))
+    with pytest.raises(ModelError, match="hessian"):
+        SymbolicRegression(ar.entry_function("plain", 1), hessian="bfgs")
+
+
+def test_atoms_and_voronoi_loss_on_a_hand_built_example():
+    # plain, 2 heads; parameter order S_1_1, S_1_2, S_2_1, S_2_2, V_1_(j=1), V_1_(j=2), V_2_(j=1), V_2_(j=2)
+    names = [p.name for p in ar.entry_function("plain", 2).params]
+    assert names == ["S_1_1_1_1", "S_1_2_1_1", "S_2_1_1_1", "S_2_2_1_1", "V_1_1_1_1", "V_1_1_2_1", "V_2_1_1_1",
+                     "V_2_1_2_1"]
+    theta = np.array([2.0, 3.0, 2.0, 2.0, 0.6, 0.8, 0.0, 0.5])
+    atoms = ar.read_atoms("plain", 2, theta)
+    assert np.allclose(np.exp(atoms.log_weights), [1.0, 0.5])
+    assert np.allclose(atoms.blocks["V"], [[0.6, 0.8], [0.0, 1.0]])
+    assert np.allclose(atoms.blocks["S"], [[2.0, 3.0], [2.0, 2.0]])
+    assert "g" not in atoms.blocks
+    truth = ar.read_atoms("plain", 1, ar.true_theta("plain"))
+    assert np.allclose(np.exp(truth.log_weights), [SQRT2]) and np.allclose(truth.blocks["V"], [[1 / SQRT2] * 2])
+    direction = np.array([1, 1]) / SQRT2
+    by_hand = (abs(1.5 - SQRT2)  # one cell holding both atoms: weight term, then squared distances per block
+               + 1.0 * (np.sum((np.array([0.6, 0.8]) - direction) ** 2) + 1.0)
+               + 0.5 * (np.sum((np.array([0.0, 1.0]) - direction) ** 2) + 0.0))
+    metrics = ar.losses(ar.SETTINGS["attention/plain/over"], theta)
+    assert metrics["voronoi"] == pytest.approx(by_hand, rel=1e-12)
+    assert metrics["weight_discrepancy"] == pytest.approx(abs(1.5 - SQRT2), rel=1e-12)
+    # the gauge: (w, V) -> (w c, V / c) does not change the entry; the mass reads |w| ||V|| = ||u||
+    assert np.allclose(ar.read_atoms("plain", 1, ar.true_theta("plain")).log_weights, [math.log(SQRT2)])
+
+
+def test_gate_weights_enter_their_head_or_every_head():
+    g1 = ar.read_atoms("G1", 2, np.array([2, 2, 2, 2, 1, 1, 1, 1, 0.5, -0.7]))
+    assert np.allclose(g1.blocks["g"], [[0.5], [-0.7]])
+    g5 = ar.read_atoms("G5", 2, np.array([2, 2, 2, 2, 1, 1, 1, 1, 0.3]))
+    assert np.allclose(g5.blocks["g"], [[0.3], [0.3]])
+    # a zero value atom has weight 0 and direction 0 (no division by zero)
+    zero = ar.read_atoms("plain", 2, np.array([2, 2, 2, 2, 1, 1, 0, 0.0]))
+    assert np.exp(zero.log_weights)[1] == 0 and np.all(zero.blocks["V"][1] == 0)
+
+
+def test_over_specified_start_splits_the_true_head_with_opposite_perturbations():
+    setting = ar.SETTINGS["attention/G2/over"]
+    start = ar.near_truth_start(setting, np.random.default_rng(7))
+    names = [p.name for p in ar.entry_function("G2", 2).params]
+    value = dict(zip(names, start))
+    truth = ar.true_values("G2", 2)
+    for name in names:
+        twin = name.replace("_1_", "_2_", 1) if name.split("_")[1] == "1" else None
+        if twin is None:
+            continue
+        half = 0.5 if name.startswith("V_") else 1.0
+        delta = value[name] - half * truth[name]
+        assert value[twin] - half * truth[twin] == pytest.approx(-delta, abs=1e-15)
+        assert abs(delta) < 0.5 and delta != 0
+
+
+def test_replicate_path_is_deterministic_nested_and_paired():
+    sizes = [60, 90, 140]
+    first = ar.run_path("attention/G1/exact", sizes, 0, 11)
+    again = ar.run_path("attention/G1/exact", sizes, 0, 11)
+    assert first == again
+    assert [r["n"] for r in first] == sizes
+    assert {r["status"] for r in first} <= {"converged", "iteration-cap", "diverged", "failed"}
+    assert set(first[0]["metrics"]) >= {"voronoi", "weight_discrepancy", "l2_error", "loss", "cold_loss_gap"}
+    other = ar.run_path("attention/G1/exact", sizes, 1, 12)
+    assert other[0]["metrics"]["loss"] != first[0]["metrics"]["loss"]
+    # paired: every position sees the same X and the same noise draws z
+    sample = PairedSample.draw(11, 140, 2, "uniform")
+    (X_a, y_a), (X_b, y_b) = ar.simulate(sample, "plain"), ar.simulate(sample, "G2")
+    assert np.array_equal(X_a, X_b)
+    noise_a = y_a - ar.regression("plain", 1).predict(X_a, ar.true_theta("plain"))
+    noise_b = y_b - ar.regression("G2", 1).predict(X_b, ar.true_theta("G2"))
+    assert np.allclose(noise_a, noise_b, atol=1e-14) and np.allclose(noise_a, 0.1 * sample.z, atol=1e-14)
+    # nested: a shorter path is the prefix of a longer one (same sample, same starts)
+    assert ar.run_path("attention/G1/exact", sizes[:2], 0, 11) == first[:2]
+    with pytest.raises(ModelError, match="sample sizes"):
+        ar.run_path("attention/G1/over", [8, 100], 0, 11)
+
+
+def test_runner_and_summary_take_the_replicate_unchanged(tmp_path):
+    spec = SweepSpec(settings=("attention/plain/exact", "attention/G1/exact"), sizes=(60, 120, 240), reps=3, seed=0)
+    report = run_sweep(spec, tmp_path, replicate="hmoe_theory.estimation.attention_replicate:run_path")
+    assert report.complete and report.computed == 6
+    records = load_results(tmp_path)
+    assert len(records) == 18
+    summary = summarise(records, [c for c in ar.CONTRASTS if c[0] == "G1-vs-plain/exact"], n_boot=50)
+    assert summary.contrasts[0].setting_a == "attention/G1/exact"
+    assert {r.metric for r in summary.settings[0].results} >= {"voronoi", "l2_error", "weight_discrepancy"}
+    assert math.isfinite(summary.result("attention/plain/exact", "l2_error").fit.slope)
