@@ -18,6 +18,11 @@ What is measured, in one run, on the same maps and points:
 * symbolic: EinsteinPy ``RicciScalar.from_metric`` + ``simplify`` on the pullback metric ``J^T J``
   (each map in a subprocess with a timeout) against ``PullbackMetric.exact_gaussian_curvature`` (Gauss
   equation + cancel after ``exp -> positive symbol``). The scalar curvature of a surface is ``2K``.
+* exact (``--exact-only`` runs just this, in the project's venv, no extra packages): canonical exact
+  curvature (:meth:`PullbackMetric.exact_curvature`, checked at 50 digits) side by side with the previous
+  engine (raw Gauss equation, then ``cancel`` after ``exp -> positive symbol`` and ``simplify`` under a
+  time limit, as ``_tidy`` did before issue 13), each case in a child process with a timeout, on the
+  issue's examples and on maps with 3 and 4 coordinates (sigmoid gates, softmax attention, spheres).
 """
 
 from __future__ import annotations
@@ -34,6 +39,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import numpy as np  # noqa: E402
 import sympy as sp  # noqa: E402
+
+from hmoe_theory.geometry.metric import PullbackMetric  # noqa: E402
 
 from hmoe_theory.geometry.maps import round_sphere_map, sigmoid_gate_witness, sphere_witness  # noqa: E402
 
@@ -164,12 +171,161 @@ def symbolic_benchmark(timeout_s: float) -> list[dict]:
     return rows
 
 
+# ---------------------------------------------------------------- exact: canonical engine vs previous engine
+
+_GATED3 = ([[1, -1, 0], [0, 1, -1], [-1, 0, 1], [1, 1, 1]], [0, 1, -1, 2])
+_GATED4 = ([[1, -1, 0, 0], [0, 1, -1, 0], [0, 0, 1, -1], [-1, 0, 0, 1], [1, 1, 1, 1]], [0, 1, -1, 2, 0])
+_GATED4_D6 = ([[1, -1, 0, 0], [0, 1, -1, 0], [0, 0, 1, -1], [-1, 0, 0, 1], [1, 1, 1, 1], [1, 0, -1, 0]], [0, 1, -1, 2, 0, 0])
+
+
+def _gated_text(W, b) -> str:
+    rows = [" + ".join(f"({w})*t{j + 1}" for j, w in enumerate(row) if w) + f" + ({bias})" for row, bias in zip(W, b)]
+    return "[" + ", ".join(f"sigmoid({r})" for r in rows) + "]"
+
+
+def _attention_text(n: int) -> str:
+    """softmax(theta_1..theta_n, theta_1 + theta_2, 0) . (e_1, ..., e_{n+1}, 0): n + 2 tokens in R^{n+1}."""
+    logits = [f"t{j + 1}" for j in range(n)] + ["t1 + t2", "0"]
+    total = " + ".join(f"exp({l})" for l in logits)
+    return "[" + ", ".join(f"exp({logits[i]})/({total})" for i in range(n + 1)) + "]"
+
+
+def _sphere_text(n: int) -> str:
+    """Hyperspherical coordinates of the n-sphere of radius R: R (cos t1 ... cos t_{n-1} sin t_n, ..., sin t1)
+    and R cos t1 ... cos t_n."""
+    names = [f"t{j + 1}" for j in range(n)]
+    rows = [["R", *(f"cos({x})" for x in names[: n - 1 - k]), f"sin({names[n - 1 - k]})"] for k in range(n)]
+    rows.append(["R", *(f"cos({x})" for x in names)])
+    return "[" + ", ".join("*".join(r) for r in rows) + "]"
+
+
+EXACT_CASES = [
+    # name, map, coords, point (None: symbolic), quantity
+    ("helicoid K at (2/5, 9/10)", "[u*cos(v), u*sin(v), 3*v/2]", "u,v", {"u": "2/5", "v": "9/10"}, "gaussian"),
+    ("helicoid K(u, v)", "[u*cos(v), u*sin(v), 3*v/2]", "u,v", None, "gaussian"),
+    ("sigmoid witness K(u, v)", "[sigmoid(-u-v+2), sigmoid(-u), sigmoid(-v-2)]", "u,v", None, "gaussian"),
+    ("3-sphere S (symbolic R)", _sphere_text(3), "t1,t2,t3", None, "scalar"),
+    ("3-sphere S at R=2, (1/3,1/5,1/7)", _sphere_text(3).replace("R", "2"), "t1,t2,t3", {"t1": "1/3", "t2": "1/5", "t3": "1/7"}, "scalar"),
+    ("n=3 sigmoid gate (D=4) S", _gated_text(*_GATED3), "t1,t2,t3", None, "scalar"),
+    ("n=3 softmax attention (5 tokens) S", _attention_text(3), "t1,t2,t3", None, "scalar"),
+    ("n=3 sigmoid gate (D=4) S at a point", _gated_text(*_GATED3), "t1,t2,t3", {"t1": "1/3", "t2": "-1/5", "t3": "1/7"}, "scalar"),
+    ("4-sphere S (symbolic R)", _sphere_text(4), "t1,t2,t3,t4", None, "scalar"),
+    ("n=4 sigmoid gate (D=5) S", _gated_text(*_GATED4), "t1,t2,t3,t4", None, "scalar"),
+    ("n=4 sigmoid gate (D=5) all 6 K(e_a, e_b)", _gated_text(*_GATED4), "t1,t2,t3,t4", None, "sectional"),
+    ("n=4 softmax attention (6 tokens) S", _attention_text(4), "t1,t2,t3,t4", None, "scalar"),
+    ("n=4 sigmoid gate (D=6) S [limit]", _gated_text(*_GATED4_D6), "t1,t2,t3,t4", None, "scalar"),
+    ("n=4 sigmoid gate (D=6) S at (0.3, 0.1, -0.2, 0.5)", _gated_text(*_GATED4_D6), "t1,t2,t3,t4", {"t1": "3/10", "t2": "1/10", "t3": "-1/5", "t4": "1/2"}, "scalar"),
+    ("n=4 sigmoid gate (D=6) S at (1/3, -1/5, 1/7, 1/2)", _gated_text(*_GATED4_D6), "t1,t2,t3,t4", {"t1": "1/3", "t2": "-1/5", "t3": "1/7", "t4": "1/2"}, "scalar"),
+]
+
+
+def _previous_engine(metric: PullbackMetric, point, quantity: str, limit: float) -> sp.Expr:
+    """The engine before issue 13: raw Gauss equation, then cancel after exp -> positive symbol, then
+    simplify (kept when not longer), each step under the time limit (copied from the old ``_tidy``)."""
+    from hmoe_theory.certify import rationalise_exponentials
+    from hmoe_theory.errors import TimeLimitExceeded
+    from hmoe_theory.timelimit import time_limit
+
+    if quantity == "gaussian":
+        value = metric.exact_gaussian_curvature(point, simplify=False, time_limit_s=limit)
+    elif quantity == "scalar":
+        value = metric.exact_scalar_curvature(point, simplify=False, time_limit_s=limit)
+    else:
+        g, R = metric.exact_riemann(point, limit)
+        value = [R[a, b, a, b] / (g[a, a] * g[b, b] - g[a, b] ** 2) for a in range(metric.dimension) for b in range(a + 1, metric.dimension)]
+        return [_previous_tidy(v, metric, limit, point is None, rationalise_exponentials, time_limit, TimeLimitExceeded) for v in value]
+    return _previous_tidy(value, metric, limit, point is None, rationalise_exponentials, time_limit, TimeLimitExceeded)
+
+
+def _previous_tidy(value, metric, limit, symbolic, rationalise_exponentials, time_limit, TimeLimitExceeded):
+    best = value
+    try:
+        with time_limit(limit, "simplifying a curvature"):
+            best = rationalise_exponentials(value, metric.params)
+    except TimeLimitExceeded:
+        return best
+    if symbolic and not best.has(sp.sin, sp.cos, sp.tan, sp.tanh, sp.erf, sp.log):
+        return best
+    try:
+        with time_limit(limit, "simplifying a curvature"):
+            candidate = sp.simplify(best)
+        if sp.count_ops(candidate) <= sp.count_ops(best):
+            best = candidate
+    except TimeLimitExceeded:
+        pass
+    return best
+
+
+def _exact_worker(case: int, engine: str, limit: float, queue) -> None:
+    from hmoe_theory.errors import TimeLimitExceeded
+
+    name, text, coords, point, quantity = EXACT_CASES[case]
+    metric = PullbackMetric(text, coords)
+    started = time.perf_counter()
+    try:
+        if engine == "canonical":
+            exact = metric.exact_curvature(point, time_limit_s=limit)
+            value = exact.gaussian if quantity == "gaussian" else exact.scalar if quantity == "scalar" else list(exact.sectional.values())
+        else:
+            value = _previous_engine(metric, point, quantity, limit)
+    except TimeLimitExceeded:
+        return  # reported as "> limit"
+    seconds = time.perf_counter() - started
+    values = value if isinstance(value, list) else [value]
+    size = sum(len(sp.sstr(v, order="none")) for v in values)
+    shown = sp.sstr(values[0], order="none")
+    queue.put((seconds, size, shown[:40] + ("..." if len(shown) > 40 else "")))
+
+
+def exact_benchmark(timeout_s: float) -> list[dict]:
+    rows = []
+    context = mp.get_context("fork")
+    for case, (name, *_rest) in enumerate(EXACT_CASES):
+        row = {"case": name}
+        for engine in ("previous", "canonical"):
+            queue = context.Queue()
+            worker = context.Process(target=_exact_worker, args=(case, engine, timeout_s, queue))
+            worker.start()
+            worker.join(timeout_s + 5)
+            if worker.is_alive():
+                worker.terminate()
+                worker.join()
+                row[engine] = None
+            else:
+                row[engine] = queue.get() if not queue.empty() else (None if worker.exitcode == 0 else ("error", 0, f"exit {worker.exitcode}"))
+        rows.append(row)
+        print(_exact_row(row, timeout_s), flush=True)
+    return rows
+
+
+def _exact_row(row: dict, timeout_s: float) -> str:
+    def cell(result):
+        if result is None:
+            return f"> {timeout_s:g} s", "-", "-"
+        seconds, size, shown = result
+        if seconds == "error":
+            return "error", "-", shown
+        return f"{seconds:.2f} s", str(size), f"`{shown}`"
+
+    before, after = cell(row["previous"]), cell(row["canonical"])
+    return f"| {row['case']} | {before[0]} | {before[1]} | {after[0]} | {after[1]} | {after[2]} |"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--points", type=int, default=20)
     parser.add_argument("--batch", type=int, default=100_000)
     parser.add_argument("--einsteinpy-timeout", type=float, default=120.0)
+    parser.add_argument("--exact-only", action="store_true", help="only the canonical vs previous exact engine table")
+    parser.add_argument("--exact-timeout", type=float, default=120.0, help="seconds per case and engine")
     args = parser.parse_args()
+    print(f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}; sympy {sp.__version__}\n")
+    print("## Exact curvature: previous engine (raw + cancel/simplify) vs canonical (checked at 50 digits)\n")
+    print("| case | previous s | previous chars | canonical s | canonical chars | canonical value |")
+    print("|---|---|---|---|---|---|")
+    exact_benchmark(args.exact_timeout)
+    if args.exact_only:
+        return
     import geomstats
     import einsteinpy
 
