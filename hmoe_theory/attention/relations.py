@@ -23,6 +23,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from fractions import Fraction
 
+import flint
 import sympy as sp
 
 from ..families import ParametricFunction
@@ -121,10 +122,12 @@ def _rows(discovery: Discovery) -> list[list[sp.Rational]]:
 
 
 def common_dimension(first: list[list[sp.Rational]], second: list[list[sp.Rational]]) -> int:
-    """dim(span(first) ∩ span(second)) = dim first + dim second - dim(first + second) (exact)."""
+    """dim(span(first) ∩ span(second)) = dim first + dim second - dim(first + second) (exact rational rank,
+    python-flint; the rows of each argument are linearly independent)."""
     if not first or not second:
         return 0
-    return len(first) + len(second) - sp.Matrix([*first, *second]).rank()
+    stacked = flint.fmpq_mat([[flint.fmpq(int(v.p), int(v.q)) for v in row] for row in (*first, *second)])
+    return len(first) + len(second) - stacked.rank()
 
 
 def attention_relations(
