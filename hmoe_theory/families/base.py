@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cache, cached_property
 
 import numpy as np
 import sympy as sp
 
 from ..compile import Kernel, compile_expr
 from ..errors import ModelError
+from ..expr import parse_expression, parse_name
+from ..symbols import indexed_name, input_symbols, real_symbol
 
 
 @dataclass(frozen=True)
@@ -102,6 +104,41 @@ def identified_projection(
     basis = vt[:rank]
     projection = basis.T @ basis
     return np.where(np.abs(projection) < 1e-12, 0.0, projection)
+
+
+def typed_term(text: str, inputs: Sequence[str], what: str) -> tuple[sp.Expr, tuple[sp.Symbol, ...], tuple[sp.Symbol, ...]]:
+    """Parse ``text`` (safe parser) as a function of ``inputs``; parameters are the other names, sorted."""
+    names = [parse_name(str(v)) for v in inputs]
+    if len(set(names)) != len(names) or not names:
+        raise ModelError(f"inputs must be distinct names, got {list(inputs)}")
+    expr = parse_expression(text)
+    x = tuple(real_symbol(v) for v in names)
+    params = tuple(sorted(expr.free_symbols - set(x), key=lambda s: s.name))
+    if not (expr.free_symbols & set(x)) and not params:
+        raise ModelError(f"the {what} {text.strip()!r} is a constant: it has no input and no parameter")
+    return expr, x, params
+
+
+def typed_builder(expr: sp.Expr, inputs: tuple[sp.Symbol, ...], params: tuple[sp.Symbol, ...]) -> Callable:
+    """Builder of a typed term: inputs renamed to the caller's x, parameters suffixed by the component."""
+
+    def build(x: Sequence[sp.Symbol], component: int | None) -> tuple[sp.Expr, tuple[sp.Symbol, ...]]:
+        if len(x) != len(inputs):
+            raise ModelError(f"this family has {len(inputs)} inputs, not {len(x)}")
+        renamed = {p: real_symbol(indexed_name(p.name, component)) for p in params}
+        return expr.xreplace({**dict(zip(inputs, x)), **renamed}), tuple(renamed[p] for p in params)
+
+    return build
+
+
+@cache
+def builder_projection(builder: Callable, d: int) -> np.ndarray:
+    """:func:`identified_projection` of a gate's or expert's unindexed term in dimension d (cached, read-only)."""
+    x = input_symbols(d)
+    expr, params = builder(x, None)
+    projection = identified_projection(expr, x, params)
+    projection.setflags(write=False)
+    return projection
 
 
 def dot(u: Sequence[sp.Expr], v: Sequence[sp.Expr]) -> sp.Expr:

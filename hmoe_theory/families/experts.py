@@ -22,14 +22,13 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from functools import cache
 
 import numpy as np
 import sympy as sp
 
 from ..expr import FUNCTIONS, sigmoid
-from ..symbols import indexed_name, input_symbols, real_symbol, vector_symbols
-from .base import dot, identified_projection
+from ..symbols import indexed_name, real_symbol, vector_symbols
+from .base import builder_projection, dot, typed_builder, typed_term
 
 Built = tuple[sp.Expr, tuple[sp.Symbol, ...]]
 
@@ -47,25 +46,14 @@ class Expert:
 
     def identified_projection(self, d: int) -> np.ndarray:
         """Projection onto the identified expert parameters (:func:`~.base.identified_projection`)."""
-        return _expert_projection(self, d)
+        return builder_projection(self.builder, d)
 
     @classmethod
     def from_expression(cls, expert: str, inputs: Sequence[str], name: str | None = None) -> "Expert":
         """An expert given by the user expression ``expert`` of ``inputs`` (safe parser; every other name is
         a parameter, sorted by name)."""
-        from .gates import _typed_builder, typed_term
-
         expr, x, params = typed_term(expert, inputs, "expert")
-        return cls(name or f"expert {expert.strip()}", expert.strip(), _typed_builder(expr, x, params))
-
-
-@cache
-def _expert_projection(expert: Expert, d: int) -> np.ndarray:
-    x = input_symbols(d)
-    expr, params = expert.builder(x, None)
-    projection = identified_projection(expr, x, params)
-    projection.setflags(write=False)
-    return projection
+        return cls(name or f"expert {expert.strip()}", expert.strip(), typed_builder(expr, x, params))
 
 
 def _affine(x: Sequence[sp.Symbol], component: int | None, bias: bool = True) -> Built:

@@ -31,8 +31,7 @@ from functools import cache
 import numpy as np
 import sympy as sp
 
-from ..errors import ModelError
-from ..expr import parse_expression, parse_name, sigmoid
+from ..expr import sigmoid
 from ..symbols import (
     indexed_name,
     input_symbols,
@@ -41,7 +40,7 @@ from ..symbols import (
     symmetric_matrix_symbols,
     vector_symbols,
 )
-from .base import dot, identified_projection, is_linear_homogeneous
+from .base import builder_projection, dot, is_linear_homogeneous, typed_builder, typed_term
 
 Score = tuple[sp.Expr, tuple[sp.Symbol, ...]]
 
@@ -98,39 +97,14 @@ class Gate:
     def identified_projection(self, d: int) -> np.ndarray:
         """Projection onto the identified score parameters (:func:`~.base.identified_projection`);
         replaces A by sym(A) for quadratic forms, the identity for scores that are not linear in them."""
-        return _gate_projection(self, d)
+        return builder_projection(self.builder, d)
 
     @classmethod
     def from_expression(cls, score: str, inputs: Sequence[str], name: str | None = None) -> "Gate":
         """A softmax gate whose score is the user expression ``score`` of ``inputs`` (safe parser; every
         other name is a parameter, in sorted order). The mixing weight exp(c) is added by the mixture."""
         expr, x, params = typed_term(score, inputs, "gate score")
-        return cls(name or f"score {score.strip()}", f"exp({score.strip()} + c)", "softmax", _typed_builder(expr, x, params), "c")
-
-
-def typed_term(text: str, inputs: Sequence[str], what: str) -> tuple[sp.Expr, tuple[sp.Symbol, ...], tuple[sp.Symbol, ...]]:
-    """Parse ``text`` (safe parser) as a function of ``inputs``; parameters are the other names, sorted."""
-    names = [parse_name(str(v)) for v in inputs]
-    if len(set(names)) != len(names) or not names:
-        raise ModelError(f"inputs must be distinct names, got {list(inputs)}")
-    expr = parse_expression(text)
-    x = tuple(real_symbol(v) for v in names)
-    params = tuple(sorted(expr.free_symbols - set(x), key=lambda s: s.name))
-    if not (expr.free_symbols & set(x)) and not params:
-        raise ModelError(f"the {what} {text.strip()!r} is a constant: it has no input and no parameter")
-    return expr, x, params
-
-
-def _typed_builder(expr: sp.Expr, inputs: tuple[sp.Symbol, ...], params: tuple[sp.Symbol, ...]) -> Callable:
-    """Builder of a typed term: inputs renamed to the caller's x, parameters suffixed by the component."""
-
-    def build(x: Sequence[sp.Symbol], component: int | None) -> tuple[sp.Expr, tuple[sp.Symbol, ...]]:
-        if len(x) != len(inputs):
-            raise ModelError(f"this family has {len(inputs)} inputs, not {len(x)}")
-        renamed = {p: real_symbol(indexed_name(p.name, component)) for p in params}
-        return expr.xreplace({**dict(zip(inputs, x)), **renamed}), tuple(renamed[p] for p in params)
-
-    return build
+        return cls(name or f"score {score.strip()}", f"exp({score.strip()} + c)", "softmax", typed_builder(expr, x, params), "c")
 
 
 @cache
@@ -139,13 +113,6 @@ def _translation_invariant(gate: Gate, d: int) -> bool:
     return gate.normalisation == "softmax" and bool(params) and is_linear_homogeneous(score, params)
 
 
-@cache
-def _gate_projection(gate: Gate, d: int) -> np.ndarray:
-    x = input_symbols(d)
-    score, params = gate.builder(x, None)
-    projection = identified_projection(score, x, params)
-    projection.setflags(write=False)
-    return projection
 
 
 def _linear(x: Sequence[sp.Symbol], component: int | None) -> Score:
