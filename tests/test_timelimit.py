@@ -188,3 +188,33 @@ def test_run_captured_returns_printed_output():
         return n + 1
 
     assert run_captured(chatty, 41, seconds=30) == (42, "to stdout 41\n", "to stderr\n")
+
+
+def _spin_in_worker(limit: float) -> str:
+    return spin(limit, "pooled")
+
+
+@pytest.mark.parametrize("pool", ["threads", "processes"])
+def test_limits_hold_in_pool_workers(pool):
+    """Dask workers run tasks in a thread pool; ``hmoe check --jobs`` and sweeps use process pools."""
+    from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+
+    executor = ThreadPoolExecutor(2) if pool == "threads" else ProcessPoolExecutor(2)
+    with executor:
+        messages = list(executor.map(_spin_in_worker, [0.1, 0.2]))
+    assert messages == ["pooled exceeded its time limit of 0.1 s", "pooled exceeded its time limit of 0.2 s"]
+
+
+def test_hard_deadline_from_a_process_pool_worker():
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(1) as executor:
+        assert executor.submit(_deadline_in_worker).result(timeout=SAFETY_S) == "w exceeded its time limit of 0.2 s (stopped)"
+
+
+def _deadline_in_worker() -> str:
+    try:
+        run_with_deadline(_blocked_sleep, seconds=0.2, what="w")
+    except TimeLimitExceeded as exc:
+        return str(exc)
+    return "not stopped"
