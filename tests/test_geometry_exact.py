@@ -48,6 +48,13 @@ def test_field_keeps_different_values_different_and_round_trips_numerically():
     assert abs(sp.N(canonical(expr).subs(point), 40) - sp.N(expr.subs(point), 40)) < 1e-35
 
 
+def test_exponents_without_a_small_common_base_stay_exact():
+    # gcd(1/997, 1/991) needs ~10^6 multiples: each exponential becomes a generator of its own
+    expr = sp.exp(sp.Rational(1, 997)) * sp.exp(sp.Rational(1, 991)) + sp.exp(sp.Rational(2, 997))
+    assert abs(sp.N(canonical(expr), 40) - sp.N(expr, 40)) < 1e-35
+    assert canonical(expr - sp.exp(sp.Rational(2, 997))) == sp.exp(sp.Rational(1, 997)) * sp.exp(sp.Rational(1, 991))
+
+
 def test_helicoid_at_a_rational_point_is_a_reduced_fraction():
     metric = PullbackMetric(HELICOID, "u, v")
     assert metric.exact_gaussian_curvature({"u": "2/5", "v": "9/10"}) == sp.Rational(-22500, 58081)

@@ -39,7 +39,7 @@ import sympy as sp
 
 from ..errors import ModelError
 
-MAX_MULTIPLE = 64  # exp(m b d), sin(m b d) with |m| above this: the atom gets a generator of its own
+MAX_MULTIPLE = 1000  # exp(m b d), sin(m b d) with |m| above this: the atom gets a generator of its own
 
 _HYPERBOLIC = (sp.tanh, sp.sinh, sp.cosh, sp.coth, sp.sech, sp.csch)
 _TRIG = (sp.tan, sp.cot, sp.sec, sp.csc)
