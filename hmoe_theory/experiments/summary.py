@@ -19,8 +19,9 @@ from __future__ import annotations
 import importlib
 import json
 import math
+import statistics
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from ..estimation.metrics import CONVERGED, DIAGNOSTIC_METRICS, RATE_METRICS
@@ -77,6 +78,36 @@ class SettingSummary:
     converged_share_by_n: tuple[float, ...]
     left_out_by_status: dict[str, int]
     results: tuple[RateResult, ...]
+    warm_start: WarmStartCheck | None = None
+
+
+@dataclass(frozen=True)
+class WarmStartCheck:
+    """Agreement of warm-started fits with fresh near-truth starts on the checked subsample (``cold_*`` metrics).
+
+    gap = (L_warm - L_cold) / L_cold per checked fit; ``same`` counts |gap| <= 1e-6 (the same optimum to the
+    solver's precision), ``warm_lower`` / ``cold_lower`` the others by sign.
+    """
+
+    checked: int
+    same: int
+    warm_lower: int
+    cold_lower: int
+    median_abs_gap: float
+
+    @classmethod
+    def of(cls, records: Sequence[FitRecord]) -> WarmStartCheck | None:
+        gaps = [r.metrics["cold_loss_gap"] for r in records if math.isfinite(r.metrics.get("cold_loss_gap", math.nan))]
+        if not gaps:
+            return None
+        same = sum(abs(g) <= 1e-6 for g in gaps)
+        lower = sum(g < -1e-6 for g in gaps)
+        return cls(len(gaps), same, lower, len(gaps) - same - lower, float(statistics.median(abs(g) for g in gaps)))
+
+    def words(self) -> str:
+        return (f"warm starts vs fresh near-truth starts on {self.checked} checked fits: {self.same} reach the same "
+                f"optimum (|relative loss gap| <= 1e-6), {self.warm_lower} lower with the warm start, "
+                f"{self.cold_lower} lower with the fresh start; median |gap| {self.median_abs_gap:.2e}")
 
 
 @dataclass(frozen=True)
@@ -110,7 +141,8 @@ def _setting_summary(records: Sequence[FitRecord], setting: str, n_boot: int, le
     results = tuple(analyse_rate(replicate_grid(own, setting, m), setting, m, n_boot=n_boot, level=level, seed=seed)
                     for m in rate_metric_names(own, setting))
     return SettingSummary(setting, sizes, len({r.rep for r in own}), len(own),
-                          sum(r.status == CONVERGED for r in own) / len(own), by_n, dict(sorted(left.items())), results)
+                          sum(r.status == CONVERGED for r in own) / len(own), by_n, dict(sorted(left.items())), results,
+                          WarmStartCheck.of(own))
 
 
 def _check_contrast(contrast: object) -> Contrast:
@@ -210,7 +242,8 @@ def summary_dict(summary: Summary) -> dict:
         "settings": {s.name: {
             "sizes": list(s.sizes), "reps": s.reps, "fits": s.fits, "converged_share": s.converged_share,
             "converged_share_by_n": list(s.converged_share_by_n), "left_out_by_status": s.left_out_by_status,
-            "metrics": {r.metric: _result_json(r) for r in s.results}} for s in summary.settings},
+            "metrics": {r.metric: _result_json(r) for r in s.results},
+            "warm_start_check": asdict(s.warm_start) if s.warm_start else None} for s in summary.settings},
         "contrasts": [_contrast_json(c) for c in summary.contrasts],
         "skipped_contrasts": list(summary.skipped),
         "method": {"estimator": "OLS of log(mean loss over converged replicates) on log n; Theil-Sen",
@@ -326,6 +359,8 @@ def summary_markdown(summary: Summary, header: Sequence[str] = (), descriptions:
             f"n = {s.sizes[0]}..{s.sizes[-1]} ({len(s.sizes)} sizes), {s.reps} replicates, {s.fits} fits; converged "
             f"{_pct(s.converged_share)} (per n: {_pct(min(s.converged_share_by_n))} to "
             f"{_pct(max(s.converged_share_by_n))}); not converged: {left}.", ""]
+        if s.warm_start:
+            lines += [f"Check: {s.warm_start.words()}.", ""]
         if s.results:
             lines += ["| setting | metric | slope [CI] | robust slope [CI] | usable | left out | counts? "
                       "| upper-half slope [CI] | power vs log |",
