@@ -1,41 +1,63 @@
-"""``hmoe rates``: a sweep with report, resume, --report only, --list, and one-line errors."""
+"""``hmoe rates``: sweep + report + resume with a fake replicate, ``--spec FILE.toml`` end to end on the real
+engine with ``--export``, and one-line errors (bounds, bad specs naming the field, unsafe expressions)."""
 
-import os
-import subprocess
-import sys
+import csv
+import math
 from pathlib import Path
 
 import pytest
 from test_experiments_fakes import MODULE
 
 from hmoe_theory.cli import main
+from hmoe_theory.estimation.metrics import STATUSES
+from hmoe_theory.experiments import load_results, task_seed
 
-TESTS = Path(__file__).resolve().parent
 FAKE = ["--replicate", f"{MODULE}:power_replicate"]
+
+TINY = """\
+name = "tiny-typed"
+inputs = ["x1"]
+gate = "b*x1"
+expert = "a*x1 + alpha"
+design = "uniform(-1, 1)"
+noise_variance = 0.01
+k = 2
+
+[[truth]]
+weight = 2.0
+b = 3.0
+a = 2.0
+alpha = 1.0
+
+[[truth]]
+weight = 1.0
+b = 0.0
+a = -2.0
+alpha = -1.0
+"""
 
 
 def test_sweep_resume_and_report(tmp_path, capsys, monkeypatch):
     out = tmp_path / "out"
-    argv = ["rates", *FAKE, "--n", "100:10000:3", "--reps", "4", "--workers", "2", "--out", str(out), "--quiet"]
+    argv = ["rates", *FAKE, "--n", "100:10000:3", "--reps", "4", "--workers", "1", "--out", str(out), "--quiet",
+            "--no-report"]
     assert main(argv) == 0
     captured = capsys.readouterr()
-    assert "24/24 fits" in captured.err and "(0 resumed, 24 new, 0 failed)" in captured.err
-    written = sorted(Path(p).name for p in captured.out.split())
-    assert written == ["rates-quarter.png", "rates-quarter.svg", "rates-root-n.png", "rates-root-n.svg",
-                       "summary.md"]
-    summary = (out / "summary.md").read_text()
-    assert "| root-n | error |" in summary and "| quarter | spread |" in summary
+    assert "8/8 replicate paths (3 sizes each)" in captured.err and "(0 resumed, 8 new, 0 failed)" in captured.err
+    assert captured.out == "" and sorted(p.name for p in out.iterdir()) == ["runs.sqlite"]
 
     calls = tmp_path / "calls.log"
     monkeypatch.setenv("HMOE_FAKE_LOG", str(calls))
-    assert main(argv + ["--setting", "default", "--setting", "extra", "--no-report"]) == 0
-    assert "(24 resumed, 12 new, 0 failed)" in capsys.readouterr().err
+    assert main([*argv, "--setting", "default", "--setting", "extra"]) == 0
+    assert "(8 resumed, 4 new, 0 failed)" in capsys.readouterr().err
     assert {line.split(",")[0] for line in calls.read_text().splitlines()} == {"extra"}
 
-    (out / "summary.md").unlink()
-    assert main(["rates", "--out", str(out), "--report", "--formats", "svg"]) == 0
-    assert "| extra | error |" in (out / "summary.md").read_text()
-    assert len(calls.read_text().splitlines()) == 12  # --report fitted nothing
+    assert main(["rates", *FAKE, "--out", str(out), "--report", "--formats", "svg"]) == 0
+    written = sorted(Path(p).name for p in capsys.readouterr().out.split())
+    assert written == ["rates-extra.svg", "rates-quarter.svg", "rates-root-n.svg", "summary.json", "summary.md"]
+    summary = (out / "summary.md").read_text()
+    assert all(name in summary for name in ("root-n", "quarter", "extra", "error"))
+    assert len(calls.read_text().splitlines()) == 12  # --report fitted nothing (4 paths x 3 sizes above)
 
 
 def test_list_marks_default_settings(capsys):
@@ -44,12 +66,89 @@ def test_list_marks_default_settings(capsys):
     assert [line.split()[:2] for line in lines] == [["*", "root-n"], ["*", "quarter"], ["extra", "not"]]
 
 
+def test_list_of_the_catalogue_marks_the_decisive_reproduction(capsys):
+    assert main(["rates", "--list"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    starred = [line.split()[1] for line in lines if line.startswith("*")]
+    assert len(lines) == 42 and len(starred) == 12
+    assert "softmax-linear/ridge-tanh/over" in starred and "gaussian-moe/exact" in starred
+
+
+def test_spec_file_end_to_end_with_export(tmp_path, capsys):
+    spec = tmp_path / "tiny.toml"
+    spec.write_text(TINY)
+    out, export = tmp_path / "out", tmp_path / "fits.csv"
+    argv = ["rates", "--spec", str(spec), "--n", "40,80", "--reps", "2", "--seed", "4", "--workers", "1",
+            "--out", str(out), "--quiet", "--formats", "svg", "--export", str(export)]
+    assert main(argv) == 0
+    captured = capsys.readouterr()
+    assert "2/2 replicate paths (2 sizes each)" in captured.err
+    assert captured.out.split() == [str(export), *(str(out / f) for f in ("rates-tiny-typed.svg", "summary.json",
+                                                                            "summary.md"))]
+    with export.open() as fh:
+        rows = list(csv.DictReader(fh))
+    header = export.read_text().splitlines()[0].split(",")
+    assert header[:6] == ["setting", "n", "rep", "seed", "status", "iterations"]
+    assert {"voronoi", "voronoi_derived", "l2_error", "weight_discrepancy", "loss", "grad_norm", "best_voronoi",
+            "max_atom_distance"} <= set(header)
+    assert not [c for c in header if "second" in c or "time" in c or c in ("started", "finished", "worker")]
+    assert [(r["setting"], r["n"], r["rep"], r["seed"]) for r in rows] == [
+        ("tiny-typed", str(n), str(rep), str(task_seed(4, rep))) for n in (40, 80) for rep in (0, 1)]
+    assert all(r["status"] in STATUSES and int(r["iterations"]) >= 1 for r in rows)
+    assert all(math.isfinite(float(r["voronoi"])) and float(r["l2_error"]) < 1.0 for r in rows)
+    assert "tiny-typed" in (out / "summary.md").read_text()
+    # the store keeps the definition: a changed definition under the same name is refused
+    spec.write_text(TINY.replace("b = 3.0", "b = 2.5"))
+    assert main(argv) == 2
+    assert "holds fits with a different definition of 'tiny-typed'" in capsys.readouterr().err
+    assert len(load_results(out)) == 4
+
+
+@pytest.mark.parametrize(
+    "edit, message",
+    [
+        (("alpha = -1.0\n", ""), "truth[2]: missing alpha (needs weight, b, a, alpha)"),
+        (("k = 2", 'k = 2\ncolour = "red"'), "unknown field(s) colour (known: "),
+        (("uniform(-1, 1)", "uniform(1, -1)"), "design: uniform(lo, hi) needs lo < hi, got 'uniform(1, -1)'"),
+        (("uniform(-1, 1)", "beta(1, 2)"), "design: expected 'uniform(lo, hi)' or 'normal(mean, variance)'"),
+        (("weight = 1.0", "weight = -1.0"), "truth[2].weight: must be > 0, got -1.0"),
+        (("weight = 1.0", 'weight = "1.0"'), "truth[2].weight: expected a finite number, got '1.0'"),
+        (("k = 2", "k = = 2"), "not valid TOML: "),
+        (("k = 2", "k = 1"), "truth: 2 true components but only k = 1 fitted"),
+        (("k = 2", "k = 99"), "k: expected an integer from 1 to 12, got 99"),
+        (('gate = "b*x1"', "gate = \"__import__('os').system('touch PWNED')\""),
+         "gate: cannot use expression \"__import__('os').system('touch PWNED')\": only plain function names may be called"),
+        (('gate = "b*x1"', 'gate = "x1.__class__"'), "gate: cannot use expression 'x1.__class__': attribute access"),
+        (('expert = "a*x1 + alpha"', 'expert = "a*x1 + c"'), "expert: parameter name(s) c already taken"),
+        (('gate = "b*x1"', 'gate = "b*x1"\ngate_family = "softmax-linear"'), "gate: give exactly one of 'gate'"),
+        (('noise_variance = 0.01\n', ""), "noise_variance: missing"),
+    ],
+)
+def test_bad_spec_is_one_line_naming_the_field(tmp_path, capsys, monkeypatch, edit, message):
+    old, new = edit
+    assert old in TINY
+    spec = tmp_path / "bad.toml"
+    spec.write_text(TINY.replace(old, new))
+    monkeypatch.chdir(tmp_path)
+    assert main(["rates", "--spec", str(spec), "--out", str(tmp_path / "o"), "--n", "40,80", "--reps", "1"]) == 2
+    captured = capsys.readouterr()
+    assert captured.err.startswith(f"hmoe: error: {spec}: ") and captured.err.count("\n") == 1
+    assert message in captured.err
+    assert not (tmp_path / "o").exists() and not (tmp_path / "PWNED").exists()  # refused before anything ran
+
+
 @pytest.mark.parametrize(
     "extra, message",
     [
         (["--n", "1e5:1e3:8"], "bad --n spec '1e5:1e3:8': STOP must be >= START"),
+        (["--n", "1e3:1e9:3"], "exceeds the bound 10000000 on sample size of a rate sweep (--n) "
+                               "(raise it with the environment variable HMOE_MAX_SAMPLE_SIZE=N)"),
+        (["--reps", "1000000000"], "--reps = 1000000000 exceeds the bound 10000 on replicates of a rate sweep "
+                                   "(--reps) (raise it with the environment variable HMOE_MAX_REPS=N)"),
+        (["--reps", "1e9"], "argument --reps: invalid int value: '1e9'"),
         (["--setting", "nope"], "unknown setting 'nope' (known: root-n, quarter, extra)"),
         (["--formats", "png,jpg"], "plot formats must be among png, svg"),
+        (["--spec", "/nonexistent/x.toml"], "cannot read setting file /nonexistent/x.toml: No such file or directory"),
         (["--scheduler", "tcp://127.0.0.1:9", "--connect-timeout", "0.3"],
          "cannot reach Dask scheduler at tcp://127.0.0.1:9"),
         (["--report"], "no result store at"),
@@ -58,7 +157,19 @@ def test_list_marks_default_settings(capsys):
 def test_bad_input_is_one_line_error(tmp_path, capsys, extra, message):
     assert main(["rates", *FAKE, "--out", str(tmp_path / "o"), "--quiet", *extra]) == 2
     err = capsys.readouterr().err
-    assert err.startswith(f"hmoe: error: {message}") and err.count("\n") == 1
+    assert err.startswith("hmoe: error: ") and message in err and err.count("\n") == 1
+
+
+def test_spec_name_clashing_with_the_catalogue_or_another_spec(tmp_path, capsys):
+    first, second = tmp_path / "a.toml", tmp_path / "b.toml"
+    first.write_text(TINY.replace('"tiny-typed"', '"softmax-linear/linear/exact"'))
+    assert main(["rates", "--spec", str(first), "--setting", "softmax-linear/linear/exact", "--out",
+                 str(tmp_path / "o")]) == 2
+    assert "clash with the catalogue" in capsys.readouterr().err
+    first.write_text(TINY)
+    second.write_text(TINY)
+    assert main(["rates", "--spec", str(first), "--spec", str(second), "--out", str(tmp_path / "o")]) == 2
+    assert "setting name 'tiny-typed' is used by two --spec files" in capsys.readouterr().err
 
 
 def test_unwritable_out_and_missing_out(tmp_path, capsys):
@@ -68,13 +179,3 @@ def test_unwritable_out_and_missing_out(tmp_path, capsys):
     assert capsys.readouterr().err.startswith(f"hmoe: error: --out {blocker / 'sub'} is not a writable directory")
     assert main(["rates", *FAKE]) == 2
     assert "--out DIR is required" in capsys.readouterr().err
-
-
-def test_missing_estimation_module_or_bad_replicate_is_one_line_in_a_real_process(tmp_path):
-    env = {**os.environ, "PYTHONPATH": str(TESTS)}
-    argv = [sys.executable, "-m", "hmoe_theory", "rates", "--replicate", "no_such_mod_q:f", "--out", str(tmp_path)]
-    out = subprocess.run(argv, capture_output=True, text=True, env=env, check=False)
-    assert out.returncode == 2
-    assert out.stderr == (
-        "hmoe: error: cannot import replicate module 'no_such_mod_q': No module named 'no_such_mod_q'\n"
-    )

@@ -22,7 +22,7 @@ from hmoe_theory.experiments import ResultStore, SweepError, SweepSpec, Task, lo
 from hmoe_theory.experiments.store import FitRecord, this_owner
 
 FAKE = f"{MODULE}:power_replicate"
-SWEEP = ["rates", "--replicate", FAKE, "--setting", "default", "--n", "100:1000:3", "--reps", "6", "--seed", "1",
+SWEEP = ["rates", "--replicate", FAKE, "--setting", "root-n", "--n", "100:1000:3", "--reps", "6", "--seed", "1",
          "--workers", "1", "--quiet", "--no-report"]
 
 
@@ -195,7 +195,7 @@ def test_an_intact_store_resumes(good_store, tmp_path, capsys):
     out = tmp_path / "out"
     shutil.copytree(good_store, out)
     assert main([*SWEEP, "--out", str(out)]) == 0
-    assert "(12 resumed, 0 new, 0 failed)" in capsys.readouterr().err
+    assert "(6 resumed, 0 new, 0 failed)" in capsys.readouterr().err
 
 
 # -- read-only stores -----------------------------------------------------------------------------------
@@ -275,8 +275,7 @@ def test_report_and_export_work_on_a_read_only_store(good_store, public_tmp):
     assert result["report"] == 0 and result["refused"] == 2
     assert result["err"].startswith("hmoe: error: --out (use --report-dir)") and result["err"].count("\n") == 1
     assert "is not a writable directory" in result["err"]
-    assert sorted(p.name for p in report_dir.iterdir()) == [
-        "fits.csv", "rates-quarter.svg", "rates-root-n.svg", "summary.json", "summary.md"]
+    assert sorted(p.name for p in report_dir.iterdir()) == ["fits.csv", "rates-root-n.svg", "summary.json", "summary.md"]
     assert len((report_dir / "fits.csv").read_text().splitlines()) == 1 + len(expected)
     assert sorted(p.name for p in store_dir.iterdir()) == listing  # nothing written beside the store
 
@@ -307,4 +306,4 @@ def test_a_read_only_store_with_an_unreplayed_journal_refuses_instead_of_droppin
     message = _as_unprivileged(check)
     assert "has fits in its journal runs.sqlite-wal" in message and "\n" not in message
     store_dir.chmod(0o755)
-    assert len(load_results(store_dir)) == 36 + 2  # writable again: the journal is replayed, nothing was lost
+    assert len(load_results(store_dir)) == 18 + 2  # writable again: the journal is replayed, nothing was lost
