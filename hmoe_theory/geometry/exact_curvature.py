@@ -27,10 +27,10 @@ from itertools import combinations
 import sympy as sp
 
 from ..errors import ModelError
-from .exact_field import ExactField, Fraction_
+from .exact_field import ExactField, RationalFunction
 
 
-def _inverse(matrix: list[list[Fraction_]], zero: Fraction_, one: Fraction_) -> list[list[Fraction_]] | None:
+def _inverse(matrix: list[list[RationalFunction]], zero: RationalFunction, one: RationalFunction) -> list[list[RationalFunction]] | None:
     """Gauss-Jordan inverse over the field (None if singular)."""
     n = len(matrix)
     rows = [list(row) + [one if i == j else zero for j in range(n)] for i, row in enumerate(matrix)]
@@ -97,9 +97,9 @@ class ExactCurvature:
             key: [sum((inverse[e][f] * low[f] for f in range(n)), F.zero) for e in range(n)]
             for key, low in gamma.items()
         }
-        self._B: dict[tuple[tuple[int, int], tuple[int, int]], Fraction_] = {}
+        self._B: dict[tuple[tuple[int, int], tuple[int, int]], RationalFunction] = {}
 
-    def _inner(self, x: Sequence[Fraction_], y: Sequence[Fraction_]) -> Fraction_:
+    def _inner(self, x: Sequence[RationalFunction], y: Sequence[RationalFunction]) -> RationalFunction:
         total = self.field.zero
         if self._W is None:
             for xi, yi in zip(x, y):
@@ -111,7 +111,7 @@ class ExactCurvature:
                     total += x[i] * self._W[i][j] * y[j]
         return total
 
-    def _b(self, ab: tuple[int, int], cd: tuple[int, int]) -> Fraction_:
+    def _b(self, ab: tuple[int, int], cd: tuple[int, int]) -> RationalFunction:
         ab, cd = tuple(sorted(ab)), tuple(sorted(cd))
         key = (ab, cd) if ab <= cd else (cd, ab)
         if key not in self._B:
@@ -124,7 +124,7 @@ class ExactCurvature:
         return self._B[key]
 
     @cached_property
-    def riemann(self) -> dict[tuple[int, int, int, int], Fraction_]:
+    def riemann(self) -> dict[tuple[int, int, int, int], RationalFunction]:
         """Independent components ``R_abcd`` (``a < b``, ``c < d``, ``(a, b) <= (c, d)``)."""
         pairs = list(combinations(range(self.n), 2))
         return {
@@ -133,7 +133,7 @@ class ExactCurvature:
             for (c, d) in pairs[i:]
         }
 
-    def riemann_component(self, a: int, b: int, c: int, d: int) -> Fraction_:
+    def riemann_component(self, a: int, b: int, c: int, d: int) -> RationalFunction:
         """``R_abcd`` for any indices (by the symmetries)."""
         sign, key = riemann_sign(a, b, c, d)
         if sign == 0:
@@ -141,7 +141,7 @@ class ExactCurvature:
         return self.riemann[key] if sign > 0 else -self.riemann[key]
 
     @cached_property
-    def ricci(self) -> list[list[Fraction_]]:
+    def ricci(self) -> list[list[RationalFunction]]:
         """``Ric_bd = g^{ac} R_abcd`` (symmetric)."""
         n, zero = self.n, self.field.zero
         ric = [[zero] * n for _ in range(n)]
@@ -158,7 +158,7 @@ class ExactCurvature:
         return ric
 
     @cached_property
-    def scalar(self) -> Fraction_:
+    def scalar(self) -> RationalFunction:
         """``S = g^{bd} Ric_bd`` (``2K`` on a surface)."""
         total = self.field.zero
         for b in range(self.n):
@@ -167,7 +167,7 @@ class ExactCurvature:
         return total
 
     @cached_property
-    def sectional(self) -> dict[tuple[int, int], Fraction_]:
+    def sectional(self) -> dict[tuple[int, int], RationalFunction]:
         """``K(e_a, e_b) = R_abab / (g_aa g_bb - g_ab^2)`` for ``a < b`` (the Gaussian curvature when n = 2)."""
         g = self.g
         return {
@@ -175,7 +175,7 @@ class ExactCurvature:
             for a, b in combinations(range(self.n), 2)
         }
 
-    def expr(self, element: Fraction_) -> sp.Expr:
+    def expr(self, element: RationalFunction) -> sp.Expr:
         """Canonical sympy expression of a field element."""
         return self.field.to_expr(element)
 
@@ -201,7 +201,7 @@ class CanonicalCurvature:
         self._what = what
         self.checked: list[str] = []
 
-    def _form(self, quantity: str, index: tuple[int, ...], element: Fraction_) -> sp.Expr:
+    def _form(self, quantity: str, index: tuple[int, ...], element: RationalFunction) -> sp.Expr:
         from ..timelimit import time_limit
 
         with time_limit(self._time_limit_s, f"canonical form of the {quantity} of {self._what}"):

@@ -45,21 +45,21 @@ _HYPERBOLIC = (sp.tanh, sp.sinh, sp.cosh, sp.coth, sp.sech, sp.csch)
 _TRIG = (sp.tan, sp.cot, sp.sec, sp.csc)
 
 
-def _monic(num, den) -> "Fraction_":
+def _monic(num, den) -> "RationalFunction":
     lead = den.leading_coefficient()
-    return Fraction_(num / lead, den / lead) if lead != 1 else Fraction_(num, den)
+    return RationalFunction(num / lead, den / lead) if lead != 1 else RationalFunction(num, den)
 
 
-def _reduced(num, den) -> "Fraction_":
+def _reduced(num, den) -> "RationalFunction":
     if num.is_zero():
-        return Fraction_(num, den.context().from_dict({(0,) * den.context().nvars(): 1}))
+        return RationalFunction(num, den.context().from_dict({(0,) * den.context().nvars(): 1}))
     common = num.gcd(den)
     if not common.is_one():
         num, den = num / common, den / common
     return _monic(num, den)
 
 
-class Fraction_:
+class RationalFunction:
     """A reduced fraction ``num / den`` of ``flint.fmpq_mpoly`` (``den`` with leading coefficient 1).
 
     Sums and products cancel as they go (Henrici's gcd tricks, so only gcds of the smaller pieces are
@@ -71,7 +71,7 @@ class Fraction_:
     def __init__(self, num, den):
         self.num, self.den = num, den
 
-    def __add__(self, other: "Fraction_") -> "Fraction_":
+    def __add__(self, other: "RationalFunction") -> "RationalFunction":
         if other.num.is_zero():
             return self
         if self.num.is_zero():
@@ -90,13 +90,13 @@ class Fraction_:
             num, common = num / second, common / second
         return _monic(num, common * left * right)
 
-    def __neg__(self) -> "Fraction_":
-        return Fraction_(-self.num, self.den)
+    def __neg__(self) -> "RationalFunction":
+        return RationalFunction(-self.num, self.den)
 
-    def __sub__(self, other: "Fraction_") -> "Fraction_":
+    def __sub__(self, other: "RationalFunction") -> "RationalFunction":
         return self + (-other)
 
-    def __mul__(self, other: "Fraction_") -> "Fraction_":
+    def __mul__(self, other: "RationalFunction") -> "RationalFunction":
         if self.num.is_zero():
             return self
         if other.num.is_zero():
@@ -105,29 +105,24 @@ class Fraction_:
         num = (self.num / g1) * (other.num / g2)
         return _monic(num, (self.den / g2) * (other.den / g1))
 
-    def inverse(self) -> "Fraction_":
+    def inverse(self) -> "RationalFunction":
         if self.num.is_zero():
             raise ModelError("division by zero in an exact expression")
         return _monic(self.den, self.num)
 
-    def __truediv__(self, other: "Fraction_") -> "Fraction_":
+    def __truediv__(self, other: "RationalFunction") -> "RationalFunction":
         return self * other.inverse()
 
-    def __pow__(self, k: int) -> "Fraction_":
+    def __pow__(self, k: int) -> "RationalFunction":
         if k < 0:
             return self.inverse() ** -k
-        return Fraction_(self.num**k, self.den**k)
+        return RationalFunction(self.num**k, self.den**k)
 
     def is_zero(self) -> bool:
         return self.num.is_zero()
 
     def __eq__(self, other: object) -> bool:
-        if isinstance(other, int):
-            return self.den.is_one() and self.num == other
-        return isinstance(other, Fraction_) and self.num == other.num and self.den == other.den
-
-    def __hash__(self) -> int:
-        return hash((str(self.num), str(self.den)))
+        return isinstance(other, RationalFunction) and self.num == other.num and self.den == other.den
 
     def __repr__(self) -> str:
         return f"({self.num}) / ({self.den})"
@@ -217,10 +212,10 @@ class ExactField:
         self._values = [value for value, _ in generators]
         self.context = flint.fmpq_mpoly_ctx.get(tuple(f"x{k}" for k in range(max(1, len(generators)))), "lex")
         self._one = self.context.from_dict({(0,) * self.context.nvars(): 1})
-        self.zero = Fraction_(self._one * 0, self._one)
-        self.one = Fraction_(self._one, self._one)
-        self._gen_of = {key: Fraction_(g, self._one) for (key, _), g in zip(generators, self.context.gens())}
-        self._memo: dict[sp.Expr, Fraction_] = {}
+        self.zero = RationalFunction(self._one * 0, self._one)
+        self.one = RationalFunction(self._one, self._one)
+        self._gen_of = {key: RationalFunction(g, self._one) for (key, _), g in zip(generators, self.context.gens())}
+        self._memo: dict[sp.Expr, RationalFunction] = {}
         self._trig_memo: dict[tuple[_Base, int], tuple[object, object, object]] = {}
 
     # ------------------------------------------------------------ collection
@@ -262,16 +257,16 @@ class ExactField:
 
     # ------------------------------------------------------------ expression -> field
 
-    def constant(self, value: object) -> Fraction_:
+    def constant(self, value: object) -> RationalFunction:
         """A rational number as a field element."""
         value = sp.Rational(value)
-        return Fraction_(self._one * flint.fmpq(int(value.p), int(value.q)), self._one)
+        return RationalFunction(self._one * flint.fmpq(int(value.p), int(value.q)), self._one)
 
-    def to_field(self, expr: sp.Expr) -> Fraction_:
+    def to_field(self, expr: sp.Expr) -> RationalFunction:
         """The reduced fraction representing ``expr`` (built from the expressions given at construction)."""
         return self._convert(prepare(expr))
 
-    def _convert(self, e: sp.Expr) -> Fraction_:
+    def _convert(self, e: sp.Expr) -> RationalFunction:
         cached = self._memo.get(e)
         if cached is not None:
             return cached
@@ -302,7 +297,7 @@ class ExactField:
         self._memo[e] = result
         return result
 
-    def _function(self, e: sp.Expr) -> Fraction_:
+    def _function(self, e: sp.Expr) -> RationalFunction:
         kind = "exp" if isinstance(e, sp.exp) else "trig"
         parts = _linear_parts(e.args[0])
         if kind == "exp":
@@ -343,7 +338,7 @@ class ExactField:
             return _Exp(key.angle) if key.kind == "exp" else sp.tan(key.angle / 2)
         return key
 
-    def to_expr(self, element: Fraction_) -> sp.Expr:
+    def to_expr(self, element: RationalFunction) -> sp.Expr:
         """Canonical sympy expression of a field element (see the module docstring)."""
         trig = [i for i, v in enumerate(self._values) if isinstance(v, _Base) and v.kind == "trig"]
         numer, denom = element.num.to_dict(), element.den.to_dict()

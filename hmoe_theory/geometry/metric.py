@@ -97,12 +97,13 @@ def covariance_matrix(sigma: object, size: int) -> sp.Matrix:
 SIGMA_CONDITION_LIMIT = 1e12  # cond(Sigma) above this: double precision cannot whiten reliably
 
 
-def covariance_condition(sigma: sp.Matrix) -> float:
-    """Condition number ``lambda_max / lambda_min`` of an SPD covariance (eigenvalues at 30 digits)."""
+def covariance_condition(sigma: sp.Matrix) -> mpmath.mpf:
+    """Condition number ``lambda_max / lambda_min`` of an SPD covariance (eigenvalues at 30 digits; an mpf,
+    since it may exceed the double range)."""
     with mpmath.workdps(30):
         eigenvalues = mpmath.eigsy(mpmath.matrix(sigma.evalf(40).tolist()))[0]
         values = [abs(eigenvalues[i]) for i in range(sigma.rows)]
-        return float(max(values) / min(values))
+        return max(values) / min(values)
 
 
 def _as_expression(value: object) -> sp.Expr:
@@ -224,6 +225,7 @@ class PullbackMetric:
                 found.add(atom.args[0])
             for atom in e.atoms(sp.Max, sp.Min):
                 found.update(x - y for x, y in combinations(atom.args, 2))
+        found = {-a if a.could_extract_minus_sign() else a for a in found}
         return tuple(sorted(found, key=sp.default_sort_key))
 
     def _check_smooth_exact(self, subs: Mapping[sp.Symbol, sp.Expr]) -> None:
@@ -234,10 +236,14 @@ class PullbackMetric:
                     "curvature needs a point off the kinks"
                 )
 
+    @cached_property
+    def _kink_kernel(self):
+        return compile_exprs(list(self.kink_arguments), self.params)
+
     def _check_smooth_numeric(self, points: np.ndarray) -> None:
         if not self.kink_arguments:
             return
-        values = compile_exprs(list(self.kink_arguments), self.params)(*np.moveaxis(points, -1, 0))
+        values = self._kink_kernel(*np.moveaxis(points, -1, 0))
         for argument, value in zip(self.kink_arguments, values):
             on_kink = np.broadcast_to(np.asarray(value) == 0, points.shape[:-1])
             if np.any(on_kink):
@@ -280,7 +286,7 @@ class PullbackMetric:
         except (OverflowError, np.linalg.LinAlgError):
             raise ModelError(
                 f"Sigma: positive definite but not representable in double precision (condition number "
-                f"{covariance_condition(self.sigma):.1e}); rescale the outputs, or use the exact or --digits path"
+                f"{mpmath.nstr(covariance_condition(self.sigma), 2)}); rescale the outputs, or use the exact or --digits path"
             ) from None
         return np.linalg.inv(L)
 
@@ -337,7 +343,7 @@ class PullbackMetric:
             condition = covariance_condition(self.sigma)
             if "rank-deficient" in str(error) and condition > SIGMA_CONDITION_LIMIT:
                 raise ModelError(
-                    f"Sigma: badly scaled (condition number {condition:.1e} > {SIGMA_CONDITION_LIMIT:g}); the whitened "
+                    f"Sigma: badly scaled (condition number {mpmath.nstr(condition, 2)} > {SIGMA_CONDITION_LIMIT:g}); the whitened "
                     "Jacobian loses all double-precision digits -- rescale the outputs so the variances are comparable, "
                     "or use the exact (--exact) or mpmath (--digits) path"
                 ) from None
