@@ -25,7 +25,9 @@ status is then *verified* at the returned point:
 
 * ``converged``: the first- and second-order (KKT) conditions hold: over the coordinates not held at a
   bound, cos <= ``accept_cos`` and the Hessian is positive semi-definite (Cholesky of
-  H + 1e-10 max diag(H) I succeeds); held coordinates have their gradient pointing out of the box;
+  H + 1e-10 max diag(H) I succeeds); held coordinates have their gradient pointing out of the box.
+  A zero-residual fit (||r||^2 fell below 1e-24 times its starting value, e.g. noiseless data) passes the
+  first-order test: there r is round-off and its cosine with the columns of J is meaningless;
 * ``iteration-cap``: the budget ran out before that; ``diverged``: non-finite residuals at the start or
   the end; ``failed``: it stopped without meeting the conditions (a saddle or a stall).
 
@@ -98,7 +100,7 @@ def damped_newton(
     iterations = 1
     if not (np.all(np.isfinite(r)) and np.all(np.isfinite(H))):
         return SolverResult(x, "diverged", "non-finite", iterations, float("nan"))
-    rr = float(r @ r)
+    rr = rr_start = float(r @ r)
     damping, growth, reason = 1e-3, 2.0, "max_iter"
 
     def held(x: Array, g: Array) -> Array:
@@ -150,7 +152,8 @@ def damped_newton(
         return SolverResult(x, "diverged", "non-finite", iterations, cosine)
     Hf = H[np.ix_(free, free)]
     shift = 1e-10 * max(float(np.abs(np.diag(Hf)).max()) if Hf.size else 0.0, 1e-300)
-    verified = cosine <= accept_cos and (not Hf.size or _positive_definite(Hf, shift))
+    first_order = cosine <= accept_cos or rr <= 1e-24 * rr_start  # zero residual: r is round-off (docstring)
+    verified = first_order and (not Hf.size or _positive_definite(Hf, shift))
     status = "converged" if verified else ("iteration-cap" if reason == "max_iter" else "failed")
     return SolverResult(x, status, reason, iterations, cosine)
 
