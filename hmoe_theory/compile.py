@@ -72,7 +72,6 @@ def compile_mpmath(exprs: Sequence[sp.Expr], args: Sequence[sp.Symbol]) -> Calla
 #: python-flint arb versions of the functions a family may use (anything else: NameError at call time)
 ARB_FUNCTIONS = {
     "mpf": flint.arb,
-    "pi": None,  # constants are not printed as calls: refuse them (the caller falls back to mpmath)
     **{
         name: (lambda method: lambda z: getattr(flint.arb(z), method)())(name)
         for name in ("exp", "log", "sqrt", "sin", "cos", "tanh", "erf", "atan")
@@ -85,7 +84,12 @@ def compile_arb(exprs: Sequence[sp.Expr], args: Sequence[sp.Symbol], cse=True) -
     arguments after setting ``flint.ctx.prec``; raises NameError/TypeError on a function arb lacks.
     ``cse`` as in :func:`compile_exprs`."""
     printer = MpmathPrinter({"fully_qualified_modules": False, "inline": True})
-    return sp.lambdify(list(args), [sp.sympify(e) for e in exprs], modules=[ARB_FUNCTIONS], cse=cse, printer=printer)
+    precision = flint.ctx.prec
+    flint.ctx.prec = 1100  # pi to ~330 digits, then rounded by every operation to the caller's precision
+    constants = {"pi": flint.arb.pi()}
+    flint.ctx.prec = precision
+    modules = [{**ARB_FUNCTIONS, **constants}]
+    return sp.lambdify(list(args), [sp.sympify(e) for e in exprs], modules=modules, cse=cse, printer=printer)
 
 
 def gradient(expr: sp.Expr, params: Sequence[sp.Symbol]) -> list[sp.Expr]:

@@ -58,6 +58,8 @@ from .linalg import NullSpace, float_pass, null_space, solve_relations
 MIN_DIGITS = 50
 INPUT_RANGE = 1.5  # sample inputs are rationals in [-1.5, 1.5] with denominator 2^20
 CONFIRM_POINTS = 24  # fresh inputs at which the float candidates are confirmed at high precision
+FLOAT_CHECK_POINTS = 8  # inputs at which the float64 values are compared with 50-digit ones
+FLOAT_EVALUATION_ERROR = 1e-12  # largest accepted float error (relative to the row): below the gap's 1e-12 zero
 
 
 @dataclass(frozen=True)
@@ -307,15 +309,16 @@ def float_rows(
     count: int,
     seed: int = 0,
     box: float = INPUT_RANGE,
-    cse=True,
+    kernel=None,
 ) -> np.ndarray | None:
     """Float64 values of ``exprs`` at ``count`` random inputs (rationals k / 2^20 in [-box, box]^d, exact in
     float), rows where every value is finite; None if the functions are complex or mostly undefined.
-    ``cse``: as in :func:`hmoe_theory.compile.compile_exprs`."""
-    try:
-        kernel = compile_exprs(exprs, inputs, cse)
-    except (TypeError, ValueError, NameError, KeyError):
-        return None
+    ``kernel``: a precompiled :func:`hmoe_theory.compile.compile_exprs` kernel of ``exprs``."""
+    if kernel is None:
+        try:
+            kernel = compile_exprs(exprs, inputs)
+        except (TypeError, ValueError, NameError, KeyError):
+            return None
     rng = random.Random(seed)
     scale, bound = 2**20, int(box * 2**20)
     rows: list[np.ndarray] = []
@@ -367,6 +370,46 @@ def ball_rows(
             if len(rows) == count:
                 return rows
     return None
+
+
+def float_evaluation_error(
+    numeric, exprs: Sequence[sp.Expr], inputs: Sequence[sp.Symbol], digits: int, seed: int, box: float, ball=None
+) -> float:
+    """Largest error of the float64 kernel ``numeric`` against ``digits``-digit values (the arb kernel
+    ``ball``, else mpmath) at ``FLOAT_CHECK_POINTS`` random inputs, relative to the largest value at each
+    input (the row scaling of :func:`.linalg.float_pass`); inf when too few inputs give finite values."""
+    exact_kernel = ball if ball is not None else compile_mpmath(exprs, inputs)
+    flint.ctx.prec = int(digits * 3.33) + 64
+    rng = random.Random(seed + 15485863)
+    scale, bound = 2**20, int(box * 2**20)
+    worst, checked = 0.0, 0
+    with mpmath.workdps(digits):
+        for _ in range(20 * FLOAT_CHECK_POINTS):
+            ints = [rng.randint(-bound, bound) for _ in inputs]
+            approx = numeric(*(np.array([k / scale]) for k in ints))[:, 0]
+            try:
+                if ball is not None:
+                    exact_values = exact_kernel(*(flint.arb(k) / scale for k in ints))
+                else:
+                    exact_values = exact_kernel(*(mpmath.mpf(k) / scale for k in ints))
+            except (NameError, AttributeError):  # a function without an arb version: mpmath instead
+                ball, exact_kernel = None, compile_mpmath(exprs, inputs)
+                continue
+            except (TypeError, ValueError, ZeroDivisionError, OverflowError):
+                continue
+            try:
+                exact = np.array([float(v.mid()) if isinstance(v, flint.arb) else float(v) for v in exact_values])
+            except TypeError:  # complex mpmath value
+                continue
+            if not (np.all(np.isfinite(approx)) and np.all(np.isfinite(exact))):
+                continue
+            peak = np.max(np.abs(exact))
+            if peak > 0:
+                worst = max(worst, float(np.max(np.abs(approx - exact))) / peak)
+            checked += 1
+            if checked == FLOAT_CHECK_POINTS:
+                return worst
+    return float("inf")
 
 
 def confirm_relations(
@@ -441,7 +484,9 @@ def family_null_space(
     """Null space of the functions ``exprs`` of ``inputs``.
 
     With ``first_pass`` (default): float64 values give the rank and the RREF pivots
-    (:func:`.linalg.float_pass`); the coefficients are solved at ``digits`` digits on that subspace only
+    (:func:`.linalg.float_pass`), provided the float values agree with ``digits``-digit ones to
+    ``FLOAT_EVALUATION_ERROR`` (relative to each row) at ``FLOAT_CHECK_POINTS`` inputs -- the premise of the
+    gap argument; the coefficients are solved at ``digits`` digits on that subspace only
     (:func:`.linalg.solve_relations`, ``rank`` sample inputs) and every relation is confirmed at fresh
     inputs (:func:`confirm_relations`). Otherwise (or when
     ``first_pass`` is False) the ``digits``-digit null space :func:`.linalg.null_space` of the full
@@ -452,7 +497,11 @@ def family_null_space(
     box, warnings = input_box(exprs, inputs, seed)
     if first_pass:
         shared = sp.cse([sp.sympify(e) for e in exprs])  # one common-subexpression pass for both kernels
-        values = float_rows(exprs, inputs, sample_count(len(exprs)), seed, box, cse=lambda _: shared)
+        try:
+            numeric = compile_exprs(exprs, inputs, cse=lambda _: shared)
+        except (TypeError, ValueError, NameError, KeyError):
+            numeric = None
+        values = None if numeric is None else float_rows(exprs, inputs, sample_count(len(exprs)), seed, box, numeric)
         first = None if values is None else float_pass(values)
         candidate, kernel = None, None
         if first is not None:
@@ -460,6 +509,9 @@ def family_null_space(
                 kernel = compile_arb(exprs, inputs, cse=lambda _: shared)
             except (TypeError, ValueError, NameError, KeyError, SyntaxError):
                 kernel = None
+            if float_evaluation_error(numeric, exprs, inputs, digits, seed, box, kernel) > FLOAT_EVALUATION_ERROR:
+                first = None  # the float values are not accurate enough for the gap argument
+        if first is not None:
             square = []
             if first.pivots:
                 square = ball_rows(exprs, inputs, first.rank, digits, seed + 104729, box, kernel) or evaluation_rows(
