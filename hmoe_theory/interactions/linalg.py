@@ -23,9 +23,10 @@ from an LQ factorisation and a fixed-point triangular inverse): a numeric identi
 :func:`float_pass` is the cheap first pass (float64, LAPACK SVD of the same scaled matrix). It answers
 only when the spectrum has a clean gap: every singular value is either > ``FLOAT_NONZERO`` or
 < ``FLOAT_ZERO`` (relative to the largest). Why a clean gap decides the rank: the float matrix differs from
-the exact values by evaluation and rounding errors of order 1e-14..1e-13 (relative); by Weyl's inequality
-a true relation has a float singular value below that, so a singular value > 1e-9 is a genuinely
-independent direction (no relation can be missed) and one below 1e-12 a *candidate* relation. The float
+the exact values by evaluation and rounding errors of order 1e-14..1e-13 (relative; the caller checks
+this against 50-digit values); by Weyl's inequality a true relation has a float singular value of at most
+the norm of that error matrix (typically ~1e-13), so a singular value > 1e-9 is a genuinely independent
+direction (no relation can be missed) and one below 1e-12 a *candidate* relation. The float
 null basis also gives the RREF pivots (the dependent columns). The exact coefficients are then solved on
 that subspace only, at high precision (:func:`solve_relations`: one square system in the independent
 columns, python-flint ball arithmetic), and the caller confirms every relation at fresh inputs (see
