@@ -177,3 +177,23 @@ def test_cli_errors_are_one_line(capsys, monkeypatch, argv, message):
     code, out, err = run(capsys, *argv)
     assert code == 2 and out == ""
     assert message in err and err.count("\n") == 1
+
+
+def test_random_expressions_keep_their_value_in_canonical_form():
+    # seeded random sums of products of exp/sin/cos/tanh/powers with rational arguments: the canonical
+    # form must have the same value (40 digits) at a rational point, and cancel exactly against the input
+    rng = np.random.default_rng(7)
+    atoms = [
+        lambda q: sp.exp(q * u), lambda q: sp.sin(q * v + 1), lambda q: sp.cos(q * u - v),
+        lambda q: sp.tanh(q * v), lambda q: u**2 + q, lambda q: 1 / (1 + sp.exp(-q * u - v)),
+    ]
+    point = {u: sp.Rational(2, 7), v: sp.Rational(-3, 11)}
+    for _ in range(12):
+        terms = []
+        for _ in range(int(rng.integers(2, 5))):
+            factors = [atoms[int(k)](sp.Rational(int(rng.integers(-4, 5)) or 1, int(rng.integers(1, 4)))) for k in rng.integers(0, 6, 2)]
+            terms.append(sp.Rational(int(rng.integers(-5, 6)), 1) * sp.Mul(*factors))
+        expr = sp.Add(*terms)
+        value = canonical(expr)
+        assert abs(sp.N(value.subs(point), 40) - sp.N(expr.subs(point), 40)) < 1e-30
+        assert canonical(expr - value) == 0  # the written form (sin/cos, exp) maps back to the same element

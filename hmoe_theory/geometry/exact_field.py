@@ -358,20 +358,22 @@ class ExactField:
         S = {i: k + 2 * j for j, i in enumerate(used)}  # S_j before C_j: lex order reduces S_j**2
         C = {i: k + 2 * j + 1 for j, i in enumerate(used)}
         degree = {i: max(max((m[i] for m in numer), default=0), max((m[i] for m in denom), default=0)) for i in used}
-        one_plus_c = {i: one + gens[C[i]] for i in used}
+        # homogenise T_j = S_j / W_j (W_j = 1 + C_j, a variable in place of C_j), then compose W_j -> 1 + C_j
+        images = list(gens)
+        for i in used:
+            images[C[i]] = one + gens[C[i]]
 
         def convert(p: dict):
-            total = one * 0
+            terms = {}
             for monomial, coefficient in p.items():
                 exponents = [0] * ctx.nvars()
-                factor = one * coefficient
                 for j, i in enumerate(others):
                     exponents[j] = monomial[i]
                 for i in used:
                     exponents[S[i]] = monomial[i]
-                    factor *= one_plus_c[i] ** (degree[i] - monomial[i])
-                total += ctx.from_dict({tuple(exponents): 1}) * factor
-            return _reduce_squares(total, ctx, S, C, used)
+                    exponents[C[i]] = degree[i] - monomial[i]
+                terms[tuple(exponents)] = coefficient
+            return _reduce_squares(ctx.from_dict(terms).compose(*images), ctx, S, C, used)
 
         top, bottom = convert(numer), convert(denom)
         for i in used:
@@ -396,20 +398,22 @@ class ExactField:
 
 def _reduce_squares(p, ctx, S: dict[int, int], C: dict[int, int], used: Sequence[int]):
     """Normal form of ``p`` modulo ``S_j^2 = 1 - C_j^2``: every ``S_j`` of degree at most 1."""
-    one = ctx.from_dict({(0,) * ctx.nvars(): 1})
     terms = p.to_dict()
     if all(m[S[i]] <= 1 for m in terms for i in used):
         return p
-    total = one * 0
+    # S_j^k = S_j^(k mod 2) Z_j^(k div 2) in a context with one more variable Z_j per pair, then Z_j -> 1 - C_j^2
+    n = ctx.nvars()
+    wide = flint.fmpq_mpoly_ctx.get(tuple(f"z{j}" for j in range(n + len(used))), "lex")
+    reduced = {}
     for monomial, coefficient in terms.items():
-        exponents = list(monomial)
-        factor = one * coefficient
-        for i in used:
-            k = exponents[S[i]]
-            exponents[S[i]] = k % 2
-            factor *= (one - ctx.gens()[C[i]] ** 2) ** (k // 2)
-        total += ctx.from_dict({tuple(exponents): 1}) * factor
-    return total
+        exponents = list(monomial) + [0] * len(used)
+        for j, i in enumerate(used):
+            exponents[S[i]], exponents[n + j] = monomial[S[i]] % 2, monomial[S[i]] // 2
+        key = tuple(exponents)
+        reduced[key] = reduced.get(key, 0) + coefficient
+    one = ctx.from_dict({(0,) * n: 1})
+    images = list(ctx.gens()) + [one - ctx.gens()[C[i]] ** 2 for i in used]
+    return wide.from_dict(reduced).compose(*images)
 
 
 def _conjugate(p, ctx, index: int):
