@@ -17,6 +17,7 @@ u, v = real_symbol("u"), real_symbol("v")
 R = real_symbol("R")  # parsed text makes real symbols
 THREE_SPHERE = "[R*cos(a)*cos(b)*cos(c), R*cos(a)*cos(b)*sin(c), R*cos(a)*sin(b), R*sin(a)]"
 HELICOID = "[u*cos(v), u*sin(v), 3*v/2]"
+GATED_D6 = "[sigmoid(t1-t2), sigmoid(t2-t3+1), sigmoid(t3-t4-1), sigmoid(t4-t1+2), sigmoid(t1+t2+t3+t4), sigmoid(t1-t3)]"
 
 
 def canonical(expr):
@@ -170,6 +171,7 @@ def test_cli_ricci_all_planes_and_exact_json(capsys):
         (["--map", "[u, v, u*v]", "--coords", "u,v"], "--at is required"),
         (["--map", "[u, v, u*v]", "--coords", "u,v", "--at", "u=0,v=0", "--symbolic"], "drop --at"),
         (["--map", THREE_SPHERE, "--coords", "a,b,c", "--at", "a=0.1,b=0.2,c=0.3", "--exact"], "unknown name 'R'"),
+        (["--map", GATED_D6, "--coords", "t1,t2,t3,t4", "--symbolic", "--time-limit", "0.5"], "time limit of 0.5 s"),
     ],
 )
 def test_cli_errors_are_one_line(capsys, monkeypatch, argv, message):
