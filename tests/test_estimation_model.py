@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import sympy as sp
 
-from hmoe_theory.compile import compile_expr
+from hmoe_theory.compile import compile_exprs
 from hmoe_theory.errors import ModelError
 from hmoe_theory.estimation.model import SoftmaxMoE
 from hmoe_theory.families import Expert, Gate, Mixture, get_expert, get_gate
@@ -44,9 +44,8 @@ def test_derived_kernels_equal_the_symbolic_mixture(gate, expert, k):
     function = mixture.function
     symbolic = np.broadcast_to(function.kernel(*X.T, *theta), (len(X),))
     np.testing.assert_allclose(model.predict(X, theta), symbolic, rtol=1e-12, atol=1e-12)
-    jacobian = np.stack(
-        [np.broadcast_to(compile_expr(function.derivative(p), [*function.inputs, *function.params])(*X.T, *theta),
-                         (len(X),)) for p in function.params], axis=1)
+    derivatives = [function.derivative(p) for p in function.params]
+    jacobian = compile_exprs(derivatives, [*function.inputs, *function.params])(*X.T, *theta).T
     J = model.jacobian(X, theta)
     assert J.shape == (len(X), model.n_params)
     np.testing.assert_allclose(J, jacobian, rtol=1e-11, atol=1e-12 * np.abs(jacobian).max())

@@ -40,23 +40,24 @@ alpha = -1.0
 def test_sweep_resume_and_report(tmp_path, capsys, monkeypatch):
     out = tmp_path / "out"
     argv = ["rates", *FAKE, "--n", "100:10000:3", "--reps", "4", "--workers", "1", "--out", str(out), "--quiet",
-            "--no-report"]
+            "--no-report", "--setting", "root-n"]
     assert main(argv) == 0
     captured = capsys.readouterr()
-    assert "8/8 replicate paths (3 sizes each)" in captured.err and "(0 resumed, 8 new, 0 failed)" in captured.err
+    assert "4/4 replicate paths (3 sizes each)" in captured.err and "(0 resumed, 4 new, 0 failed)" in captured.err
     assert captured.out == "" and sorted(p.name for p in out.iterdir()) == ["runs.sqlite"]
 
     calls = tmp_path / "calls.log"
     monkeypatch.setenv("HMOE_FAKE_LOG", str(calls))
-    assert main([*argv, "--setting", "default", "--setting", "extra"]) == 0
-    assert "(8 resumed, 4 new, 0 failed)" in capsys.readouterr().err
+    assert main([*argv, "--setting", "extra"]) == 0
+    err = capsys.readouterr().err
+    assert "8/8 replicate paths" in err and "(4 resumed, 4 new, 0 failed)" in err
     assert {line.split(",")[0] for line in calls.read_text().splitlines()} == {"extra"}
 
     assert main(["rates", *FAKE, "--out", str(out), "--report", "--formats", "svg"]) == 0
     written = sorted(Path(p).name for p in capsys.readouterr().out.split())
-    assert written == ["rates-extra.svg", "rates-quarter.svg", "rates-root-n.svg", "summary.json", "summary.md"]
+    assert written == ["rates-extra.svg", "rates-root-n.svg", "summary.json", "summary.md"]
     summary = (out / "summary.md").read_text()
-    assert all(name in summary for name in ("root-n", "quarter", "extra", "error"))
+    assert all(name in summary for name in ("root-n", "extra", "error")) and "quarter" not in summary
     assert len(calls.read_text().splitlines()) == 12  # --report fitted nothing (4 paths x 3 sizes above)
 
 

@@ -251,13 +251,11 @@ def test_settings_are_checked_against_the_replicate_module():
         resolve_settings(["default"], "math:hypot")
 
 
-def test_unreachable_or_malformed_scheduler_is_a_one_line_error(tmp_path):
+def test_malformed_scheduler_is_a_one_line_error(tmp_path):
     spec = SweepSpec(("root-n",), (10,), 1)
     with pytest.raises(SweepError, match="bad scheduler address 'localhost:1'"):
         run_sweep(spec, tmp_path, scheduler="localhost:1", replicate=FAKE)
-    with pytest.raises(SweepError, match=r"cannot reach Dask scheduler at tcp://127.0.0.1:9\b") as info:
-        run_sweep(spec, tmp_path, scheduler="tcp://127.0.0.1:9", replicate=FAKE, connect_timeout_s=0.5)
-    assert "\n" not in str(info.value)
+    # an unreachable one: tests/test_experiments_cli.py (one line through the CLI)
 
 
 def test_bad_worker_count_or_timeout(tmp_path):
