@@ -90,6 +90,7 @@ def test_claims_of_live_owners_are_respected_and_dead_ones_taken_over(tmp_path):
         assert store.claim(tasks) == [tasks[1], tasks[3]]
         assert store.claimed_by_others() == [("s", 0, "elsewhere.example:1"), ("s", 2, f"{socket.gethostname()}:{os.getppid()}")]
         store.add_path(tasks[3], _rows({"e": 1.0}), 0, 0, 0, "w")  # storing a path drops its claim
+        assert store.claim(tasks[3:]) == []  # stored meanwhile (by another sweep): not claimed again
         store.release(tasks)
         rows = sorted(store._db.execute("SELECT rep, owner FROM claims"))
     assert rows == [(0, "elsewhere.example:1"), (2, f"{socket.gethostname()}:{os.getppid()}")]
@@ -317,3 +318,31 @@ def test_a_read_only_store_with_an_unreplayed_journal_refuses_instead_of_droppin
     assert "has fits in its journal runs.sqlite-wal" in message and "\n" not in message
     store_dir.chmod(0o755)
     assert len(load_results(store_dir)) == 18 + 2  # writable again: the journal is replayed, nothing was lost
+
+
+def test_two_processes_claiming_at_once_never_both_get_a_path(tmp_path):
+    """Claims are read and written in one IMMEDIATE transaction (forked claimers released together)."""
+    import multiprocessing
+
+    ResultStore(tmp_path).close()
+    tasks = [_task(rep) for rep in range(60)]
+    fork = multiprocessing.get_context("fork")
+    start, results = fork.Event(), fork.Queue()
+
+    def claimer() -> None:
+        with ResultStore(tmp_path) as store:
+            start.wait(10)
+            results.put((os.getpid(), [t.rep for t in store.claim(tasks)]))
+
+    children = [fork.Process(target=claimer) for _ in range(2)]
+    for child in children:
+        child.start()
+    start.set()
+    got = dict(results.get(timeout=30) for _ in children)
+    for child in children:
+        child.join(10)
+    first, second = got.values()
+    assert sorted(first + second) == list(range(60))  # every path claimed exactly once
+    with ResultStore(tmp_path) as store:
+        owners = dict(store._db.execute("SELECT rep, owner FROM claims").fetchall())
+    assert {owners[rep] for rep in first} <= {f"{socket.gethostname()}:{pid}" for pid in got}

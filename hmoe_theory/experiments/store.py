@@ -232,14 +232,19 @@ class ResultStore:
         return {(setting, rep) for setting, rep in rows}
 
     def claim(self, tasks: Iterable[Task], owner: str | None = None) -> list[Task]:
-        """Claim the paths of ``tasks`` not claimed by a live sweep; return the ones claimed now."""
+        """Claim the paths of ``tasks`` not claimed by a live sweep and not stored meanwhile; return the ones
+        claimed now. One IMMEDIATE transaction: two sweeps starting together cannot both claim a path."""
         owner = owner or this_owner()
         claimed = []
+        done: dict[tuple[int, ...], set[tuple[str, int]]] = {}
         with self._db:
+            self._db.execute("BEGIN IMMEDIATE")
             current = {(s, r): o for s, r, o in self._db.execute("SELECT setting, rep, owner FROM claims")}
             for task in tasks:
+                if task.sizes not in done:
+                    done[task.sizes] = self.completed_paths(task.sizes)
                 holder = current.get((task.setting, task.rep))
-                if holder is not None and holder != owner and _owner_alive(holder):
+                if task.key in done[task.sizes] or (holder is not None and holder != owner and _owner_alive(holder)):
                     continue
                 self._db.execute("INSERT OR REPLACE INTO claims VALUES (?, ?, ?, ?)", (task.setting, task.rep, owner, time.time()))
                 claimed.append(task)
