@@ -99,3 +99,8 @@ def test_time_limited_command_output_reaches_stdout(capsys):
     assert main(argv) == 0
     out = capsys.readouterr().out
     assert "F + dF/da" not in out and "relation" in out and "a=1,b=2" in out
+
+
+def test_identifiability_at_without_fisher_is_refused(capsys):
+    assert main(["identifiability", "--gate", "softmax-linear", "--expert", "linear", "--at", "a_1=1"]) == 2
+    assert "--at sets the mixture point of --fisher" in capsys.readouterr().err

@@ -184,6 +184,7 @@ FLAGS = [
     ident("--fisher", "--method", "bogus"), ident("--fisher", "--d", "3", "--k", "2"),
     ident("--preset", "strong", "--d", "50"), ident("--preset", "strong", "--order", "9"),
     ["identifiability", "--table", "--gate", "no-such-gate", *LIMIT],
+    ident("--preset", "strong", "--at", "a_1=1"),
     ["curvature"], ["curvature", "--map", "[u]"], curv("[u, v, u*v]", "--digits", "-1"),
     ["rates", "--reps", "1e9", "--out", "x"], ["rates", "--reps", "abc"], ["rates"],
     ["check", "--only", "no-such-claim-xyz"], ["check", "--jobs", "x"],

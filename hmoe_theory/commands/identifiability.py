@@ -40,6 +40,8 @@ def run(args: argparse.Namespace) -> int:
     from hmoe_theory.interactions.fisher import fisher_information
     from hmoe_theory.interactions.identifiability import check_family, identifiability_table, preset
 
+    if args.at is not None and not args.fisher:
+        raise ModelError("--at sets the mixture point of --fisher; the presets and --table use generic points (--seed)")
     if args.table:
         result = identifiability_table(
             gates=[get_gate(args.gate).name] if args.gate else None,
