@@ -81,9 +81,11 @@ def derivative_table(
 ) -> dict[tuple[sp.Symbol, ...], sp.Expr]:
     """{kappa: d^kappa F} for the family above (each derivative obtained from its parent by one diff)."""
     check_order(order)
+    multisets = derivative_multisets(function.params, order, 1)
+    bounds.check("columns", len(multisets) + 1, f"{function.name}: {len(multisets) + 1} derivatives up to order {order}")
     table: dict[tuple[sp.Symbol, ...], sp.Expr] = {(): function.expr}
     with time_limit(time_limit_s, f"derivatives of {function.name} up to order {order}"):
-        for kappa in derivative_multisets(function.params, order, 1):
+        for kappa in multisets:
             table[kappa] = sp.diff(table[kappa[:-1]], kappa[-1])
     return {k: v for k, v in table.items() if len(k) >= min_order}
 
@@ -182,7 +184,7 @@ def generic_point(params: Sequence[sp.Symbol], seed: int = 0) -> dict[sp.Symbol,
 
 
 def _real_at_some_inputs(function: ParametricFunction, point: Mapping[sp.Symbol, sp.Rational], seed: int) -> bool:
-    """Is F real and finite at most of 8 random inputs in [-1.5, 1.5] (e.g. not sqrt of a negative variance)?"""
+    """Is F real and finite at all 8 random inputs in [-1.5, 1.5] (e.g. not sqrt of a negative variance)?"""
     kernel = compile_mpmath([function.expr.xreplace(dict(point))], function.inputs)
     rng = random.Random(seed)
     good = 0
@@ -193,7 +195,7 @@ def _real_at_some_inputs(function: ParametricFunction, point: Mapping[sp.Symbol,
             except (ZeroDivisionError, ValueError, TypeError, OverflowError):
                 continue
             good += bool(mpmath.isfinite(value) and mpmath.im(value) == 0)
-    return good >= 5
+    return good == 8
 
 
 def parse_point(
@@ -201,8 +203,9 @@ def parse_point(
 ) -> dict[sp.Symbol, sp.Rational]:
     """Parameter point from ``"beta=0.3,a=-1/2"`` or a mapping; missing parameters get generic values.
 
-    Generic values are redrawn (up to 20 times) while F is complex or undefined at most inputs, so a user
-    function such as ``normal_pdf(y, m, nu)`` with a real symbol ``nu`` gets nu > 0.
+    Generic values are redrawn (up to 20 times) while F is complex or undefined at some probe input, so a
+    user function such as ``normal_pdf(y, m, nu)`` with a real symbol ``nu`` gets nu > 0; a point where F
+    stays complex or undefined (given in full, or after 20 draws) is refused with a ModelError.
     """
     given = {} if values is None else (parse_assignments(values) if isinstance(values, str) else dict(values))
     by_name = {p.name: p for p in function.params}
@@ -221,9 +224,14 @@ def parse_point(
         fixed[by_name[name]] = value
     for attempt in range(20):
         point = {**generic_point(function.params, seed + 1000 * attempt), **fixed}
-        if len(fixed) == len(function.params) or _real_at_some_inputs(function, point, seed):
+        if _real_at_some_inputs(function, point, seed):
             return point
-    return point
+        if len(fixed) == len(function.params):
+            break
+    raise ModelError(
+        f"{function.name} is complex-valued or undefined at some of 8 probe inputs in [-1.5, 1.5] at "
+        f"{point_as_text(point)}; choose a point (--at) where it is real"
+    )
 
 
 def at_point(
