@@ -5,7 +5,7 @@ product ``W = Sigma^-1`` (rational), as sympy expressions -- at a rational point
 All entries are mapped into one field ``Q(x_1..x_k)`` (:class:`~.exact_field.ExactField`), where every
 sum, product and quotient is a reduced fraction, so cancellation happens per component:
 
-* ``g_ab = <J_a, J_b>``, ``g^-1`` by Gauss-Jordan elimination in the field;
+* ``g_ab = <J_a, J_b>``, ``g^-1 = adj(g) / det(g)`` (Laplace expansion, memoised minors);
 * ``Gamma_{e,ab} = <J_e, H_ab>``, ``Gamma^e_ab = g^{ef} Gamma_{f,ab}``;
 * ``B(ab, cd) = <H_ab, H_cd> - Gamma_{e,ab} Gamma^e_cd = <II_ab, II_cd>`` (the normal parts' inner product);
 * ``R_abcd = B(ac, bd) - B(ad, bc)`` (Gauss equation, flat ambient space), computed for the
@@ -30,22 +30,38 @@ from ..errors import ModelError
 from .exact_field import ExactField, RationalFunction
 
 
-def _inverse(matrix: list[list[RationalFunction]], zero: RationalFunction, one: RationalFunction) -> list[list[RationalFunction]] | None:
-    """Gauss-Jordan inverse over the field (None if singular)."""
+def _inverse(matrix: list[list[RationalFunction]], zero: RationalFunction) -> list[list[RationalFunction]] | None:
+    """``adj(g) / det(g)`` by Laplace expansion with memoised minors (None if singular). For n <= 4 this
+    is several times faster than Gauss-Jordan over the field: fewer and smaller intermediate fractions."""
     n = len(matrix)
-    rows = [list(row) + [one if i == j else zero for j in range(n)] for i, row in enumerate(matrix)]
-    for column in range(n):
-        pivot = next((r for r in range(column, n) if not rows[r][column].is_zero()), None)
-        if pivot is None:
-            return None
-        rows[column], rows[pivot] = rows[pivot], rows[column]
-        scale = rows[column][column].inverse()
-        rows[column] = [x * scale for x in rows[column]]
-        for r in range(n):
-            factor = rows[r][column]
-            if r != column and not factor.is_zero():
-                rows[r] = [x - factor * y for x, y in zip(rows[r], rows[column])]
-    return [row[n:] for row in rows]
+    memo: dict[tuple[tuple[int, ...], tuple[int, ...]], RationalFunction] = {}
+
+    def minor(rows: tuple[int, ...], cols: tuple[int, ...]) -> RationalFunction:
+        if (rows, cols) not in memo:
+            if len(rows) == 1:
+                value = matrix[rows[0]][cols[0]]
+            else:
+                value = zero
+                for k, c in enumerate(cols):
+                    if not matrix[rows[0]][c].is_zero():
+                        term = matrix[rows[0]][c] * minor(rows[1:], cols[:k] + cols[k + 1 :])
+                        value = value - term if k % 2 else value + term
+            memo[rows, cols] = value
+        return memo[rows, cols]
+
+    full = tuple(range(n))
+    determinant = minor(full, full)
+    if determinant.is_zero():
+        return None
+    if n == 1:
+        return [[determinant.inverse()]]
+    scale = determinant.inverse()
+    inverse = [[zero] * n for _ in range(n)]
+    for i in range(n):
+        for j in range(n):
+            cofactor = minor(full[:j] + full[j + 1 :], full[:i] + full[i + 1 :]) * scale
+            inverse[i][j] = -cofactor if (i + j) % 2 else cofactor
+    return inverse
 
 
 def riemann_sign(a: int, b: int, c: int, d: int) -> tuple[int, tuple[int, int, int, int]]:
@@ -87,7 +103,7 @@ class ExactCurvature:
         self._W = None if W is None else [[F.constant(w) for w in row] for row in W]
         self._D = D
         g = [[self._inner(self._J[a], self._J[b]) for b in range(n)] for a in range(n)]
-        inverse = _inverse(g, F.zero, F.one)
+        inverse = _inverse(g, F.zero)
         if inverse is None:
             raise ModelError(f"{name}: the metric is singular; the map is not an immersion there")
         self.g, self.g_inverse = g, inverse
