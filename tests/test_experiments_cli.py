@@ -123,6 +123,9 @@ def test_spec_file_end_to_end_with_export(tmp_path, capsys):
         (('expert = "a*x1 + alpha"', 'expert = "a*x1 + c"'), "expert: parameter name(s) c already taken"),
         (('gate = "b*x1"', 'gate = "b*x1"\ngate_family = "softmax-linear"'), "gate: give exactly one of 'gate'"),
         (('noise_variance = 0.01\n', ""), "noise_variance: missing"),
+        (("uniform(-1, 1)", "uniform(-1e999, 1)"), "design: the numbers must be finite doubles"),
+        (("k = 2", "k = 5"), "k: at most twice the 2 [[truth]] table(s) (a near-truth start splits each true atom"),
+        (('noise_variance = 0.01\n', 'estimator = "em"\n'), "truth[1]: missing variance (needs weight, b, a, alpha, variance)"),
     ],
 )
 def test_bad_spec_is_one_line_naming_the_field(tmp_path, capsys, monkeypatch, edit, message):
@@ -136,6 +139,27 @@ def test_bad_spec_is_one_line_naming_the_field(tmp_path, capsys, monkeypatch, ed
     assert captured.err.startswith(f"hmoe: error: {spec}: ") and captured.err.count("\n") == 1
     assert message in captured.err
     assert not (tmp_path / "o").exists() and not (tmp_path / "PWNED").exists()  # refused before anything ran
+
+
+def test_em_spec_needs_terms_linear_in_their_parameters(tmp_path, capsys):
+    em = TINY.replace('gate = "b*x1"', 'gate = "-abs(x1 - b)"').replace("noise_variance = 0.01\n", 'estimator = "em"\n')
+    em = em.replace("alpha = 1.0\n", "alpha = 1.0\nvariance = 0.1\n").replace("alpha = -1.0\n", "alpha = -1.0\nvariance = 0.2\n")
+    spec = tmp_path / "em.toml"
+    spec.write_text(em)
+    assert main(["rates", "--spec", str(spec), "--out", str(tmp_path / "o"), "--n", "40,80", "--reps", "1"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"hmoe: error: {spec}: gate: estimator 'em' needs a term linear in its parameters")
+    assert err.count("\n") == 1
+
+
+def test_failed_paths_are_counted_and_the_first_is_explained(tmp_path, capsys):
+    argv = ["rates", "--replicate", f"{MODULE}:odd_rep_fails", "--setting", "root-n", "--n", "10,20", "--reps", "3",
+            "--workers", "1", "--out", str(tmp_path), "--quiet", "--no-report"]
+    assert main(argv) == 1  # incomplete
+    lines = capsys.readouterr().err.splitlines()
+    assert "(0 resumed, 2 new, 1 failed)" in lines[0]
+    assert lines[1].startswith("first failure: root-n rep 1: ValueError: odd rep=1 (at test_experiments_fakes.py:")
+    assert len(lines) == 2
 
 
 @pytest.mark.parametrize(

@@ -89,6 +89,7 @@ def run(args: argparse.Namespace) -> int:
     from hmoe_theory.experiments import (
         DEFAULT_REPLICATE,
         STORE_NAME,
+        ResultStore,
         SweepError,
         SweepSpec,
         list_settings,
@@ -138,6 +139,10 @@ def run(args: argparse.Namespace) -> int:
         f"({report.skipped} resumed, {report.computed} new, {report.failed} failed{elsewhere}) in {report.seconds:.1f} s",
         file=sys.stderr,
     )
+    if report.failed:  # say why, not only how many (all failures stay in the store's failures table)
+        with ResultStore(store, readonly=True) as stored:
+            setting, rep, error = stored.failures()[0]
+        print(f"first failure: {setting} rep {rep}: {error} (re-running retries failed paths)", file=sys.stderr)
     if args.export:
         print(write_csv(load_results(store), args.export))
     if not args.no_report:

@@ -34,6 +34,7 @@ from functools import cached_property
 from pathlib import Path
 
 import numpy as np
+import sympy as sp
 
 from ..errors import HmoeError, ModelError
 from ..families import Expert, Gate, get_expert, get_gate
@@ -75,6 +76,8 @@ class Design:
         if not match:
             raise SpecError(f"design: expected 'uniform(lo, hi)' or 'normal(mean, variance)', got {text!r}")
         law, a, b = match.group(1), float(match.group(2)), float(match.group(3))
+        if not (math.isfinite(a) and math.isfinite(b)):
+            raise SpecError(f"design: the numbers must be finite doubles, got {text!r}")
         if law == "uniform" and not a < b:
             raise SpecError(f"design: uniform(lo, hi) needs lo < hi, got {text!r}")
         if law == "normal" and not b > 0:
@@ -242,6 +245,11 @@ def setting_from_mapping(raw: Mapping) -> Setting:
         raise SpecError("truth: expected one or more [[truth]] tables")
     if len(truth_raw) > k:
         raise SpecError(f"truth: {len(truth_raw)} true components but only k = {k} fitted (k must be >= the truth's)")
+    if k > 2 * len(truth_raw):
+        raise SpecError(
+            f"k: at most twice the {len(truth_raw)} [[truth]] table(s) (a near-truth start splits each true atom at "
+            f"most once), got k = {k}"
+        )
     x = input_symbols(len(inputs))  # parameter names from the symbolic terms (no kernel compiled here)
     gate_names = [p.name for p in gate.builder(x, None)[1]]
     expert_names = [p.name for p in expert.term(x)[1]]
@@ -255,6 +263,10 @@ def setting_from_mapping(raw: Mapping) -> Setting:
                 f"{', '.join(sorted(reserved))}); rename them"
             )
     names = gate_names + expert_names
+    if estimator == "em":  # EM's M-step needs features free of the parameters (module em)
+        for field, (expr, params) in (("gate", gate.builder(x, None)), ("expert", expert.term(x))):
+            if any(sp.diff(expr, p).free_symbols & set(params) for p in params):
+                raise SpecError(f"{field}: estimator 'em' needs a term linear in its parameters, got {expr}")
     needed = ["weight", *names, *(["variance"] if estimator == "em" else [])]
     truth = []
     for j, table in enumerate(truth_raw, start=1):
