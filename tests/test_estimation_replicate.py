@@ -2,9 +2,10 @@
 the Voronoi exponents (the literature's and the derived ones).
 
 Issue "rates v2", deliverable 6: one tiny real sweep is run under two hash seeds -- serially in this process and
-on 2 worker processes in a fresh interpreter started with another PYTHONHASHSEED -- and the exported CSVs must
-be identical byte for byte. The fresh interpreter also prints the rows of a quadratic-gate replicate path (the
-settings that used to depend on the hash seed); it runs while this process does its half.
+on 2 worker processes in a fresh interpreter started with another PYTHONHASHSEED and default BLAS threads --
+and the exported CSVs must be identical byte for byte. The fresh interpreter also prints the rows of a
+quadratic-gate replicate path (the settings that used to depend on the hash seed); it runs while this process
+does its half.
 """
 
 import contextlib
@@ -56,7 +57,9 @@ def hash_seed_runs(tmp_path_factory):
                            seed=QUADRATIC_ARGS[3])
     other = "1" if os.environ.get("PYTHONHASHSEED") == "0" else "0"  # unset: this process's seed is random
     argv = [sys.executable, "-c", script, str(base / "pool"), str(base / "pool.csv"), json.dumps(SWEEP)]
-    proc = subprocess.Popen(argv, env={**os.environ, "PYTHONHASHSEED": other}, stdout=subprocess.PIPE,
+    # and with BLAS free to use its default thread count there (run_path must limit it itself)
+    env = {k: v for k, v in os.environ.items() if not k.endswith("_NUM_THREADS")}
+    proc = subprocess.Popen(argv, env={**env, "PYTHONHASHSEED": other}, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
     try:
         with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
