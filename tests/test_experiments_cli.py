@@ -59,6 +59,11 @@ def test_sweep_resume_and_report(tmp_path, capsys, monkeypatch):
     summary = (out / "summary.md").read_text()
     assert all(name in summary for name in ("root-n", "extra", "error")) and "quarter" not in summary
     assert len(calls.read_text().splitlines()) == 12  # --report fitted nothing (4 paths x 3 sizes above)
+    capsys.readouterr()
+    assert main([*argv[:3], "--n", "100,500,10000", *argv[5:]]) == 2  # another warm-start chain: refused
+    err = capsys.readouterr().err
+    assert err.startswith("hmoe: error: ") and "holds fits at sizes [100, 1000, 10000]" in err and err.count("\n") == 1
+    assert len(calls.read_text().splitlines()) == 12
 
 
 def test_list_marks_default_settings(capsys):

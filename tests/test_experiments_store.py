@@ -346,3 +346,16 @@ def test_two_processes_claiming_at_once_never_both_get_a_path(tmp_path):
     with ResultStore(tmp_path) as store:
         owners = dict(store._db.execute("SELECT rep, owner FROM claims").fetchall())
     assert {owners[rep] for rep in first} <= {f"{socket.gethostname()}:{pid}" for pid in got}
+
+
+def test_a_store_refuses_a_size_grid_that_changes_the_warm_start_chain(tmp_path):
+    """The fit at n is warm-started from the sizes below n: other sizes below would mix two chains."""
+    with ResultStore(tmp_path) as store:
+        store.bind("m:f", 0, sizes=(200, 400))  # empty store: any grid
+        store.add_path(_task(sizes=(200, 400)), _rows({"e": 1.0}, (200, 400)), 0, 0, 0, "w")
+        for grid in ((200, 400), (200,), (200, 400, 800), (200, 400, 800, 1600)):
+            store.bind("m:f", 0, sizes=grid)  # same chain below min(max): fine
+        for grid, top in (((100, 200, 400), 400), ((200, 300, 400), 400), ((200, 800), 400), ((100,), 100)):
+            with pytest.raises(SweepError, match=re.escape(f"holds fits at sizes [200, 400]; fits are warm-started "
+                                                           f"along the sizes, so a new --n must list the same sizes up to {top}")):
+                store.bind("m:f", 0, sizes=grid)

@@ -254,7 +254,7 @@ def run_sweep(
     definitions = dict(definitions or {})
     started = time.perf_counter()
     with ResultStore(store_path) as store:
-        store.bind(reference, spec.seed, definitions)
+        store.bind(reference, spec.seed, definitions, spec.sizes)
         done = store.completed_paths(spec.sizes)
         missing = [t for t in spec.tasks() if t.key not in done]
         skipped = len(spec) - len(missing)

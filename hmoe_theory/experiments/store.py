@@ -198,12 +198,24 @@ class ResultStore:
     def meta(self) -> dict[str, str]:
         return dict(self._db.execute("SELECT key, value FROM meta"))
 
-    def bind(self, replicate: str, base_seed: int, definitions: Mapping[str, object] | None = None) -> None:
+    def bind(self, replicate: str, base_seed: int, definitions: Mapping[str, object] | None = None,
+             sizes: Iterable[int] = ()) -> None:
         """Record (or check) the replicate function, base seed and user setting definitions of this store.
 
         Mixing two replicate functions, two base seeds or two different definitions under one setting
-        name would silently mix incomparable fits, so a mismatch is a :class:`SweepError`.
+        name would silently mix incomparable fits, so a mismatch is a :class:`SweepError`. So is a grid of
+        ``sizes`` that differs from the stored one below the smaller of their largest sizes: a path is fitted
+        along its sizes (warm starts), so the fit at n depends on the sizes below n; adding larger sizes is fine.
         """
+        new = sorted({int(n) for n in sizes})
+        old = [n for (n,) in self._db.execute("SELECT DISTINCT n FROM fits ORDER BY n")]
+        if new and old:
+            top = min(old[-1], new[-1])
+            if [n for n in old if n <= top] != [n for n in new if n <= top]:
+                raise SweepError(
+                    f"{self.path} holds fits at sizes {old}; fits are warm-started along the sizes, so a new --n must "
+                    f"list the same sizes up to {top} (add sizes above {old[-1]}) or use another --out directory"
+                )
         wanted = {"replicate": replicate, "base_seed": str(int(base_seed))}
         wanted.update({f"setting:{name}": json.dumps(d, sort_keys=True) for name, d in (definitions or {}).items()})
         have = self.meta()
