@@ -217,7 +217,9 @@ STRATEGIES: dict[str, Callable[[sp.Expr], sp.Expr]] = {
 
 def prove_zero(expr: sp.Expr, time_limit_s: float = 10.0, strategies: Sequence[str] | None = None) -> str | None:
     """Name of the first strategy (of :data:`STRATEGIES`, in order) rewriting ``expr`` to the literal 0
-    within ``time_limit_s`` each, else None. Every strategy is a chain of identities, so 0 is a proof."""
+    within ``time_limit_s`` each, else None. Every strategy is a chain of identities, so 0 is a proof.
+    A strategy that runs out of time or raises (sympy can, e.g. OverflowError in ``simplify`` of
+    ``exp(-10**300)``) proves nothing, and the next one is tried."""
     expr = sp.sympify(expr)
     if expr == 0:
         return "literally zero"
@@ -227,6 +229,8 @@ def prove_zero(expr: sp.Expr, time_limit_s: float = 10.0, strategies: Sequence[s
                 if STRATEGIES[name](expr) == 0:
                     return name
         except TimeLimitExceeded:
+            continue
+        except (ArithmeticError, ValueError, TypeError, NotImplementedError, RecursionError, sp.PolynomialError):
             continue
     return None
 

@@ -2,7 +2,14 @@
 
 import sympy as sp
 
-from hmoe_theory.certify import Status, decide_equal, decide_zero, numeric_zero_probe, polynomial_span
+from hmoe_theory.certify import (
+    Status,
+    decide_equal,
+    decide_zero,
+    numeric_zero_probe,
+    polynomial_span,
+    prove_zero,
+)
 from hmoe_theory.errors import TimeLimitExceeded
 from hmoe_theory.symbols import real_symbol
 from hmoe_theory.timelimit import time_limit
@@ -80,3 +87,13 @@ def test_certificate_over_complex_points_says_so():
     decision = numeric_zero_probe(sp.sin(sp.log(x)) ** 2 + sp.cos(sp.log(x)) ** 2 - 1)
     assert decision.status is Status.CERTIFIED and decision.max_abs_value < 1e-40
     assert "complex-valued at" in decision.detail
+
+
+def test_a_strategy_that_raises_proves_nothing_and_the_next_is_tried():
+    # sympy's simplify raises OverflowError (in nsimplify) on this expression (found by the fuzz suite)
+    e = -1 + 1 / (sp.exp(-sp.Integer(10) ** 300) + 1)
+    assert prove_zero(e, time_limit_s=5, strategies=["simplify"]) is None
+    # ... and the strategies after it still run: expand proves e*x + (x+1)^2 - x^2 - 2x - 1 - e*x = 0
+    zero = sp.Add(e * x, (x + 1) ** 2, -(x**2), -2 * x, -1, -e * x, evaluate=False)
+    assert prove_zero(zero, time_limit_s=5, strategies=["simplify", "expand"]) in ("expand", "simplify", "literally zero")
+    assert decide_zero(e, time_limit_s=2).status in (Status.CERTIFIED, Status.REFUTED)
