@@ -8,7 +8,9 @@ n of them. Its ``error`` metric is ``|mean|^(2e)`` for the setting's exponent e,
 status ``iteration-cap`` (so every backend must carry the status through).
 
 Environment hooks: ``HMOE_FAKE_LOG`` (a file: one line ``setting,n,rep,seed`` appended per fit, one
-``write`` per path so concurrent processes do not interleave) and ``HMOE_FAKE_SLEEP`` (seconds per path).
+``write`` per path so concurrent processes do not interleave), ``HMOE_FAKE_SLEEP`` (seconds per path) and
+``HMOE_FAKE_GATE`` (a file: paths of replicates >= ``HMOE_FAKE_GATE_FROM_REP``, default 0, wait until it
+exists -- so a test decides when a sweep may proceed instead of racing the clock).
 
 Referenced as ``"test_experiments_fakes:power_replicate"``: pytest puts ``tests/`` on ``sys.path``;
 subprocesses get it through ``PYTHONPATH``.
@@ -40,6 +42,13 @@ DEFAULT_SETTINGS = ("root-n", "quarter")
 
 
 def _log_and_sleep(setting: str, sizes, rep: int, seed: int) -> None:
+    gate = os.environ.get("HMOE_FAKE_GATE")
+    if gate and rep >= int(os.environ.get("HMOE_FAKE_GATE_FROM_REP", "0")):
+        deadline = time.monotonic() + 120
+        while not os.path.exists(gate):
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"gate file {gate} never appeared")
+            time.sleep(0.01)
     if log := os.environ.get("HMOE_FAKE_LOG"):
         with open(log, "a") as fh:
             fh.write("".join(f"{setting},{n},{rep},{seed}\n" for n in sizes))

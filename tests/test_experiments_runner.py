@@ -105,15 +105,18 @@ def test_sigkilled_sweep_resumes_without_recomputing_or_losing_fits(tmp_path, mo
     spec = SweepSpec(settings=("root-n", "quarter"), sizes="100:1000:4", reps=8, seed=3)  # 16 paths, 64 fits
     out, store = tmp_path / "killed", tmp_path / "killed" / "runs.sqlite"
     first_log, second_log = tmp_path / "first.log", tmp_path / "second.log"
-    child = _sweep_in_child(spec, out, {"HMOE_FAKE_SLEEP": "0.1", "HMOE_FAKE_LOG": str(first_log)}, workers=2)
+    # replicates 0-2 finish, the workers then wait at replicate 3 for a gate that never opens: killed there
+    env = {"HMOE_FAKE_LOG": str(first_log), "HMOE_FAKE_GATE": str(tmp_path / "never"), "HMOE_FAKE_GATE_FROM_REP": "3"}
+    child = _sweep_in_child(spec, out, env, workers=2)
     try:
-        _wait_for(lambda: _count(store) >= 12, child, "3 stored paths")
+        _wait_for(lambda: _count(store) >= 24, child, "6 stored paths")
+        time.sleep(0.2)  # nothing else can be stored: the other paths are all waiting at the gate
     finally:
         os.killpg(child.pid, signal.SIGKILL)  # the sweep and its pool workers
         child.join()
     assert child.exitcode == -signal.SIGKILL
     before = _stored_rows(store)
-    assert 12 <= len(before) < 64 and len(before) % 4 == 0  # whole paths only (one transaction per path)
+    assert len(before) == 24 and {rep for _, _, rep, *_ in before} == {0, 1, 2}  # whole paths only
     assert _count(store, "claims") > 0  # the dead sweep's claims are left behind...
 
     monkeypatch.setenv("HMOE_FAKE_LOG", str(second_log))
@@ -139,18 +142,19 @@ def test_two_concurrent_sweeps_share_the_work(tmp_path, monkeypatch):
     """The first sweep claims its 12 paths; a second sweep started meanwhile on a larger grid computes only
     the 8 paths nobody claimed, leaves the first one's to it, and no fit is ever computed twice."""
     out, store, log = tmp_path / "shared", tmp_path / "shared" / "runs.sqlite", tmp_path / "fits.log"
+    gate = tmp_path / "gate"
     first_spec = SweepSpec(settings=("root-n", "quarter"), sizes=(50, 100), reps=6, seed=5)
-    child = _sweep_in_child(first_spec, out, {"HMOE_FAKE_SLEEP": "0.15", "HMOE_FAKE_LOG": str(log)})
+    child = _sweep_in_child(first_spec, out, {"HMOE_FAKE_GATE": str(gate), "HMOE_FAKE_LOG": str(log)})
     try:
         _wait_for(lambda: _count(store, "claims") == 12, child, "claims of the first sweep")
         monkeypatch.setenv("HMOE_FAKE_LOG", str(log))
         second = run_sweep(SweepSpec(("root-n", "quarter"), (50, 100), reps=10, seed=5), out, replicate=FAKE)
-        assert child.is_alive(), "the first sweep finished before the second one started: raise HMOE_FAKE_SLEEP"
+        assert child.is_alive()  # still waiting at its gate
     finally:
+        gate.touch()  # let the first sweep finish its 12 paths
         child.join(60)
     assert child.exitcode == 0
-    assert second.computed == 8 and second.failed == 0
-    assert second.skipped + second.elsewhere == 12 and second.elsewhere >= 1 and not second.complete
+    assert (second.computed, second.failed, second.skipped, second.elsewhere, second.complete) == (8, 0, 0, 12, False)
     fits = _fits_of_log(log)
     assert max(fits.values()) == 1  # no fit computed twice
     assert {(s, int(n), int(rep)) for s, n, rep, _ in fits} == {
