@@ -72,18 +72,24 @@ def main() -> None:
     from hmoe_theory.experiments.spec import parse_sizes
 
     sizes = list(parse_sizes(args.n))
-    previous = args.previous
-    if previous is None:
+    previous, created = args.previous, args.previous is None
+    if created:
         previous = Path(tempfile.mkdtemp(prefix="hmoe-previous-")) / "tree"
         subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "-f", "-q", str(previous), PREVIOUS], check=True)
-    print(f"sizes {sizes[0]}..{sizes[-1]} ({len(sizes)}), {args.reps} replicates; previous engine at {previous}")
-    print(f"| setting | previous CPU s | current CPU s | ratio previous/current | current converged |")
-    print("|---|---:|---:|---:|---:|")
-    for setting in args.settings.split(","):
-        old = _run(_PREVIOUS_CHILD, previous, setting, sizes, args.reps)
-        new = _run(_CURRENT_CHILD, ROOT, setting, sizes, args.reps)
-        print(f"| {setting} | {old['cpu']:.1f} | {new['cpu']:.1f} | {old['cpu'] / new['cpu']:.2f} | "
-              f"{new['converged']}/{new['fits']} |", flush=True)
+    try:
+        print(f"sizes {sizes[0]}..{sizes[-1]} ({len(sizes)}), {args.reps} replicates; previous engine at {previous}; "
+              f"load {os.getloadavg()[0]:.1f}")
+        print("| setting | previous CPU s | current CPU s | ratio previous/current | current converged |")
+        print("|---|---:|---:|---:|---:|")
+        for setting in args.settings.split(","):
+            old = _run(_PREVIOUS_CHILD, previous, setting, sizes, args.reps)
+            new = _run(_CURRENT_CHILD, ROOT, setting, sizes, args.reps)
+            print(f"| {setting} | {old['cpu']:.1f} | {new['cpu']:.1f} | {old['cpu'] / new['cpu']:.2f} | "
+                  f"{new['converged']}/{new['fits']} |", flush=True)
+        print(f"load {os.getloadavg()[0]:.1f}")
+    finally:
+        if created:  # leave no worktree behind
+            subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(previous)], check=False)
 
 
 if __name__ == "__main__":

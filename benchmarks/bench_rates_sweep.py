@@ -1,95 +1,130 @@
-"""Sweep-runner benchmark: ``hmoe_theory.experiments.run_sweep`` side by side with bare executors.
+"""Sweep benchmark: the runner's overhead against bare executors, and the cost of the decisive reproduction.
 
 Run by hand (never by the tests):
 
-    python benchmarks/bench_rates_sweep.py [--reps 20] [--work-ms 20] [--workers 2] [--no-dask]
-    python benchmarks/bench_rates_sweep.py --real [--n 1e3:1e4:2] [--reps 1]
+    python benchmarks/bench_rates_sweep.py [--reps 5] [--work-ms 20] [--workers 2] [--no-dask]
+    python benchmarks/bench_rates_sweep.py --real [--n 1e3:1e5:20] [--settings default] [--cap 180]
+                                          [--rep 2] [--design-reps 40] [--workers 2] [--jobs 1]
 
-Overhead mode (default), in one run, on the same grid as the default reproduction (4 settings x
-sizes 1e3:1e5:8 x ``--reps``) with a synthetic replicate costing about ``--work-ms`` ms of numpy work
-per fit (growing like n^0.5 around that mean), measures wall-clock time of
+Overhead mode (default). The unit of work is a replicate path (``f(setting, sizes, rep, seed) -> rows``,
+the contract of :mod:`hmoe_theory.experiments.runner`). A synthetic path function does a FIXED amount of
+numpy work per size (``--work-ms`` ms of sorting at n = 1e4, calibrated once in the parent, growing like
+sqrt(n / 1e4)) on the grid 4 settings x sizes 1e3:1e5:20 x ``--reps``. In one run it measures
 
-* peer "bare loop": ``[f(s, n, seed) for ...]``  vs  ours serial (``workers=1``);
-* peer "bare pool": ``ProcessPoolExecutor(K).map(f, ..., chunksize=1)``  vs  ours ``workers=K``;
-* peer "bare Dask": ``client.gather(client.map(f, ...))`` vs ours ``scheduler=<address>`` on the same
+* peer "bare loop": ``[f(task) for task in tasks]``  vs  ours serial (``run_sweep(workers=1)``);
+* peer "bare pool": ``ProcessPoolExecutor(K).map(f, tasks, chunksize=1)``  vs  ours ``workers=K``;
+* peer "bare Dask": ``client.gather(client.map(f, tasks))`` vs ours ``scheduler=<address>`` on the same
   ``LocalCluster`` (K worker processes, 1 thread each, loopback only);
-* resume of the finished sweep (every fit already stored, nothing recomputed).
+* resume of the finished sweep (every path already stored, nothing recomputed).
 
-The peers keep results in memory and cannot resume; ours stores and commits each fit in SQLite,
-derives the seeds and draws the progress line. Ratio = ours / peer (1.00 = no overhead).
+Wall seconds for every backend, and CPU seconds (this process + its reaped children) for the loop and the
+pool. The peers keep results in memory and cannot resume; ours derives the seeds, claims the paths,
+commits each path in SQLite and checks its rows. Ratio = ours / peer (1.00 = no overhead).
 
-Real mode (``--real``) runs the default settings of :mod:`hmoe_theory.estimation.settings` on a
-small grid through ``run_sweep`` and reports the per-fit cost per setting and size, plus an
-extrapolation to the full default reproduction (cost ~ n^p fitted per setting between the two
-extreme sizes measured, divided by ``--workers``).
+Real mode (``--real``). One replicate path (``hmoe_theory.estimation.replicate.run_path``, replicate
+``--rep``, the sweep's seed for it) of each setting at the sizes ``--n``, each in a fresh process (BLAS
+single-threaded, CPU time limited to ``--cap`` seconds by ``RLIMIT_CPU``). Reports the CPU seconds and the
+fit statuses per setting, and projects the decisive design: sum over settings of (CPU s per path) x
+``--design-reps`` paths, divided by ``--workers`` (paths are independent; 12 x 40 = 480 paths keep 2
+workers busy). Replicates 0 and 1 also refit every 5th size from a cold near-truth start
+(``replicate.COLD_CHECK_REPS``), so the default ``--rep 2`` is a typical path.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import resource
+import subprocess
 import sys
 import tempfile
 import time
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-sys.path[:0] = [str(HERE.parent), str(HERE)]
-os.environ["PYTHONPATH"] = os.pathsep.join([str(HERE.parent), str(HERE), os.environ.get("PYTHONPATH", "")])
+ROOT = HERE.parent
+sys.path[:0] = [str(ROOT), str(HERE)]
+os.environ["PYTHONPATH"] = os.pathsep.join([str(ROOT), str(HERE), os.environ.get("PYTHONPATH", "")])
 
 import numpy as np  # noqa: E402
 
-from hmoe_theory.experiments import SweepSpec, load_results, parse_sizes, run_sweep  # noqa: E402
+from hmoe_theory.experiments import SweepSpec, Task, load_results, parse_sizes, run_sweep, task_seed  # noqa: E402
 
 SETTINGS = ("a", "b", "c", "d")
-WORK_MS = float(os.environ.get("BENCH_WORK_MS", "20"))  # set by --work-ms; read again by Dask workers
+REFERENCE = "bench_rates_sweep:busy_path"  # workers import it by name (also under Dask)
+BLOCK = 1000  # elements sorted per unit of work
 
 
-def busy_replicate(setting: str, n: int, seed: int) -> dict[str, float]:
-    """About WORK_MS * sqrt(n / 1e4) ms of numpy work; returns |mean| of n normals."""
-    rng = np.random.default_rng(seed)
-    x = rng.standard_normal(n)
-    deadline = time.perf_counter() + WORK_MS / 1000 * np.sqrt(n / 1e4)
-    while time.perf_counter() < deadline:
-        np.sort(x[:1000])
-    return {"error": abs(float(x.mean()))}
+def _units_per_ms() -> float:
+    """Units of synthetic work (one sort of BLOCK normals) per CPU millisecond on this machine."""
+    x = np.random.default_rng(0).standard_normal(BLOCK)
+    units, start = 0, time.process_time()
+    while time.process_time() - start < 0.5:
+        for _ in range(100):
+            np.sort(x)
+        units += 100
+    return units / ((time.process_time() - start) * 1000)
 
 
-def _call(args: tuple[str, int, int]) -> dict[str, float]:
-    return busy_replicate(*args)
+def busy_path(setting: str, sizes: list[int], rep: int, seed: int) -> list[dict]:
+    """Synthetic replicate path: per size, a fixed WORK_MS * sqrt(n / 1e4) ms of sorting; metric |mean z|."""
+    units_per_ms = float(os.environ["BENCH_UNITS_PER_MS"])
+    work_ms = float(os.environ["BENCH_WORK_MS"])
+    z = np.random.default_rng(seed).standard_normal(max(sizes))
+    rows = []
+    for n in sizes:
+        block = z[:BLOCK]
+        for _ in range(int(round(work_ms * np.sqrt(n / 1e4) * units_per_ms))):
+            np.sort(block)
+        rows.append({"n": int(n), "status": "converged", "metrics": {"error": abs(float(z[:n].mean()))}})
+    return rows
 
 
-def _timed(label: str, fn) -> float:
-    started = time.perf_counter()
+def _call(task: Task) -> list[dict]:
+    return busy_path(task.setting, list(task.sizes), task.rep, task.seed)
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _timed(label: str, fn) -> tuple[float, float]:
+    """(wall s, CPU s of this process and the children it reaped) of fn()."""
+    wall, cpu = time.perf_counter(), time.process_time() + _children_cpu()
     fn()
-    seconds = time.perf_counter() - started
-    print(f"  {label:<34} {seconds:8.2f} s", flush=True)
-    return seconds
+    wall, cpu = time.perf_counter() - wall, time.process_time() + _children_cpu() - cpu
+    print(f"  {label:<38} {wall:8.2f} s wall {cpu:8.2f} s CPU", flush=True)
+    return wall, cpu
 
 
 def overhead(reps: int, workers: int, with_dask: bool) -> None:
-    spec = SweepSpec(SETTINGS, "1e3:1e5:8", reps, seed=0)
-    args = [(t.setting, t.n, t.seed) for t in spec.tasks()]
-    print(f"{len(args)} fits, ~{WORK_MS:g} ms each (scaled by sqrt(n/1e4)), {workers} workers")
+    import bench_rates_sweep as module  # the same function the workers import by name
+
+    spec = SweepSpec(SETTINGS, "1e3:1e5:20", reps, seed=0)
+    tasks = spec.tasks()
+    print(f"{len(tasks)} replicate paths x {len(spec.sizes)} sizes = {spec.fits} fits, "
+          f"{os.environ['BENCH_WORK_MS']} ms of work per fit at n = 1e4 (x sqrt(n/1e4)), {workers} workers")
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        peer = _timed("peer: bare loop", lambda: [busy_replicate(*a) for a in args])
-        ours = _timed("ours: run_sweep workers=1", lambda: run_sweep(spec, tmp / "serial", replicate=busy_replicate))
+        peer = _timed("peer: bare loop", lambda: [module._call(t) for t in tasks])
+        ours = _timed("ours: run_sweep workers=1", lambda: run_sweep(spec, tmp / "serial", replicate=REFERENCE))
         rows.append(("serial", peer, ours))
 
         def bare_pool():
             with ProcessPoolExecutor(workers) as pool:
-                return list(pool.map(_call, args, chunksize=1))
+                return list(pool.map(module._call, tasks, chunksize=1))
 
         peer = _timed(f"peer: ProcessPoolExecutor({workers}).map", bare_pool)
         ours = _timed(f"ours: run_sweep workers={workers}",
-                      lambda: run_sweep(spec, tmp / "pool", workers=workers, replicate=busy_replicate))
+                      lambda: run_sweep(spec, tmp / "pool", workers=workers, replicate=REFERENCE))
         rows.append(("process pool", peer, ours))
         assert load_results(tmp / "pool") == load_results(tmp / "serial")
-        resume = _timed("ours: resume finished sweep",
-                        lambda: run_sweep(spec, tmp / "pool", workers=workers, replicate=busy_replicate))
+        resume, _ = _timed("ours: resume finished sweep",
+                           lambda: run_sweep(spec, tmp / "pool", workers=workers, replicate=REFERENCE))
 
         if with_dask:
             from distributed import Client, LocalCluster
@@ -98,57 +133,94 @@ def overhead(reps: int, workers: int, with_dask: bool) -> None:
                               dashboard_address=None) as cluster, Client(cluster) as client:
                 client.run(lambda: __import__("bench_rates_sweep"))  # warm the workers' imports
                 peer = _timed("peer: client.map + gather",
-                              lambda: client.gather(client.map(_call, args, pure=False)))
+                              lambda: client.gather(client.map(module._call, tasks, pure=False)))
                 ours = _timed("ours: run_sweep scheduler=tcp://...",
                               lambda: run_sweep(spec, tmp / "dask", scheduler=cluster.scheduler_address,
-                                                replicate=busy_replicate))
-                rows.append(("dask LocalCluster", peer, ours))
+                                                replicate=REFERENCE))
+                rows.append(("dask LocalCluster", (peer[0], float("nan")), (ours[0], float("nan"))))
             assert load_results(tmp / "dask") == load_results(tmp / "serial")
-    print("\n| backend | peer (s) | ours (s) | ratio ours/peer |\n|---|---:|---:|---:|")
-    for name, peer, ours in rows:
-        print(f"| {name} | {peer:.2f} | {ours:.2f} | {ours / peer:.2f} |")
-    print(f"\nresume of a finished {len(args)}-fit sweep: {resume:.3f} s; stored numbers identical across backends")
+    print("\n| backend | peer wall s | ours wall s | ratio wall | peer CPU s | ours CPU s | ratio CPU |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    for name, (pw, pc), (ow, oc) in rows:
+        cpu = f"{pc:.2f} | {oc:.2f} | {oc / pc:.2f}" if np.isfinite(pc) else "- | - | -"
+        print(f"| {name} | {pw:.2f} | {ow:.2f} | {ow / pw:.2f} | {cpu} |")
+    print(f"\nresume of a finished {len(tasks)}-path sweep: {resume:.3f} s wall; stored numbers identical across backends")
 
 
-def real(sizes_spec: str, reps: int, workers: int) -> None:
-    from hmoe_theory.estimation.settings import DEFAULT_SETTINGS
+_REAL_CHILD = """
+import json, resource, sys, time
+cap = int(sys.argv[5])
+resource.setrlimit(resource.RLIMIT_CPU, (cap, cap + 5))
+from hmoe_theory.estimation.replicate import run_path
+setting, sizes, rep, seed = sys.argv[1], json.loads(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+start = time.process_time()
+statuses = [row["status"] for row in run_path(setting, sizes, rep, seed)]
+print(json.dumps({"cpu": time.process_time() - start, "statuses": statuses}))
+"""
 
-    sizes = parse_sizes(sizes_spec)
-    spec = SweepSpec(DEFAULT_SETTINGS, sizes, reps, seed=0)
-    with tempfile.TemporaryDirectory() as tmp:
-        report = run_sweep(spec, tmp, workers=workers, progress=True)
-        records = load_results(tmp)
-    print(f"\n{report.computed} real fits in {report.seconds:.1f} s wall on {workers} workers\n")
-    full = parse_sizes("1e3:1e5:8")
-    total = 0.0
-    print("| setting | " + " | ".join(f"s/fit n={n}" for n in sizes) + " | extrapolated CPU s, 8 sizes x 20 reps |")
-    print("|---|" + "---:|" * (len(sizes) + 1))
-    for setting in DEFAULT_SETTINGS:
-        cost = {n: np.mean([r.seconds for r in records if r.setting == setting and r.n == n]) for n in sizes}
-        p = np.log(cost[sizes[-1]] / cost[sizes[0]]) / np.log(sizes[-1] / sizes[0]) if len(sizes) > 1 else 1.0
-        extrapolated = 20 * sum(cost[sizes[0]] * (n / sizes[0]) ** p for n in full)
-        total += extrapolated
-        print(f"| {setting} | " + " | ".join(f"{cost[n]:.2f}" for n in sizes) + f" | {extrapolated:.0f} |")
-    minutes = total / workers / 60
-    print(f"\nextrapolated default reproduction: {total:.0f} CPU s = {minutes:.1f} min on {workers} workers")
+
+def _one_path(setting: str, sizes: list[int], rep: int, cap: int) -> dict | None:
+    """CPU seconds and statuses of one path in a fresh process, or None when it hit the CPU cap."""
+    env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+    args = [sys.executable, "-c", _REAL_CHILD, setting, json.dumps(sizes), str(rep), str(task_seed(0, rep)), str(cap)]
+    try:
+        out = subprocess.run(args, env=env, cwd=ROOT, capture_output=True, text=True, timeout=30 * cap)
+    except subprocess.TimeoutExpired:
+        return None
+    if out.returncode != 0:
+        if out.returncode in (-24, -9):  # SIGXCPU / SIGKILL: the CPU cap
+            return None
+        raise RuntimeError(f"{setting}: {out.stderr.strip().splitlines()[-1] if out.stderr.strip() else out.returncode}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def real(sizes_spec: str, names: str, rep: int, cap: int, design_reps: int, workers: int, jobs: int) -> None:
+    from hmoe_theory.estimation.catalogue import DEFAULT_SETTINGS
+
+    sizes = list(parse_sizes(sizes_spec))
+    settings = list(DEFAULT_SETTINGS) if names == "default" else names.split(",")
+    print(f"one path (rep {rep}) per setting, sizes {sizes[0]}..{sizes[-1]} ({len(sizes)}), CPU cap {cap} s, "
+          f"{jobs} paths at a time; load {os.getloadavg()[0]:.1f}", flush=True)
+    with ThreadPoolExecutor(jobs) as pool:  # each path in its own process: CPU seconds are per process
+        results = dict(zip(settings, pool.map(lambda s: _one_path(s, sizes, rep, cap), settings)))
+    print("\n| setting | CPU s per path | converged | iteration-cap | other |\n|---|---:|---:|---:|---:|")
+    total, missing = 0.0, []
+    for setting, result in results.items():
+        if result is None:
+            missing.append(setting)
+            print(f"| {setting} | > {cap} (not finished) | | | |")
+            continue
+        st = result["statuses"]
+        other = len(st) - st.count("converged") - st.count("iteration-cap")
+        total += result["cpu"]
+        print(f"| {setting} | {result['cpu']:.1f} | {st.count('converged')} | {st.count('iteration-cap')} | {other} |")
+    cpu = total * design_reps
+    print(f"\nprojection, {len(settings) - len(missing)} finished settings x {design_reps} reps x {len(sizes)} sizes: "
+          f"{cpu:.0f} CPU s = {cpu / 3600:.2f} CPU h = {cpu / workers / 60:.1f} min on {workers} cores"
+          + (f"; NOT included (over the cap): {', '.join(missing)}, each > {cap * design_reps / 3600:.1f} CPU h"
+             if missing else "") + f"; load {os.getloadavg()[0]:.1f}")
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--reps", type=int, default=None)
-    parser.add_argument("--work-ms", type=float, default=20.0, help="synthetic cost per fit in ms (overhead mode)")
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--reps", type=int, default=5, help="overhead mode: replicates per synthetic setting")
+    parser.add_argument("--work-ms", type=float, default=20.0, help="overhead mode: ms of work per fit at n = 1e4")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--no-dask", action="store_true")
-    parser.add_argument("--real", action="store_true")
-    parser.add_argument("--n", default="1e3:1e4:2")
+    parser.add_argument("--real", action="store_true", help="time real replicate paths and project the design")
+    parser.add_argument("--n", default="1e3:1e5:20", help="real mode: sizes of the path")
+    parser.add_argument("--settings", default="default", help="real mode: comma-separated names, or 'default'")
+    parser.add_argument("--rep", type=int, default=2, help="real mode: replicate index of the timed path")
+    parser.add_argument("--cap", type=int, default=180, help="real mode: CPU seconds allowed per path")
+    parser.add_argument("--design-reps", type=int, default=40, help="real mode: replicates in the projection")
+    parser.add_argument("--jobs", type=int, default=1, help="real mode: paths timed side by side (CPU s are per process)")
     args = parser.parse_args()
-    global WORK_MS
-    WORK_MS = args.work_ms
-    os.environ["BENCH_WORK_MS"] = str(args.work_ms)  # Dask worker processes import this module afresh
     if args.real:
-        real(args.n, args.reps or 1, args.workers)
-    else:
-        overhead(args.reps or 20, args.workers, not args.no_dask)
+        real(args.n, args.settings, args.rep, args.cap, args.design_reps, args.workers, args.jobs)
+        return
+    os.environ["BENCH_WORK_MS"] = str(args.work_ms)  # read by busy_path in every worker (Dask imports afresh)
+    os.environ["BENCH_UNITS_PER_MS"] = repr(_units_per_ms())
+    overhead(args.reps, args.workers, not args.no_dask)
 
 
 if __name__ == "__main__":
