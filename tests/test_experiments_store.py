@@ -18,7 +18,7 @@ import pytest
 from test_experiments_fakes import MODULE
 
 from hmoe_theory.cli import main
-from hmoe_theory.experiments import ResultStore, SweepError, SweepSpec, Task, load_results, metric_values, run_sweep
+from hmoe_theory.experiments import ResultStore, SweepError, Task, load_results, metric_values
 from hmoe_theory.experiments.store import FitRecord, this_owner
 
 FAKE = f"{MODULE}:power_replicate"
