@@ -104,6 +104,14 @@ def test_a_wrong_canonical_form_is_caught_by_the_reference_check():
         exact._check("sectional", (0, 1), sp.Rational(-22500, 58082))
 
 
+def test_huge_coefficients_are_exact_and_checked_at_higher_precision(monkeypatch):
+    monkeypatch.setenv("HMOE_MAX_NUMBER_DIGITS", "1000")
+    c = 10**400 - 1
+    metric = PullbackMetric(f"[u, v, {c}*u*v]", "u, v")
+    K = metric.exact_gaussian_curvature({"u": "1/2", "v": "1/5"})
+    assert K == sp.Rational(-(c**2), (1 + c**2 * sp.Rational(29, 100)) ** 2)
+
+
 def test_list_text_is_parsed_safely_like_the_cli():
     metric = PullbackMetric("[u, v, u*v]", "u, v")
     assert metric.ambient_dimension == 3 and metric.params == (u, v)

@@ -595,11 +595,8 @@ class _ReferenceCheck:
             for symbol in free:
                 low = 10 if symbol.is_positive else -90
                 values[symbol] = sp.Rational(rng.choice([k for k in range(low, 91) if k]), 37)
-            try:
-                concrete = metric.subs({c.name: values[c] for c in metric.constants}) if metric.constants else metric
-                concrete._check_smooth_exact({p: values[p] for p in metric.params})
-                reference = concrete.reference_curvature({p.name: values[p] for p in metric.params}, CHECK_DIGITS)
-            except (ModelError, ZeroDivisionError, ValueError, TypeError):
+            reference = self._reference_at(values)
+            if reference is None:
                 continue
             points.append((values, reference))
             if len(points) == CHECK_POINTS:
@@ -608,6 +605,23 @@ class _ReferenceCheck:
             raise ModelError(f"{metric.name}: no point found where the 50-digit reference is defined; cannot check")
         self._points = points
         return points
+
+    def _reference_at(self, values: Mapping[sp.Symbol, sp.Expr]) -> dict[str, object] | None:
+        """The reference at ``values``, or None where the map is singular or on a kink. A metric that looks
+        singular at CHECK_DIGITS is retried at 5x and 25x the digits: huge coefficients (``10^400 u v``)
+        cancel hundreds of digits in ``det g`` although it is far from 0."""
+        metric = self.metric
+        for digits in (CHECK_DIGITS, 5 * CHECK_DIGITS, 25 * CHECK_DIGITS):
+            try:
+                concrete = metric.subs({c.name: values[c] for c in metric.constants}) if metric.constants else metric
+                concrete._check_smooth_exact({p: values[p] for p in metric.params})
+                return concrete.reference_curvature({p.name: values[p] for p in metric.params}, digits)
+            except ModelError as error:
+                if "singular" not in str(error):
+                    return None
+            except (ZeroDivisionError, ValueError, TypeError):
+                return None
+        return None
 
     def check(self, quantity: str, index: tuple[int, ...], value: sp.Expr) -> None:
         """Raise :class:`HmoeError` (one line) unless ``value`` matches the reference to CHECK_DIGITS digits."""
