@@ -487,8 +487,8 @@ def family_null_space(
     (:func:`.linalg.float_pass`), provided the float values agree with ``digits``-digit ones to
     ``FLOAT_EVALUATION_ERROR`` (relative to each row) at ``FLOAT_CHECK_POINTS`` inputs -- the premise of the
     gap argument; the coefficients are solved at ``digits`` digits on that subspace only
-    (:func:`.linalg.solve_relations`, ``rank`` sample inputs) and every relation is confirmed at fresh
-    inputs (:func:`confirm_relations`). Otherwise (or when
+    (:func:`.linalg.solve_relations`, ``rank`` sample inputs; once more at 2x digits when a coefficient does
+    not rationalise) and every relation is confirmed at fresh inputs (:func:`confirm_relations`). Otherwise (or when
     ``first_pass`` is False) the ``digits``-digit null space :func:`.linalg.null_space` of the full
     matrix, retried once at 2x digits if undecided.
     """
@@ -503,7 +503,7 @@ def family_null_space(
             numeric = None
         values = None if numeric is None else float_rows(exprs, inputs, sample_count(len(exprs)), seed, box, numeric)
         first = None if values is None else float_pass(values)
-        candidate, kernel = None, None
+        kernel = None
         if first is not None:
             try:
                 kernel = compile_arb(exprs, inputs, cse=lambda _: shared)
@@ -511,18 +511,18 @@ def family_null_space(
                 kernel = None
             if float_evaluation_error(numeric, exprs, inputs, digits, seed, box, kernel) > FLOAT_EVALUATION_ERROR:
                 first = None  # the float values are not accurate enough for the gap argument
-        if first is not None:
-            square = []
+        for attempt in (digits, 2 * digits) if first is not None else ():
+            square = []  # coefficients with large denominators need the second attempt (10^(digits/4))
             if first.pivots:
-                square = ball_rows(exprs, inputs, first.rank, digits, seed + 104729, box, kernel) or evaluation_rows(
-                    exprs, inputs, first.rank, digits, seed + 104729, box
+                square = ball_rows(exprs, inputs, first.rank, attempt, seed + 104729, box, kernel) or evaluation_rows(
+                    exprs, inputs, first.rank, attempt, seed + 104729, box
                 )
-            candidate = solve_relations(square, first, digits)
-        residual = None
-        if candidate is not None:
-            residual = confirm_relations(candidate.basis, exprs, inputs, digits, seed, box=box, kernel=kernel)
-        if residual is not None:
-            return replace(candidate, residual=residual), digits, warnings
+            candidate = solve_relations(square, first, attempt)
+            if candidate is not None:
+                residual = confirm_relations(candidate.basis, exprs, inputs, attempt, seed, box=box, kernel=kernel)
+                if residual is not None:
+                    return replace(candidate, residual=residual), attempt, warnings
+                break  # wrong relations: the float pass misled us, use the full engine
     for attempt in (digits, 2 * digits):
         rows = evaluation_rows(exprs, inputs, sample_count(len(exprs)), attempt, seed, box)
         result = null_space(rows, attempt)
