@@ -4,8 +4,9 @@ import csv
 import math
 
 import pytest
+from test_experiments_fakes import store_records
 
-from hmoe_theory.experiments import ResultStore, SweepError, Task, load_results, write_csv
+from hmoe_theory.experiments import ResultStore, SweepError, load_results, write_csv
 from hmoe_theory.experiments.export import is_wall_clock, metric_columns
 from hmoe_theory.experiments.store import FitRecord
 
@@ -43,8 +44,7 @@ def test_bytes_do_not_depend_on_record_order(tmp_path):
 
 def test_store_round_trip(tmp_path):
     with ResultStore(tmp_path / "out") as store:
-        for r in RECORDS[:2]:
-            store.add_fit(Task(r.setting, r.n, r.rep, r.seed), r.metrics, 0.0, 1.0, 1.0, "h:1")
+        store_records(store, RECORDS[:2])
     text = write_csv(load_results(tmp_path / "out"), tmp_path / "fits.csv").read_text()
     assert text.splitlines()[0] == "setting,n,rep,seed,status,iterations,grad_norm,l2_error,voronoi,weight_discrepancy"
     assert "a-setting,1000,0,5," in text and ",0.3333333333333333,0.1," in text

@@ -116,3 +116,16 @@ def test_fake_log_has_one_line_per_fit(tmp_path, monkeypatch):
     monkeypatch.setenv("HMOE_FAKE_LOG", str(log))
     power_replicate("quarter", (10, 20, 30), 2, 99)
     assert log.read_text().splitlines() == ["quarter,10,2,99", "quarter,20,2,99", "quarter,30,2,99"]
+
+
+def store_records(store, records) -> None:
+    """Write FitRecords into a ResultStore as replicate paths (one transaction per (setting, rep))."""
+    from hmoe_theory.experiments import Task
+
+    paths: dict[tuple[str, int], list] = {}
+    for r in records:
+        paths.setdefault((r.setting, r.rep), []).append(r)
+    for (setting, rep), rows in paths.items():
+        rows.sort(key=lambda r: r.n)
+        task = Task(setting, rep, rows[0].seed, tuple(r.n for r in rows))
+        store.add_path(task, [{"n": r.n, "status": r.status, "metrics": r.metrics} for r in rows], 0.0, 1.0, 1.0, "h:1")

@@ -11,12 +11,12 @@ import json
 
 import numpy as np
 import pytest
+from test_experiments_fakes import store_records
 from test_estimation_rates import nested_abs_means
 
 from hmoe_theory.experiments import (
     ResultStore,
     SweepError,
-    Task,
     load_results,
     plot_rates,
     rate_figure,
@@ -70,8 +70,7 @@ def store(tmp_path_factory, records):
     out = tmp_path_factory.mktemp("store")
     with ResultStore(out) as db:
         db.bind("synthetic", 0)
-        for r in records:
-            db.add_fit(Task(r.setting, r.n, r.rep, r.seed), r.metrics, 0.0, 1.0, 1.0, "h:1")
+        store_records(db, records)
     return out
 
 
@@ -190,9 +189,7 @@ def test_rate_figure_panels_lines_and_labels(records, summary):
 
 def test_plot_rates_writes_setting_and_contrast_figures(records, tmp_path):
     with ResultStore(tmp_path / "store") as db:
-        for r in records:
-            if r.setting in ("root-n", "quarter"):
-                db.add_fit(Task(r.setting, r.n, r.rep, r.seed), r.metrics, 0.0, 1.0, 1.0, "h:1")
+        store_records(db, [r for r in records if r.setting in ("root-n", "quarter")])
     paths = plot_rates(tmp_path / "store", tmp_path, formats="png", n_boot=100, contrasts=CONTRASTS)
     assert sorted(p.name for p in paths) == ["contrasts.png", "rates-quarter.png", "rates-root-n.png"]
     assert all(p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" for p in paths)
