@@ -221,14 +221,18 @@ def _grid() -> tuple[Array, Array]:
     return DESIGN.grid(N_TOKENS * DIM)
 
 
+@cache
+def _truth_on_grid(position: str) -> Array:
+    return regression(position, HEADS_TRUE).predict(_grid()[0], true_theta(position))
+
+
 def losses(setting: AttentionSetting, theta: Array) -> dict[str, float]:
     """``voronoi``, ``weight_discrepancy``, ``l2_error`` and the diagnostic ``max_atom_distance``."""
     truth = read_atoms(setting.position, HEADS_TRUE, true_theta(setting.position))
     fitted = read_atoms(setting.position, setting.heads, theta)
     loss = voronoi_loss(fitted, truth, "strong")
     nodes, weights = _grid()
-    gap = (regression(setting.position, setting.heads).predict(nodes, theta)
-           - regression(setting.position, HEADS_TRUE).predict(nodes, true_theta(setting.position)))
+    gap = regression(setting.position, setting.heads).predict(nodes, theta) - _truth_on_grid(setting.position)
     return {
         "voronoi": loss.value,
         "weight_discrepancy": loss.weight_term,
