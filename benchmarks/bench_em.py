@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import time
 
 import numpy as np
@@ -159,7 +160,8 @@ def main() -> None:
     start = GaussianMoEParams(
         TRUE.gate + 0.3 * rng.normal(size=TRUE.gate.shape), TRUE.experts + 0.3 * rng.normal(size=(3, 3)), 1.5 * TRUE.variances
     )
-    print(f"data: n = {args.n}, k = 3, d = 2 ({SETTING.name}); truth mean log-lik {mean_log_likelihood(X, y, TRUE):.6f}")
+    print(f"data: n = {args.n}, k = 3, d = 2 ({SETTING.name}); truth mean log-lik {mean_log_likelihood(X, y, TRUE):.6f}; "
+          f"load {os.getloadavg()[0]:.1f}")
 
     def ours_fit(X_, y_, **options):
         return GaussianMoEEM(3, SETTING.gate, SETTING.expert, **options).fit(X_, y_, init=start)
