@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -90,6 +91,7 @@ def main() -> None:
     finally:
         if created:  # leave no worktree behind
             subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(previous)], check=False)
+            shutil.rmtree(previous.parent, ignore_errors=True)
 
 
 if __name__ == "__main__":
