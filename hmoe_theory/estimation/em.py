@@ -24,6 +24,7 @@ Stops when the mean log-likelihood gains less than ``tol`` (status ``converged``
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cache
 
 import numpy as np
 
@@ -179,6 +180,12 @@ def em_iteration(
     return GaussianMoEParams(gate, experts, variances), log_pi, float(log_norm.mean())
 
 
+@cache
+def _feature_model(gate: str | Gate, expert: str | Expert, k: int, d: int) -> SoftmaxMoE:
+    """The model whose compiled kernels give EM its feature maps (compiled once per family, k and d)."""
+    return SoftmaxMoE.from_names(gate, expert, k, d)
+
+
 @dataclass
 class GaussianMoEEM:
     """scikit-learn style EM estimator (see module docstring).
@@ -207,7 +214,7 @@ class GaussianMoEEM:
         return "converged" if self.converged_ else "iteration-cap"
 
     def _model(self, d: int) -> SoftmaxMoE:
-        return SoftmaxMoE.from_names(self.gate, self.expert, self.n_components, d)
+        return _feature_model(self.gate, self.expert, self.n_components, d)
 
     def _initial(self, data: _Data, y: Array) -> GaussianMoEParams:
         """Random soft partition -> weighted least squares experts; flat gate; pooled variance."""
