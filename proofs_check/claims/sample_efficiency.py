@@ -109,7 +109,7 @@ def _register_counts(position: str) -> None:
 
     @claim(
         id=f"sample-efficiency.{slug}.relations",
-        title=f"{DESCRIPTION[position].capitalize()}: {total} parameter relations at order 2, so not strongly identifiable",
+        title=f"{DESCRIPTION[position][0].upper()}{DESCRIPTION[position][1:]}: {total} parameter relations at order 2, so not strongly identifiable",
         statement=(
             f"For entry (1, 1) of {DESCRIPTION[position]} as a 3-level HMoE with free atoms, the parameter derivatives of "
             f"order <= 2 (F included) satisfy exactly {total} linearly independent relations at a generic point: "
