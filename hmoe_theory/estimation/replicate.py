@@ -28,6 +28,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
+import sympy as sp
 from threadpoolctl import threadpool_limits
 
 from ..errors import ModelError
@@ -161,12 +162,8 @@ def _loss_spec(setting: Setting) -> _LossSpec:
     gate_blocks = tuple(dict.fromkeys(block_of(p.name) for p in model.gate_kernel.params))
     expert_names = [p.name for p in model.expert_kernel.params]
     expert_blocks = tuple(dict.fromkeys(block_of(n) for n in expert_names))
-    intercepts = tuple(
-        block_of(model.expert_kernel.params[m].name)
-        for m in model.expert_kernel.constant
-        if np.allclose(model.expert_kernel._features_of(model.prepare(np.zeros((1, setting.d))))[
-            list(model.expert_kernel.constant).index(m)], 1.0)
-    )
+    expert = model.expert_kernel
+    intercepts = tuple(block_of(p.name) for p in expert.params if sp.diff(expert.expr, p) == 1)  # dE/dp = 1
     derived, _ = derived_exponents(setting.gate, setting.expert, setting.d)
     match = expert_blocks + (("nu",) if setting.estimator == "em" else ())
     return _LossSpec(
