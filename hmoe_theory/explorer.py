@@ -364,14 +364,11 @@ def parse_sigma(text: str, size: int) -> list | None:
     """Covariance text for ``N(Y, Sigma)`` with ``Y`` in R^size: empty or ``"identity"`` -> None; ``size``
     variances (``"1, 2, 1/2"``, brackets optional) -> a diagonal; ``size**2`` entries -> the matrix, row-major.
     Constant entries only (safe parser); positivity is checked by the metric."""
+    from .geometry.metric import parse_covariance
+
     if not text.strip() or text.strip().lower() in ("identity", "i"):
         return None
-    entries = parse_vector(text if text.strip().startswith("[") else f"[{text}]", names=[])
-    if len(entries) == size:
-        return entries
-    if len(entries) == size * size:
-        return [entries[i * size : (i + 1) * size] for i in range(size)]
-    raise ModelError(f"Sigma: expected {size} variances or {size * size} entries, got {len(entries)}")
+    return parse_covariance(text, size)
 
 
 def explore_curvature(

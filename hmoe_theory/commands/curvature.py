@@ -52,17 +52,9 @@ def _plane(text: str, n: int) -> tuple[list[float], list[float]]:
 
 
 def _sigma(text: str | None, size: int):
-    from hmoe_theory.errors import ModelError
-    from hmoe_theory.expr import parse_vector
+    from hmoe_theory.geometry.metric import parse_covariance
 
-    if text is None:
-        return None
-    entries = parse_vector(text if text.strip().startswith("[") else f"[{text}]", names=[])
-    if len(entries) == size:
-        return entries
-    if len(entries) == size * size:
-        return [entries[i * size : (i + 1) * size] for i in range(size)]
-    raise ModelError(f"--sigma: expected {size} variances or {size * size} entries, got {len(entries)}")
+    return None if text is None else parse_covariance(text, size, "--sigma")
 
 
 def _check_options(args: argparse.Namespace) -> None:

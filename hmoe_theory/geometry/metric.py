@@ -65,6 +65,20 @@ def as_exact_number(value: object) -> sp.Expr:
     raise ModelError(f"expected a number, got {type(value).__name__}")
 
 
+def parse_covariance(text: str, size: int, label: str = "Sigma") -> list:
+    """Covariance text through the safe parser: ``size`` variances (``"1, 2, 1/2"``, brackets optional) -> a
+    diagonal; ``size**2`` entries -> the matrix, row-major. Constant entries only; :func:`covariance_matrix`
+    checks symmetry and positive definiteness."""
+    from ..expr import parse_vector
+
+    entries = parse_vector(text if text.strip().startswith("[") else f"[{text}]", names=[])
+    if len(entries) == size:
+        return entries
+    if len(entries) == size * size:
+        return [entries[i * size : (i + 1) * size] for i in range(size)]
+    raise ModelError(f"{label}: expected {size} variances or {size * size} entries, got {len(entries)}")
+
+
 def covariance_matrix(sigma: object, size: int) -> sp.Matrix:
     """Validate a covariance: ``None`` (identity), a length-``size`` vector (diagonal) or ``size x size``.
 
