@@ -155,30 +155,36 @@ class _LossSpec:
     shift: tuple[str, ...]
     match: tuple[str, ...]
     grid: tuple[Array, Array]
+    truth: Atoms  # the true mixing measure
+    true_values: Array  # f* on the grid nodes
 
 
 def _loss_spec(setting: Setting) -> _LossSpec:
+    """Everything the losses need that does not depend on the fit (computed once per setting and path)."""
     model = setting.true_model
-    gate_blocks = tuple(dict.fromkeys(block_of(p.name) for p in model.gate_kernel.params))
-    expert_names = [p.name for p in model.expert_kernel.params]
-    expert_blocks = tuple(dict.fromkeys(block_of(n) for n in expert_names))
     expert = model.expert_kernel
+    gate_blocks = tuple(dict.fromkeys(block_of(p.name) for p in model.gate_kernel.params))
+    expert_blocks = tuple(dict.fromkeys(block_of(p.name) for p in expert.params))
     intercepts = tuple(block_of(p.name) for p in expert.params if sp.diff(expert.expr, p) == 1)  # dE/dp = 1
     derived, _ = derived_exponents(setting.gate, setting.expert, setting.d)
     match = expert_blocks + (("nu",) if setting.estimator == "em" else ())
+    nodes, weights = setting.design.grid(setting.d)
+    true_flat = _rows(setting).ravel() if setting.estimator == "em" else setting.true_theta
     return _LossSpec(
         literature_exponents(setting.voronoi, gate_blocks, expert_blocks, intercepts),
         derived,
         gate_blocks if setting.gate.translation_invariant(setting.d) else (),
         match,
-        setting.design.grid(setting.d),
+        (nodes, weights),
+        _atoms(setting, true_flat, setting.k_true),
+        model.predict(nodes, setting.true_theta),
     )
 
 
 def losses(setting: Setting, theta: Array, spec: _LossSpec | None = None) -> dict[str, float]:
     """The loss metrics of :mod:`.metrics` for fitted parameters ``theta`` (flat, k components)."""
     spec = spec or _loss_spec(setting)
-    truth = _atoms(setting, _rows(setting).ravel() if setting.estimator == "em" else setting.true_theta, setting.k_true)
+    truth = spec.truth
     fitted = align_translation(_atoms(setting, theta, setting.k), truth, spec.shift, spec.match)
     headline = voronoi_loss(fitted, truth, spec.literature)
     derived = voronoi_loss(fitted, truth, spec.derived)
@@ -186,7 +192,7 @@ def losses(setting: Setting, theta: Array, spec: _LossSpec | None = None) -> dic
     flat = np.asarray(theta, dtype=float).reshape(setting.k, -1)
     if setting.estimator == "em":
         flat = flat[:, :-1]
-    gap = setting.fit_model.predict(nodes, flat.ravel()) - setting.true_model.predict(nodes, setting.true_theta)
+    gap = setting.fit_model.predict(nodes, flat.ravel()) - spec.true_values
     return {
         "voronoi": headline.value,
         "voronoi_derived": derived.value,
