@@ -152,3 +152,33 @@ def test_runner_and_summary_take_the_replicate_unchanged(tmp_path):
     assert summary.contrasts[0].setting_a == "attention/G1/exact"
     assert {r.metric for r in summary.settings[0].results} >= {"voronoi", "l2_error", "weight_discrepancy"}
     assert math.isfinite(summary.result("attention/plain/exact", "l2_error").fit.slope)
+
+
+@pytest.mark.parametrize("position,heads", [("plain", 2), ("G1", 2), ("G3", 2), ("G5", 2), ("G2", 1)])
+def test_llvm_system_equals_the_numpy_kernel_of_the_same_expressions(position, heads):
+    # reference: the previous engine (one numpy kernel of f, its gradient and the full upper-triangle Hessian)
+    from hmoe_theory.compile import compile_exprs
+
+    model = SymbolicRegression(ar.entry_function(position, heads))
+    f, params = model.function.expr, model.function.params
+    grad = [f.diff(p) for p in params]
+    rows, cols = np.triu_indices(model.n_params)
+    kernel = compile_exprs([f, *grad, *(grad[a].diff(params[b]) for a, b in zip(rows, cols))],
+                           [*model.function.inputs, *params])
+    n = 5000  # more than two blocks of the new kernel, the last one partial
+    X, y = _data(position, n, seed=5)
+    theta = np.random.default_rng(2).normal(0.8, 0.6, model.n_params)
+    values = np.broadcast_to(kernel(*X.T, *theta), (len(rows) + model.n_params + 1, n))
+    p = model.n_params
+    r_ref = values[0] - y
+    J = values[1 : 1 + p]
+    S = np.zeros((p, p))
+    S[rows, cols] = values[1 + p :] @ r_ref
+    H_ref = J @ J.T + S + np.triu(S, 1).T
+    r, norms, g, H = model.system(X, y, theta)
+    for new, ref in [(r, r_ref), (norms, np.sum(J**2, axis=1)), (g, J @ r_ref), (H, H_ref)]:
+        assert np.max(np.abs(new - ref)) <= 1e-12 * np.max(np.abs(ref))
+    # the prepared layout gives the same bits as raw X, and predict agrees with the system's residual
+    data = model.prepare(X)
+    assert all(np.array_equal(a, b) for a, b in zip(model.system(data, y, theta), (r, norms, g, H)))
+    assert np.max(np.abs(model.predict(data, theta) - y - r)) <= 1e-12 * np.max(np.abs(r))
