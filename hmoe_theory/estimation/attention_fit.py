@@ -14,15 +14,24 @@ Kernels, all derived from ``function.expr`` by sympy (the attention code fitted 
 :mod:`hmoe_theory.attention.families`, never a hand-written copy):
 
 * value f: :func:`hmoe_theory.compile.compile_exprs` (vectorised numpy, common subexpressions shared);
-* system: f, the p gradient entries d f / d theta_a and the upper-triangle second derivatives
-  d^2 f / d theta_a d theta_b that are not identically 0 (e.g. two value atoms, which enter linearly, or two
-  different heads) compiled by symengine's LLVM backend into one machine-code routine per point (common
-  subexpressions shared). It is evaluated on blocks of :data:`BLOCK` points, so the p + 1 + q values of a
-  block stay in cache, and each block is reduced at once by BLAS: H += J_B^T J_B, g += J_B^T r_B,
-  S_ab += sum_{i in B} r_i d^2 f_i / d theta_a d theta_b. Measured against the numpy kernel of the same
-  expressions (n = 1e5, one thread): 5-6x faster, the same values to ~1e-15 relative
-  (``benchmarks/bench_attention_engine.py``). Blocks are fixed, so the sums' order (and bits) do not depend on
-  the caller.
+* system: f, its gradient d f / d theta_a and the upper-triangle second derivatives d^2 f / d theta_a d theta_b,
+  built by second-order forward differentiation over the expression graph of ``function.expr``
+  (:func:`second_order_program`): every node u carries its value, its nonzero first derivatives du_a and
+  second derivatives d2u_ab, with the rules (sum) d(u + v) = du + dv; (product) d(uv) = u dv + v du,
+  d2(uv)_ab = u d2v_ab + v d2u_ab + du_a dv_b + du_b dv_a; (constant power k) d(u^k) = k u^(k-1) du,
+  d2(u^k)_ab = k u^(k-1) d2u_ab + k (k-1) u^(k-2) du_a du_b; (exp) E = exp(u): dE = E du,
+  d2E_ab = E (d2u_ab + du_a du_b); any other node: its sympy derivatives. Each exp node is one value E_k
+  computed once per point, so derivatives reuse the softmax and sigmoid factors instead of re-expanding
+  them (sympy's derivatives of exp(s_1) / (exp(s_1) + exp(s_2)) carry exp(2 s_1), (.)^-3, ..., and
+  symengine merges exp(a) exp(b) into exp(a + b): 38 exponentials per point for G2 with 2 heads instead
+  of 8). Entries that are identically 0 (two value atoms, two different heads) never appear.
+  Two routines compiled by symengine's LLVM backend (common subexpressions shared): the first maps a point
+  (x, theta) to (x, theta, E_1..E_K), the second maps that row to (f, gradient, second derivatives). They
+  run on blocks of :data:`BLOCK` points, so a block's values stay in cache, and each block is reduced at
+  once by BLAS: H += J_B^T J_B, g += J_B^T r_B, S_ab += sum_{i in B} r_i d^2 f_i / d theta_a d theta_b.
+  Measured against the previous numpy kernel of sympy's derivatives (n = 1e5, one thread): 12-20x per
+  system, the same values to ~1e-14 relative (``benchmarks/bench_attention_engine.py``, and a test). Blocks
+  are fixed, so the order of the sums (and the bits) do not depend on the caller.
 
 Hypotheses: f is twice continuously differentiable in theta on the box (true for attention entries: exp,
 rational functions of exp, sigmoid); p <= n; f uses only functions symengine's LLVM backend knows (exp, log,
@@ -35,6 +44,7 @@ from dataclasses import dataclass
 from functools import cached_property
 
 import numpy as np
+import sympy as sp
 import symengine as se
 
 from ..compile import compile_exprs
@@ -43,9 +53,118 @@ from ..families import ParametricFunction
 from .least_squares import LeastSquaresFit, System, damped_newton
 
 Array = np.ndarray
+Derivatives = tuple[sp.Expr, dict[int, sp.Expr], dict[tuple[int, int], sp.Expr]]  # value, du_a, d2u_ab (a <= b)
 HESSIANS = ("exact", "gauss-newton")
-#: points per block of the system kernel (values of a block: (1 + p + q) x BLOCK doubles, ~1 MB for p = 10)
-BLOCK = 2048
+#: points per block of the system kernels (a block's values: (1 + p + q) x BLOCK doubles, ~2 MB for p = 10)
+BLOCK = 8192
+
+
+@dataclass(frozen=True)
+class SecondOrderProgram:
+    """f with its derivatives in terms of the exponentials E_k = exp(a_k) of the expression (module docstring).
+
+    ``exponentials``: (E_k, a_k) in evaluation order (a_k may contain E_j, j < k); ``value``, ``gradient`` (one
+    expression per parameter) and ``curvature`` ((a, b) -> d^2 f / d theta_a d theta_b, a <= b, only entries
+    not structurally 0) are expressions in the inputs, the parameters and the E_k.
+    """
+
+    exponentials: tuple[tuple[sp.Symbol, sp.Expr], ...]
+    value: sp.Expr
+    gradient: tuple[sp.Expr, ...]
+    curvature: dict[tuple[int, int], sp.Expr]
+
+
+def second_order_program(expr: sp.Expr, params: tuple[sp.Symbol, ...]) -> SecondOrderProgram:
+    """Second-order forward differentiation of ``expr`` in ``params`` over its expression graph (rules in the
+    module docstring); shared subexpressions are differentiated once."""
+    index = {p: a for a, p in enumerate(params)}
+    taken = {s.name for s in expr.free_symbols}
+    prefix = next(f"E{'_' * k}" for k in range(1, len(taken) + 2) if not any(t.startswith(f"E{'_' * k}") for t in taken))
+    exponentials: list[tuple[sp.Symbol, sp.Expr]] = []
+    memo: dict[sp.Expr, Derivatives] = {}
+
+    def depends(e: sp.Expr) -> bool:
+        return any(s in index for s in e.free_symbols)
+
+    def rename(e: sp.Expr) -> sp.Expr:  # e with its exponentials of theta replaced by their E_k
+        if e.is_Atom:
+            return e
+        if e.func == sp.exp and depends(e.args[0]):
+            return node(e)[0]
+        return e.func(*(rename(a) for a in e.args))
+
+    def product(u: Derivatives, v: Derivatives) -> Derivatives:
+        (a_val, a_d, a_h), (b_val, b_d, b_h) = u, v
+        d = {k: (a_val * b_d[k] if k in b_d else 0) + (b_val * a_d[k] if k in a_d else 0)
+             for k in sorted(set(a_d) | set(b_d))}
+        h: dict[tuple[int, int], sp.Expr] = {}
+        for key, term in a_h.items():
+            h[key] = h.get(key, 0) + b_val * term
+        for key, term in b_h.items():
+            h[key] = h.get(key, 0) + a_val * term
+        for i in a_d:
+            for j in b_d:
+                key = (min(i, j), max(i, j))
+                h[key] = h.get(key, 0) + a_d[i] * b_d[j] * (2 if i == j else 1)
+        return a_val * b_val, d, h
+
+    def chain(u: Derivatives, value: sp.Expr, first: sp.Expr, second: sp.Expr) -> Derivatives:
+        """g(u) with g'(u) = first, g''(u) = second."""
+        _, du, hu = u
+        d = {k: first * t for k, t in du.items()}
+        h = {key: first * t for key, t in hu.items()}
+        for i in du:
+            for j in du:
+                if i <= j:
+                    h[(i, j)] = h.get((i, j), 0) + second * du[i] * du[j]
+        return value, d, h
+
+    def node(e: sp.Expr) -> Derivatives:
+        if e in memo:
+            return memo[e]
+        if e in index:
+            out: Derivatives = (e, {index[e]: sp.Integer(1)}, {})
+        elif not depends(e):
+            out = (rename(e), {}, {})
+        elif e.is_Add:
+            d: dict[int, sp.Expr] = {}
+            h: dict[tuple[int, int], sp.Expr] = {}
+            values = []
+            for term in e.args:
+                value, dt, ht = node(term)
+                values.append(value)
+                for k, t in dt.items():
+                    d[k] = d.get(k, 0) + t
+                for k, t in ht.items():
+                    h[k] = h.get(k, 0) + t
+            out = (sp.Add(*values), d, h)
+        elif e.is_Mul:
+            factors = [a for a in e.args if depends(a)]
+            c = rename(sp.Mul(*(a for a in e.args if not depends(a))))
+            value, d, h = node(factors[0])
+            acc = (value, d, h)
+            for factor in factors[1:]:
+                acc = product(acc, node(factor))
+            value, d, h = acc
+            out = (c * value, {k: c * t for k, t in d.items()}, {k: c * t for k, t in h.items()})
+        elif e.is_Pow and not depends(e.exp):
+            u, k = node(e.base), e.exp
+            out = chain(u, u[0] ** k, k * u[0] ** (k - 1), k * (k - 1) * u[0] ** (k - 2))
+        elif e.func == sp.exp:
+            u = node(e.args[0])
+            E = sp.Symbol(f"{prefix}{len(exponentials)}")
+            exponentials.append((E, u[0]))
+            out = chain(u, E, E, E)
+        else:  # any other node (e.g. erf, theta in an exponent): its own sympy derivatives, correct, not optimised
+            d = {k: rename(t) for k, p in enumerate(params) if (t := sp.diff(e, p)) != 0}
+            h = {(i, j): rename(t) for i in d for j in d if i <= j and (t := sp.diff(e, params[i], params[j])) != 0}
+            out = (rename(e), d, h)
+        memo[e] = out
+        return out
+
+    value, d, h = node(expr)
+    gradient = tuple(d.get(a, sp.Integer(0)) for a in range(len(params)))
+    return SecondOrderProgram(tuple(exponentials), value, gradient, dict(sorted(h.items())))
 
 
 @dataclass(frozen=True)
@@ -89,23 +208,30 @@ class SymbolicRegression:
         return compile_exprs([self.function.expr], self._args)
 
     @cached_property
-    def _curvature_entries(self) -> tuple[Array, Array, list]:
-        """(rows, cols, expressions) of the upper-triangle second derivatives not identically 0."""
-        f, params = self.function.expr, self.function.params
-        if self.hessian != "exact":
-            return np.zeros(0, dtype=int), np.zeros(0, dtype=int), []
-        grad = [f.diff(p) for p in params]
-        entries = [(a, b, grad[a].diff(params[b])) for a, b in zip(*np.triu_indices(self.n_params))]
-        entries = [(a, b, e) for a, b, e in entries if e != 0]
-        return (np.array([a for a, _, _ in entries], dtype=int), np.array([b for _, b, _ in entries], dtype=int),
-                [e for _, _, e in entries])
+    def _program(self) -> SecondOrderProgram:
+        return second_order_program(self.function.expr, tuple(self.function.params))
 
     @cached_property
-    def _system_kernel(self) -> se.Lambdify:
-        f, params = self.function.expr, self.function.params
-        exprs = [f, *(f.diff(p) for p in params), *self._curvature_entries[2]]
-        return se.Lambdify([se.sympify(a) for a in self._args], [se.sympify(e) for e in exprs],
-                           backend="llvm", cse=True)
+    def _curvature_index(self) -> tuple[Array, Array]:
+        """(rows, cols) of the second derivatives the system kernel computes (none for Gauss-Newton)."""
+        keys = list(self._program.curvature) if self.hessian == "exact" else []
+        return np.array([a for a, _ in keys], dtype=int), np.array([b for _, b in keys], dtype=int)
+
+    @cached_property
+    def _system_kernels(self) -> tuple[se.Lambdify, se.Lambdify, int]:
+        """(point kernel (x, theta) -> (x, theta, E), derivative kernel -> (f, gradient, curvature), K)."""
+        program, args = self._program, [se.sympify(a) for a in self._args]
+        exponentials: dict[sp.Symbol, sp.Expr] = {}
+        for E, argument in program.exponentials:  # in order: a_k only holds earlier E_j
+            exponentials[E] = sp.exp(argument.xreplace(exponentials))
+        symbols = [se.sympify(E) for E in exponentials]
+        points = se.Lambdify(args, [*args, *(se.sympify(e) for e in exponentials.values())], backend="llvm",
+                             cse=True)
+        exprs = [program.value, *program.gradient]
+        if self.hessian == "exact":
+            exprs += list(program.curvature.values())
+        derivatives = se.Lambdify([*args, *symbols], [se.sympify(e) for e in exprs], backend="llvm", cse=True)
+        return points, derivatives, len(symbols)
 
     def prepare(self, X: Array) -> Prepared:
         """Lay out the rows of X (n, n_inputs) once for repeated :meth:`predict` / :meth:`system` calls."""
@@ -135,29 +261,29 @@ class SymbolicRegression:
         """(r, ||J_a||^2, g = J^T r, H) of ||r||^2 / 2 at theta (module docstring)."""
         data, theta = self._data(X), self._theta(theta)
         p, n = self.n_params, data.n
-        rows, cols, entries = self._curvature_entries
+        rows, cols = self._curvature_index
+        points, derivatives, K = self._system_kernels
         data.points[:, self.n_inputs :] = theta
-        values = np.empty((min(BLOCK, n), 1 + p + len(entries)))
+        m = min(BLOCK, n)
+        row_block = np.empty((m, self.n_inputs + p + K))
+        values = np.empty((m, 1 + p + len(rows)))
         r = np.empty(n)
-        gram, g, norms, curvature = np.zeros((p, p)), np.zeros(p), np.zeros(p), np.zeros(len(entries))
-        kernel = self._system_kernel
+        gram, contracted = np.zeros((p, p)), np.zeros(p + len(rows))  # J^T J; (J^T r, S entries)
         for start in range(0, n, BLOCK):
             stop = min(n, start + BLOCK)
-            block = values[: stop - start]
-            kernel(data.points[start:stop], out=block)
+            block, rows_in = values[: stop - start], row_block[: stop - start]
+            points(data.points[start:stop], out=rows_in)
+            derivatives(rows_in, out=block)
             r_block = np.subtract(block[:, 0], y[start:stop], out=r[start:stop])
             J = block[:, 1 : 1 + p]
             gram += J.T @ J
-            g += r_block @ J
-            norms += np.einsum("na,na->a", J, J)
-            if len(entries):
-                curvature += r_block @ block[:, 1 + p :]
-        H = gram
+            contracted += r_block @ block[:, 1:]
+        g, H = contracted[:p], gram
         if self.hessian == "exact":
             S = np.zeros((p, p))
-            S[rows, cols] = curvature
+            S[rows, cols] = contracted[p:]
             H = gram + S + np.triu(S, 1).T
-        return r, norms, g, H
+        return r, np.diag(gram).copy(), g, H
 
 
 def fit_regression(
@@ -206,4 +332,5 @@ def fit_regression(
     return LeastSquaresFit(result.x, status, result.reason, result.iterations, loss, grad_norm, start_index)
 
 
-__all__ = ["BLOCK", "HESSIANS", "Prepared", "SymbolicRegression", "fit_regression"]
+__all__ = ["BLOCK", "HESSIANS", "Prepared", "SecondOrderProgram", "SymbolicRegression", "fit_regression",
+           "second_order_program"]
