@@ -182,3 +182,55 @@ def test_llvm_system_equals_the_numpy_kernel_of_the_same_expressions(position, h
     data = model.prepare(X)
     assert all(np.array_equal(a, b) for a, b in zip(model.system(data, y, theta), (r, norms, g, H)))
     assert np.max(np.abs(model.predict(data, theta) - y - r)) <= 1e-12 * np.max(np.abs(r))
+
+
+def test_second_order_program_matches_sympy_on_every_node_kind():
+    # exp nested in a sigmoid, negative / positive / fractional powers, and erf (the generic-node fallback)
+    import sympy as sp
+
+    from hmoe_theory.estimation.attention_fit import second_order_program
+    from hmoe_theory.families import ParametricFunction
+
+    x, a, b, c = sp.symbols("x a b c")
+    expr = (a * sp.exp(b * x / (1 + sp.exp(-c * x))) / (1 + sp.exp(-c * x)) ** 2 + sp.sqrt(a**2 + x**2)
+            + sp.erf(b * x) * c + a**3 * b)
+    params = (a, b, c)
+    program = second_order_program(expr, params)
+    point = {x: 0.7, a: 1.3, b: -0.4, c: 0.9}
+    values = dict(point)
+    for symbol, definition in program.auxiliaries:
+        values[symbol] = float(definition.xreplace(values))
+    # exp(-c x); R = 1 / (1 + exp(-c x)), shared by the sigmoid and its square; exp(b x R); exp(-b^2 x^2) of erf'
+    assert sorted(str(d) for _, d in program.auxiliaries) == ["1/(A_1 + 1)", "exp(-b**2*x**2)", "exp(-c*x)",
+                                                              "exp(A_2*b*x)"]
+    assert float(program.value.xreplace(values)) == pytest.approx(float(expr.xreplace(point)), rel=1e-14)
+    for k, p in enumerate(params):
+        assert float(program.gradient[k].xreplace(values)) == pytest.approx(float(expr.diff(p).xreplace(point)),
+                                                                          rel=1e-13)
+    for i, j in [(i, j) for i in range(3) for j in range(i, 3)]:
+        exact = float(expr.diff(params[i], params[j]).xreplace(point))
+        assert float(program.curvature.get((i, j), 0).xreplace(values)) == pytest.approx(exact, rel=1e-13)
+    # the compiled system on this function equals the numpy kernel of sympy's derivatives
+    model = SymbolicRegression(ParametricFunction("test", expr, (x,), params))
+    X = np.linspace(-1, 1, 50)[:, None]
+    theta = np.array([1.3, -0.4, 0.9])
+    r, _, g, H = model.system(X, np.zeros(50), theta)
+    grads = np.array([[float(expr.diff(p).subs({x: v, a: 1.3, b: -0.4, c: 0.9})) for v in X[:, 0]] for p in params])
+    assert np.allclose(g, grads @ r, rtol=1e-12, atol=0)
+    gauss = SymbolicRegression(model.function, hessian="gauss-newton").system(X, np.zeros(50), theta)[3]
+    assert np.allclose(gauss, grads @ grads.T, rtol=1e-12, atol=0)
+    assert not np.allclose(H, gauss)  # the residual curvature term is there
+
+
+def test_replicate_path_bits_do_not_depend_on_the_hash_seed():
+    import json
+    import subprocess
+    import sys
+
+    code = ("import json; from hmoe_theory.estimation import attention_replicate as ar; "
+            "print(json.dumps([ar.run_path(s, [40, 90], 0, 3) for s in ('attention/G3/over', 'attention/G5/exact')]))")
+    outputs = [subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                              env={**__import__("os").environ, "PYTHONHASHSEED": seed}).stdout
+               for seed in ("1", "2024")]
+    assert outputs[0] == outputs[1]
+    assert json.loads(outputs[0])[1] == ar.run_path("attention/G5/exact", [40, 90], 0, 3)

@@ -20,18 +20,20 @@ Kernels, all derived from ``function.expr`` by sympy (the attention code fitted 
   second derivatives d2u_ab, with the rules (sum) d(u + v) = du + dv; (product) d(uv) = u dv + v du,
   d2(uv)_ab = u d2v_ab + v d2u_ab + du_a dv_b + du_b dv_a; (constant power k) d(u^k) = k u^(k-1) du,
   d2(u^k)_ab = k u^(k-1) d2u_ab + k (k-1) u^(k-2) du_a du_b; (exp) E = exp(u): dE = E du,
-  d2E_ab = E (d2u_ab + du_a du_b); any other node: its sympy derivatives. Each exp node is one value E_k
-  computed once per point, so derivatives reuse the softmax and sigmoid factors instead of re-expanding
-  them (sympy's derivatives of exp(s_1) / (exp(s_1) + exp(s_2)) carry exp(2 s_1), (.)^-3, ..., and
-  symengine merges exp(a) exp(b) into exp(a + b): 38 exponentials per point for G2 with 2 heads instead
-  of 8). Entries that are identically 0 (two value atoms, two different heads) never appear.
+  d2E_ab = E (d2u_ab + du_a du_b); any other node: its sympy derivatives. Each exp node E = exp(u) and each
+  reciprocal R = 1 / u (negative integer powers u^-k = R^k) is an auxiliary value computed once per point,
+  so the derivatives reuse the softmax and sigmoid factors instead of re-expanding them (sympy's derivatives
+  of exp(s_1) / (exp(s_1) + exp(s_2)) carry exp(2 s_1), (.)^-2, (.)^-3, ..., and symengine merges
+  exp(a) exp(b) into exp(a + b): 38 exponentials per point for G2 with 2 heads instead of 8). Entries that
+  are identically 0 (two value atoms, two different heads) never appear.
   Two routines compiled by symengine's LLVM backend (common subexpressions shared): the first maps a point
-  (x, theta) to (x, theta, E_1..E_K), the second maps that row to (f, gradient, second derivatives). They
-  run on blocks of :data:`BLOCK` points, so a block's values stay in cache, and each block is reduced at
-  once by BLAS: H += J_B^T J_B, g += J_B^T r_B, S_ab += sum_{i in B} r_i d^2 f_i / d theta_a d theta_b.
-  Measured against the previous numpy kernel of sympy's derivatives (n = 1e5, one thread): 12-20x per
-  system, the same values to ~1e-14 relative (``benchmarks/bench_attention_engine.py``, and a test). Blocks
-  are fixed, so the order of the sums (and the bits) do not depend on the caller.
+  (x, theta) to (x, theta, A_1..A_K) (the auxiliary values), the second maps that row to (f, gradient,
+  second derivatives). They run on blocks of :data:`BLOCK` points, so a block's values stay in cache, and
+  each block is reduced at once by BLAS: H += J_B^T J_B, (g, S) += r_B^T (J_B, d^2 f_B) (S_ab = sum_i r_i
+  d^2 f_i / d theta_a d theta_b); ||J_a||^2 is the diagonal of J^T J. Measured against the previous numpy
+  kernel of sympy's derivatives (n = 1e5, one thread): 9-14x per system, the same values to ~1e-14 relative
+  (``benchmarks/bench_attention_engine.py``, and a test). Blocks are fixed, so the order of the sums (and the
+  bits) do not depend on the caller.
 
 Hypotheses: f is twice continuously differentiable in theta on the box (true for attention entries: exp,
 rational functions of exp, sigmoid); p <= n; f uses only functions symengine's LLVM backend knows (exp, log,
@@ -61,14 +63,15 @@ BLOCK = 8192
 
 @dataclass(frozen=True)
 class SecondOrderProgram:
-    """f with its derivatives in terms of the exponentials E_k = exp(a_k) of the expression (module docstring).
+    """f with its derivatives in terms of auxiliary values A_k computed once per point (module docstring).
 
-    ``exponentials``: (E_k, a_k) in evaluation order (a_k may contain E_j, j < k); ``value``, ``gradient`` (one
-    expression per parameter) and ``curvature`` ((a, b) -> d^2 f / d theta_a d theta_b, a <= b, only entries
-    not structurally 0) are expressions in the inputs, the parameters and the E_k.
+    ``auxiliaries``: (A_k, definition) in evaluation order, the definition exp(a) or 1 / b with a, b in the
+    inputs, the parameters and the A_j, j < k; ``value``, ``gradient`` (one expression per parameter) and
+    ``curvature`` ((a, b) -> d^2 f / d theta_a d theta_b, a <= b, only entries not structurally 0) are
+    expressions in the inputs, the parameters and the A_k.
     """
 
-    exponentials: tuple[tuple[sp.Symbol, sp.Expr], ...]
+    auxiliaries: tuple[tuple[sp.Symbol, sp.Expr], ...]
     value: sp.Expr
     gradient: tuple[sp.Expr, ...]
     curvature: dict[tuple[int, int], sp.Expr]
@@ -79,14 +82,20 @@ def second_order_program(expr: sp.Expr, params: tuple[sp.Symbol, ...]) -> Second
     module docstring); shared subexpressions are differentiated once."""
     index = {p: a for a, p in enumerate(params)}
     taken = {s.name for s in expr.free_symbols}
-    prefix = next(f"E{'_' * k}" for k in range(1, len(taken) + 2) if not any(t.startswith(f"E{'_' * k}") for t in taken))
-    exponentials: list[tuple[sp.Symbol, sp.Expr]] = []
+    prefix = next(f"A{'_' * k}" for k in range(1, len(taken) + 2) if not any(t.startswith(f"A{'_' * k}") for t in taken))
+    auxiliaries: dict[sp.Expr, sp.Symbol] = {}  # definition -> A_k
+
+    def auxiliary(definition: sp.Expr) -> sp.Symbol:
+        if definition not in auxiliaries:
+            auxiliaries[definition] = sp.Symbol(f"{prefix}{len(auxiliaries)}")
+        return auxiliaries[definition]
+
     memo: dict[sp.Expr, Derivatives] = {}
 
     def depends(e: sp.Expr) -> bool:
         return any(s in index for s in e.free_symbols)
 
-    def rename(e: sp.Expr) -> sp.Expr:  # e with its exponentials of theta replaced by their E_k
+    def rename(e: sp.Expr) -> sp.Expr:  # e with its exponentials of theta replaced by their A_k
         if e.is_Atom:
             return e
         if e.func == sp.exp and depends(e.args[0]):
@@ -149,11 +158,14 @@ def second_order_program(expr: sp.Expr, params: tuple[sp.Symbol, ...]) -> Second
             out = (c * value, {k: c * t for k, t in d.items()}, {k: c * t for k, t in h.items()})
         elif e.is_Pow and not depends(e.exp):
             u, k = node(e.base), e.exp
-            out = chain(u, u[0] ** k, k * u[0] ** (k - 1), k * (k - 1) * u[0] ** (k - 2))
+            if k.is_Integer and k < 0:  # in R = 1 / u (one division per point): u^k = R^-k
+                R = auxiliary(1 / u[0])
+                out = chain(u, R ** -k, k * R ** (1 - k), k * (k - 1) * R ** (2 - k))
+            else:
+                out = chain(u, u[0] ** k, k * u[0] ** (k - 1), k * (k - 1) * u[0] ** (k - 2))
         elif e.func == sp.exp:
             u = node(e.args[0])
-            E = sp.Symbol(f"{prefix}{len(exponentials)}")
-            exponentials.append((E, u[0]))
+            E = auxiliary(sp.exp(u[0]))
             out = chain(u, E, E, E)
         else:  # any other node (e.g. erf, theta in an exponent): its own sympy derivatives, correct, not optimised
             d = {k: rename(t) for k, p in enumerate(params) if (t := sp.diff(e, p)) != 0}
@@ -164,7 +176,8 @@ def second_order_program(expr: sp.Expr, params: tuple[sp.Symbol, ...]) -> Second
 
     value, d, h = node(expr)
     gradient = tuple(d.get(a, sp.Integer(0)) for a in range(len(params)))
-    return SecondOrderProgram(tuple(exponentials), value, gradient, dict(sorted(h.items())))
+    ordered = tuple((symbol, definition) for definition, symbol in auxiliaries.items())
+    return SecondOrderProgram(ordered, value, gradient, dict(sorted(h.items())))
 
 
 @dataclass(frozen=True)
@@ -219,13 +232,13 @@ class SymbolicRegression:
 
     @cached_property
     def _system_kernels(self) -> tuple[se.Lambdify, se.Lambdify, int]:
-        """(point kernel (x, theta) -> (x, theta, E), derivative kernel -> (f, gradient, curvature), K)."""
+        """(point kernel (x, theta) -> (x, theta, A), derivative kernel -> (f, gradient, curvature), K)."""
         program, args = self._program, [se.sympify(a) for a in self._args]
-        exponentials: dict[sp.Symbol, sp.Expr] = {}
-        for E, argument in program.exponentials:  # in order: a_k only holds earlier E_j
-            exponentials[E] = sp.exp(argument.xreplace(exponentials))
-        symbols = [se.sympify(E) for E in exponentials]
-        points = se.Lambdify(args, [*args, *(se.sympify(e) for e in exponentials.values())], backend="llvm",
+        auxiliaries: dict[sp.Symbol, sp.Expr] = {}
+        for A, definition in program.auxiliaries:  # in order: a definition only holds earlier A_j
+            auxiliaries[A] = definition.xreplace(auxiliaries)
+        symbols = [se.sympify(A) for A in auxiliaries]
+        points = se.Lambdify(args, [*args, *(se.sympify(e) for e in auxiliaries.values())], backend="llvm",
                              cse=True)
         exprs = [program.value, *program.gradient]
         if self.hessian == "exact":
