@@ -15,6 +15,9 @@ T_full = mean path seconds x sum(full sizes) / sum(pilot sizes); total CPU = sum
 1e5 for one exact and one over-specified setting, to check that cost per fit is ~ linear in n.
 
 Run: nice -n 5 /work/venv/bin/python benchmarks/gated_attention_experiment.py --store DIR [--measure]
+
+The engine against the previous one, and the projection from a few replicate paths without a store:
+``benchmarks/bench_attention_engine.py``.
 """
 
 from __future__ import annotations

@@ -37,7 +37,7 @@ Kernels, all derived from ``function.expr`` by sympy (the attention code fitted 
 
 Hypotheses: f is twice continuously differentiable in theta on the box (true for attention entries: exp,
 rational functions of exp, sigmoid); p <= n; f uses only functions symengine's LLVM backend knows (exp, log,
-powers, ...).
+powers, ...); symengine built with LLVM (its PyPI wheels are).
 """
 
 from __future__ import annotations
@@ -233,6 +233,8 @@ class SymbolicRegression:
     @cached_property
     def _system_kernels(self) -> tuple[se.Lambdify, se.Lambdify, int]:
         """(point kernel (x, theta) -> (x, theta, A), derivative kernel -> (f, gradient, curvature), K)."""
+        if not getattr(se, "have_llvm", False):  # the interpreted backend is ~75x slower (measured): refuse it
+            raise ModelError("symengine was built without LLVM; install symengine's PyPI wheel (pip install symengine)")
         program, args = self._program, [se.sympify(a) for a in self._args]
         auxiliaries: dict[sp.Symbol, sp.Expr] = {}
         for A, definition in program.auxiliaries:  # in order: a definition only holds earlier A_j
