@@ -218,7 +218,7 @@ def temperature_interaction() -> Verdict:
     return Verdict.combine(verdicts, "temperature x score-parameter relations")
 
 
-# -- the estimation experiment (issue 11, deliverable 4): paired slope differences of the pilot's fits ---------
+# -- the estimation experiment (issue 11, deliverable 4): paired slope differences of the shipped fits -------
 ESTIMATION_FITS = Path(__file__).resolve().parents[2] / "docs" / "gated_attention" / "fits.csv"
 ESTIMATION_HYPOTHESES = (
     "hmoe free-atom parametrisation of entry (1, 1), gauge w_hl = 1 (head weight absorbed in the value atoms)",
@@ -230,7 +230,8 @@ ESTIMATION_HYPOTHESES = (
     "warm start at every size, the lower loss kept",
     "weighted Voronoi loss over the value experts, weight = head mass ||w_hl V_hl||, exponents 1 (exact cells) and "
     "2 (over-fitted cells) on the direction, score and gate blocks",
-    "sizes and replicates of the shipped pilot (docs/gated_attention/summary.md); 95 % replicate-bootstrap CIs of "
+    "the shipped experiment (docs/gated_attention/summary.md): 20 log-spaced sizes 1e3..1e5, 40 replicates; "
+    "95 % replicate-bootstrap CIs of "
     "paired slope differences of log mean loss on log n; a contrast counts when >= 95 % of the fits converged",
 )
 
@@ -250,7 +251,7 @@ def _contrast_verdict(names: tuple[str, ...], what: str) -> Verdict:
     counts and separates the other way (b significantly faster); otherwise inconclusive (the design cannot decide)."""
     summary = _estimation_summary()
     if summary is None:
-        return Verdict(Status.INCONCLUSIVE, f"no shipped pilot at docs/gated_attention/{ESTIMATION_FITS.name}")
+        return Verdict(Status.INCONCLUSIVE, f"no shipped experiment at docs/gated_attention/{ESTIMATION_FITS.name}")
     found = {c.name: c for c in summary.contrasts}
     rows = {n: found.get(n) for n in names}
     evidence = {n: None if c is None else {"difference": c.difference, "ci": list(c.ci), "verdict": c.verdict,
@@ -275,9 +276,9 @@ GATED_VS_CONTROLS = ("G1-vs-G3/exact", "G2-vs-G3/exact", "G2-vs-G5/exact",
 
 @claim(
     id="sample-efficiency.estimation.gated-faster-than-plain",
-    title="Estimation pilot: gated (G1/G2) expert loss decays faster than plain attention's",
+    title="Estimation experiment: gated (G1/G2) expert loss decays faster than plain attention's",
     statement=(
-        "In the estimation pilot, the weighted Voronoi loss of the value experts decays faster with n for G1- and "
+        "In the estimation experiment, the weighted Voronoi loss of the value experts decays faster with n for G1- and "
         "G2-gated attention than for plain attention: the paired slope differences G1 - plain and G2 - plain, with "
         "the exact and the over-specified number of heads, all have 95 % CIs below 0."
     ),
@@ -295,15 +296,15 @@ def gated_faster_than_plain() -> Verdict:
 
 @claim(
     id="sample-efficiency.estimation.g1-g2-faster-than-g3-g5",
-    title="Estimation pilot: G1/G2 expert loss decays faster than with the G3/G5 controls",
+    title="Estimation experiment: G1/G2 expert loss decays faster than with the G3/G5 controls",
     statement=(
-        "In the estimation pilot, the weighted Voronoi loss of the value experts decays faster with n for a gate at "
+        "In the estimation experiment, the weighted Voronoi loss of the value experts decays faster with n for a gate at "
         "G1 or G2 than at G3 or G5: the paired slope differences G1 - G3, G1 - G5, G2 - G3, G2 - G5 (exact and "
         "over-specified heads; G1 - G5 exact left out: one model at these sizes) all have 95 % CIs below 0."
     ),
     hypotheses=ESTIMATION_HYPOTHESES,
     source=SOURCE,
-    expected=Status.REFUTED,
+    expected=Status.INCONCLUSIVE,
     time_limit_s=30.0,
     kind="finding",
     depends_on=DEPENDS_GATED,
