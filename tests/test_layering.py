@@ -1,0 +1,88 @@
+"""The library's data flows one way (shared/DESIGN.md): a module never imports a layer above its own.
+
+DESIGN.md lists attention, interactions, geometry and estimation side by side above the families. In the code
+they are ordered, and this test keeps them so (every import, also inside functions, read with ``ast``):
+
+    base modules (expr, compile, certify, ...; they may import one another) < families < interactions, geometry < attention < estimation
+    < experiments < explorer, commands, cli
+
+attention sits above interactions because its relation tables (attention/relations.py) run the interaction
+engine on attention families; estimation sits above both because its derived Voronoi exponents use the
+relations and the gated-attention experiment fits attention families. Peers of one rank (interactions and
+geometry) must not import each other.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).resolve().parents[1] / "hmoe_theory"
+RANKS = {
+    "families": 1,
+    "interactions": 2,
+    "geometry": 2,
+    "attention": 3,
+    "estimation": 4,
+    "experiments": 5,
+    "explorer": 6,
+    "commands": 6,
+    "cli": 7,
+    "__main__": 8,
+}  # every other top-level module (expr, compile, certify, symbols, errors, timelimit, bounds, ...) is rank 0: the
+#    base utilities, which may import one another
+
+
+def _unit(parts: tuple[str, ...]) -> str:
+    """Top-level unit of hmoe_theory that a dotted path inside the package belongs to (explorer_parts/ is the
+    explorer's own split into modules)."""
+    unit = parts[0].removesuffix(".py") if parts else ""
+    return "explorer" if unit == "explorer_parts" else unit
+
+
+def _rank(unit: str) -> int:
+    return RANKS.get(unit, 0)
+
+
+def _imported_units(path: Path) -> set[str]:
+    """Top-level hmoe_theory units imported by the module at ``path`` (absolute and relative imports)."""
+    package = path.relative_to(PACKAGE).parts[:-1]  # the package the module lives in, relative to hmoe_theory
+    units = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            targets = [alias.name.split(".") for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.level == 0:
+            targets = [(node.module or "").split(".")]
+        elif isinstance(node, ast.ImportFrom):  # relative: level 1 is the module's own package
+            base = list(package[: len(package) - (node.level - 1)])
+            targets = [["hmoe_theory", *base, *node.module.split(".")]] if node.module else [
+                ["hmoe_theory", *base, alias.name] for alias in node.names]
+        else:
+            continue
+        for target in targets:
+            if target[0] == "hmoe_theory" and len(target) > 1:
+                units.add(_unit(tuple(target[1:])))
+    return units
+
+
+MODULES = sorted(p for p in PACKAGE.rglob("*.py"))
+
+
+@pytest.mark.parametrize("path", MODULES, ids=lambda p: str(p.relative_to(PACKAGE)))
+def test_no_module_imports_a_higher_or_peer_layer(path):
+    own = _unit(path.relative_to(PACKAGE).parts)
+    for unit in _imported_units(path) - {own, ""}:
+        assert _rank(unit) < _rank(own) or _rank(unit) == _rank(own) == 0, f"{path.relative_to(PACKAGE)} ({own}, rank {_rank(own)}) imports {unit} (rank {_rank(unit)})"
+
+
+def test_the_checker_sees_relative_and_absolute_imports():
+    """The import reader itself: relative imports one and two levels up, absolute ones, imports in functions."""
+    attention = PACKAGE / "attention" / "relations.py"
+    assert "interactions" in _imported_units(attention) and "families" in _imported_units(attention)
+    replicate = PACKAGE / "estimation" / "attention_replicate.py"
+    assert {"attention", "families"} <= _imported_units(replicate)
+    interactions_cli = PACKAGE / "commands" / "interactions.py"
+    assert "attention" in _imported_units(interactions_cli)  # an absolute import inside a function
+    assert _rank("estimation") > _rank("attention") > _rank("interactions") > _rank("families") > _rank("expr")
