@@ -256,15 +256,16 @@ def _contrast_verdict(names: tuple[str, ...], what: str) -> Verdict:
     rows = {n: found.get(n) for n in names}
     evidence = {n: None if c is None else {"difference": c.difference, "ci": list(c.ci), "verdict": c.verdict,
                                            "counts": c.counts} for n, c in rows.items()}
-    text = "; ".join(f"{n}: {c.difference:+.3f} [{c.ci[0]:+.3f}, {c.ci[1]:+.3f}] {c.verdict}" for n, c in rows.items()
-                     if c is not None)
+    text = "; ".join(f"{n}: {c.difference:+.3f} [{c.ci[0]:+.3f}, {c.ci[1]:+.3f}] {c.verdict}"
+                     f"{'' if c.counts else ' (does not count: < 95 % of a setting converged)'}"
+                     for n, c in rows.items() if c is not None)
     against = [n for n, c in rows.items() if c is not None and c.counts and c.verdict == "b faster"]
     if against:
         return Verdict(Status.REFUTED, f"{what}: the other position decays significantly faster in {', '.join(against)} "
                        f"({text})", counterexample={n: evidence[n] for n in against}, evidence=evidence)
     if all(c is not None and c.counts and c.verdict == "a faster" for c in rows.values()):
         return Verdict(Status.CERTIFIED, f"{what}: every paired CI below 0 ({text})", evidence=evidence)
-    return Verdict(Status.INCONCLUSIVE, f"{what}: not separated at this design ({text})", evidence=evidence)
+    return Verdict(Status.INCONCLUSIVE, f"{what}: not every contrast separates and counts ({text})", evidence=evidence)
 
 
 GATED_VS_PLAIN = ("G1-vs-plain/exact", "G2-vs-plain/exact", "G1-vs-plain/over", "G2-vs-plain/over")
