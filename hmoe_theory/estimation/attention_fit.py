@@ -49,7 +49,7 @@ import numpy as np
 import sympy as sp
 import symengine as se
 
-from ..compile import compile_exprs
+from ..compile import compile_exprs, compile_llvm_rows
 from ..errors import ModelError
 from ..families import ParametricFunction
 from .least_squares import LeastSquaresFit, System, damped_newton
@@ -233,20 +233,16 @@ class SymbolicRegression:
     @cached_property
     def _system_kernels(self) -> tuple[se.Lambdify, se.Lambdify, int]:
         """(point kernel (x, theta) -> (x, theta, A), derivative kernel -> (f, gradient, curvature), K)."""
-        if not getattr(se, "have_llvm", False):  # the interpreted backend is ~75x slower (measured): refuse it
-            raise ModelError("symengine was built without LLVM; install symengine's PyPI wheel (pip install symengine)")
-        program, args = self._program, [se.sympify(a) for a in self._args]
+        program, args = self._program, self._args
         auxiliaries: dict[sp.Symbol, sp.Expr] = {}
         for A, definition in program.auxiliaries:  # in order: a definition only holds earlier A_j
             auxiliaries[A] = definition.xreplace(auxiliaries)
-        symbols = [se.sympify(A) for A in auxiliaries]
-        points = se.Lambdify(args, [*args, *(se.sympify(e) for e in auxiliaries.values())], backend="llvm",
-                             cse=True)
+        points = compile_llvm_rows([*args, *auxiliaries.values()], args)
         exprs = [program.value, *program.gradient]
         if self.hessian == "exact":
             exprs += list(program.curvature.values())
-        derivatives = se.Lambdify([*args, *symbols], [se.sympify(e) for e in exprs], backend="llvm", cse=True)
-        return points, derivatives, len(symbols)
+        derivatives = compile_llvm_rows(exprs, [*args, *auxiliaries])
+        return points, derivatives, len(auxiliaries)
 
     def prepare(self, X: Array) -> Prepared:
         """Lay out the rows of X (n, n_inputs) once for repeated :meth:`predict` / :meth:`system` calls."""
