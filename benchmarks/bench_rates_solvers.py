@@ -33,7 +33,7 @@ import time
 import numpy as np
 
 from hmoe_theory.estimation import least_squares, replicate
-from hmoe_theory.estimation.least_squares import LeastSquaresFit, SolverResult, _cosine, _positive_definite
+from hmoe_theory.estimation.least_squares import LeastSquaresFit, _cosine, held_at_bound, verified_result
 from hmoe_theory.estimation.model import softmax_columns
 
 SIZES = sorted({int(round(v)) for v in np.geomspace(1e3, 1e5, 20)})
@@ -79,18 +79,15 @@ def _boundary_step(w: np.ndarray, b: np.ndarray, radius: float) -> np.ndarray:
 
 
 def trust_region(residual, system, x0, bound=None, max_iter=100, gtol=1e-10, ftol=1e-15, accept_cos=1e-6, **_):
-    """Trust-region Newton in the box (active set and verification as in ``damped_newton``)."""
+    """Trust-region Newton in the box (the active set and the verified status of ``damped_newton``)."""
     residual, system = counted(residual, system)
     x = np.clip(np.array(x0, dtype=float), -bound, bound)
     r, norms, g, H = system(x)
     iterations, rr, radius, reason = 1, float(r @ r), 1.0, "max_iter"
-
-    def held(x, g):
-        edge = 1e-12 * bound
-        return ((x >= bound - edge) & (g < 0)) | ((x <= -bound + edge) & (g > 0))
+    rr_start = rr
 
     while iterations < max_iter and np.isfinite(rr):
-        free = ~held(x, g)
+        free = ~held_at_bound(x, g, bound)
         if _cosine(g[free], norms[free], rr) <= gtol:
             reason = "gtol"
             break
@@ -118,12 +115,7 @@ def trust_region(residual, system, x0, bound=None, max_iter=100, gtol=1e-10, fto
         if radius < 1e-14:
             reason = "xtol"
             break
-    free = ~held(x, g)
-    cosine = _cosine(g[free], norms[free], rr)
-    Hf = H[np.ix_(free, free)]
-    verified = cosine <= accept_cos and _positive_definite(Hf, 1e-10 * float(np.abs(np.diag(Hf)).max()))
-    return SolverResult(x, "converged" if verified else ("iteration-cap" if reason == "max_iter" else "failed"),
-                        reason, iterations, cosine)
+    return verified_result(x, (r, norms, g, H), rr_start, reason, iterations, bound, accept_cos)
 
 
 def varpro_fit(model, data, y, start, bound=5.0, max_iter=100, start_index=0) -> LeastSquaresFit:

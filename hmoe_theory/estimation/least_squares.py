@@ -103,14 +103,8 @@ def damped_newton(
     rr = rr_start = float(r @ r)
     damping, growth, reason = 1e-3, 2.0, "max_iter"
 
-    def held(x: Array, g: Array) -> Array:
-        if bound is None:
-            return np.zeros(x.shape, dtype=bool)
-        edge = 1e-12 * bound
-        return ((x >= bound - edge) & (g < 0)) | ((x <= -bound + edge) & (g > 0))
-
     while True:
-        free = ~held(x, g)
+        free = ~held_at_bound(x, g, bound)
         cosine = _cosine(g[free], norms[free], rr)
         if cosine <= gtol:
             reason = "gtol"
@@ -146,7 +140,25 @@ def damped_newton(
                 break
         else:
             damping, growth = max(damping * growth, 1e-8), growth * 2.0
-    free = ~held(x, g)
+    return verified_result(x, (r, norms, g, H), rr_start, reason, iterations, bound, accept_cos)
+
+
+def held_at_bound(x: Array, g: Array, bound: float | None) -> Array:
+    """Coordinates held by the active set: at a bound of the box with the gradient pointing out of it."""
+    if bound is None:
+        return np.zeros(x.shape, dtype=bool)
+    edge = 1e-12 * bound
+    return ((x >= bound - edge) & (g < 0)) | ((x <= -bound + edge) & (g > 0))
+
+
+def verified_result(
+    x: Array, system: System, rr_start: float, reason: str, iterations: int, bound: float | None, accept_cos: float
+) -> SolverResult:
+    """The status of a solver's returned point ``x`` with ``system`` = (r, ||J_a||^2, g, H) there, verified by
+    the KKT conditions of the module docstring (any solver of ||r||^2 / 2 in the box reports through this)."""
+    r, norms, g, H = system
+    rr = float(r @ r)
+    free = ~held_at_bound(x, g, bound)
     cosine = _cosine(g[free], norms[free], rr)
     if not np.isfinite(rr):
         return SolverResult(x, "diverged", "non-finite", iterations, cosine)
