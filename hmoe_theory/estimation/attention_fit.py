@@ -42,12 +42,12 @@ powers, ...); symengine built with LLVM (its PyPI wheels are).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 
 import numpy as np
 import sympy as sp
-import symengine as se
 
 from ..compile import compile_exprs, compile_llvm_rows
 from ..errors import ModelError
@@ -231,7 +231,7 @@ class SymbolicRegression:
         return np.array([a for a, _ in keys], dtype=int), np.array([b for _, b in keys], dtype=int)
 
     @cached_property
-    def _system_kernels(self) -> tuple[se.Lambdify, se.Lambdify, int]:
+    def _system_kernels(self) -> tuple[Callable[..., None], Callable[..., None], int]:
         """(point kernel (x, theta) -> (x, theta, A), derivative kernel -> (f, gradient, curvature), K)."""
         program, args = self._program, self._args
         auxiliaries: dict[sp.Symbol, sp.Expr] = {}
