@@ -1,6 +1,6 @@
 """Rate claims (``rates.*``), certified numerically from the shipped reproduction (issue 10).
 
-Each check re-analyses the fits exported by the reproduction (``docs/rates_v2/fits.csv``, one row per fit
+Each check re-analyses the fits exported by the reproduction (``hmoe_theory/data/rates_v2/fits.csv``, shipped as package data, one row per fit
 with its verified status) with :func:`hmoe_theory.experiments.summarise`: slopes of log(mean loss) on log n
 over converged fits with replicate-bootstrap 95 % CIs (fixed seed), paired slope differences for the
 contrasts. A slope *counts* only when >= 95 % of its fits converged; a claim about a slope that does not
@@ -17,7 +17,6 @@ literature's exponents (``voronoi``) and with the exponents derived from the eng
 from __future__ import annotations
 
 from functools import cache
-from pathlib import Path
 
 from hmoe_theory.certify import Status
 from hmoe_theory.estimation.catalogue import CONTRASTS
@@ -25,7 +24,6 @@ from proofs_check.claim import Verdict
 from proofs_check.registry import claim
 
 SOURCE = "MoE convergence-rate literature (softmax/quadratic gating, Voronoi losses; rbar from Ho & Nguyen 2016) / issue 10"
-REPRODUCTION = Path(__file__).resolve().parents[2] / "docs" / "rates_v2" / "fits.csv"
 HYPOTHESES = (
     "the reproduction's protocol (module docstring): d = 2, Uniform[-1, 1]^2 design, k* = 2, noise variance 0.01",
     "nested, paired samples; near-truth start, warm starts along the sizes; verified fits only",
@@ -46,19 +44,13 @@ EXACT_LEAST_SQUARES = (
 def _summary():
     from hmoe_theory.experiments import read_csv, summarise
 
-    if not REPRODUCTION.is_file():
-        return None
-    return summarise(read_csv(REPRODUCTION), CONTRASTS)
+    from hmoe_theory.shipped import RATES_V2_FITS, shipped_file
 
-
-def _missing() -> Verdict:
-    return Verdict(Status.INCONCLUSIVE, f"no shipped reproduction at {REPRODUCTION.relative_to(REPRODUCTION.parents[2])}")
+    return summarise(read_csv(shipped_file(RATES_V2_FITS)), CONTRASTS)  # a missing file raises: the claim fails
 
 
 def _slopes(settings: tuple[str, ...], metric: str):
     summary = _summary()
-    if summary is None:
-        return None
     out = {}
     for setting in settings:
         try:
@@ -72,8 +64,6 @@ def _contains_all(settings: tuple[str, ...], metric: str, value: float, what: st
     """certified when every slope counts and its CI contains ``value``; refuted at the first CI that
     excludes it; inconclusive when a slope does not count."""
     results = _slopes(settings, metric)
-    if results is None:
-        return _missing()
     counting = {s: r for s, r in results.items() if r is not None and r.fit is not None and r.counts}
     for setting, result in counting.items():  # a counting slope whose CI excludes the value decides
         low, high = result.fit.ci
@@ -93,8 +83,6 @@ def _contains_all(settings: tuple[str, ...], metric: str, value: float, what: st
 
 def _contrast(name: str) -> Verdict:
     summary = _summary()
-    if summary is None:
-        return _missing()
     found = next((c for c in summary.contrasts if c.name == name), None)
     if found is None:
         return Verdict(Status.INCONCLUSIVE, f"contrast {name} not computed (a setting is missing)")
@@ -210,8 +198,6 @@ def over_softmax_tanh_literature() -> Verdict:
 def over_linear_fits_verifiable() -> Verdict:
     settings = ("softmax-linear/linear/over", "quadratic-polynomial/linear/over", "quadratic-monomial/linear/over")
     results = _slopes(settings, "voronoi")
-    if results is None:
-        return _missing()
     shares = {s: (r.converged_share if r is not None else 0.0) for s, r in results.items()}
     worst = min(shares, key=shares.get)
     text = ", ".join(f"{s}: {v:.1%}" for s, v in shares.items())

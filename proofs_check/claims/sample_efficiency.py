@@ -24,7 +24,6 @@ from __future__ import annotations
 
 from fractions import Fraction
 from functools import lru_cache
-from pathlib import Path
 
 from hmoe_theory.attention.relations import AttentionRelations, attention_relations
 from hmoe_theory.certify import Status
@@ -219,7 +218,6 @@ def temperature_interaction() -> Verdict:
 
 
 # -- the estimation experiment (issue 11, deliverable 4): paired slope differences of the shipped fits -------
-ESTIMATION_FITS = Path(__file__).resolve().parents[2] / "docs" / "gated_attention" / "fits.csv"
 ESTIMATION_HYPOTHESES = (
     "hmoe free-atom parametrisation of entry (1, 1), gauge w_hl = 1 (head weight absorbed in the value atoms)",
     "N = 2 tokens, d = 1, true H* = 1 head (W_Q = 2, W_K = 1, W_V = 1, W_O = 1, gate weight 2); fitted with H = 1 "
@@ -241,17 +239,15 @@ def _estimation_summary():
     from hmoe_theory.estimation.attention_replicate import CONTRASTS
     from hmoe_theory.experiments import read_csv, summarise
 
-    if not ESTIMATION_FITS.is_file():
-        return None
-    return summarise(read_csv(ESTIMATION_FITS), CONTRASTS)
+    from hmoe_theory.shipped import GATED_ATTENTION_FITS, shipped_file
+
+    return summarise(read_csv(shipped_file(GATED_ATTENTION_FITS)), CONTRASTS)  # a missing file raises: the claim fails
 
 
 def _contrast_verdict(names: tuple[str, ...], what: str) -> Verdict:
     """certified when every contrast separates in favour of a (CI of a - b below 0) and counts; refuted when one
     counts and separates the other way (b significantly faster); otherwise inconclusive (the design cannot decide)."""
     summary = _estimation_summary()
-    if summary is None:
-        return Verdict(Status.INCONCLUSIVE, f"no shipped experiment at docs/gated_attention/{ESTIMATION_FITS.name}")
     found = {c.name: c for c in summary.contrasts}
     rows = {n: found.get(n) for n in names}
     evidence = {n: None if c is None else {"difference": c.difference, "ci": list(c.ci), "verdict": c.verdict,
