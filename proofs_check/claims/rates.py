@@ -23,7 +23,10 @@ from hmoe_theory.estimation.catalogue import CONTRASTS
 from proofs_check.claim import Verdict
 from proofs_check.registry import claim
 
-SOURCE = "MoE convergence-rate literature (softmax/quadratic gating, Voronoi losses; rbar from Ho & Nguyen 2016) / issue 10"
+SOURCE = (
+    "arXiv 2410.11222v3, abstract (monomial vs polynomial gate, non-linear vs linear experts); Voronoi losses "
+    "of arXiv 2505.10860v1, Eq. 4 and 6; rbar from Ho & Nguyen 2016, Ann. Statist., Prop. 2.1"
+)
 HYPOTHESES = (
     "the reproduction's protocol (module docstring): d = 2, Uniform[-1, 1]^2 design, k* = 2, noise variance 0.01",
     "nested, paired samples; near-truth start, warm starts along the sizes; verified fits only",
@@ -190,7 +193,7 @@ def over_softmax_tanh_literature() -> Verdict:
     statement="For softmax-linear, quadratic-polynomial and quadratic-monomial gates with linear experts (k = 3, k* = 2), "
     "at least 95 % of the least-squares fits reach a verified KKT point within 100 Newton iterations per size",
     hypotheses=(*HYPOTHESES, "saddle-free damped Newton, 100 Hessian evaluations per size, warm starts along the sizes"),
-    source="issue 10 (a rate result counts when >= 95 % of its fits converged)",
+    source="arXiv 2410.11222v3, abstract (linear experts); Voronoi losses of arXiv 2505.10860v1, Eq. 6",
     expected=Status.REFUTED,
     kind="finding",
     time_limit_s=60.0,

@@ -32,8 +32,8 @@ from hmoe_theory.attention.families import attention_entry_function
 from proofs_check.claim import Verdict
 from proofs_check.registry import claim
 
-SOURCE = "arXiv 2602.01468 (gated attention as hierarchical MoE; abstract only, hypotheses reconstructed)"
-COMPANION = "arXiv 2602.01466 (temperature x gate interaction in sigmoid-gated multinomial logistic MoE; abstract only)"
+SOURCE = "arXiv 2602.01468v1, abstract (gated attention as hierarchical MoE); hypotheses reconstructed"
+COMPANION = "arXiv 2602.01466v1, abstract (temperature x gate interaction in sigmoid-gated multinomial logistic MoE)"
 PAPER = "arXiv:2602.01468"
 SIZES = "N = 2 tokens, d = 1, H = 1 head, d_k = d_v = 1, entry (i, c) = (1, 1)"
 POINTS = "generic rational points theta_0 (seed 0) and theta_1 (seed 1) of hmoe_theory.interactions.generic_point"
@@ -130,6 +130,7 @@ def _register_counts(position: str) -> None:
         kind="finding",
         depends_on=DEPENDS_PLAIN if position == "plain" else DEPENDS_GATED,
         paper=PAPER,
+        paper_version="v1",
     )
     def check() -> Verdict:
         return _counts_check(position)
@@ -163,6 +164,7 @@ def _register_paper(position: str) -> None:
         kind="finding",
         depends_on=(f"sample-efficiency.{slug}.relations",),
         paper=PAPER,
+        paper_version="v1",
     )
     def check() -> Verdict:
         found = relations(position)
@@ -200,6 +202,7 @@ for _position in ("G1", "G1-headwise", "G2"):
     time_limit_s=60.0,  # typically 1-6 s; room for a loaded machine
     depends_on=DEPENDS_PLAIN,
     paper=PAPER,
+    paper_version="v1",
 )
 def temperature_interaction() -> Verdict:
     verdicts = []
@@ -286,6 +289,7 @@ GATED_VS_CONTROLS = ("G1-vs-G3/exact", "G2-vs-G3/exact", "G2-vs-G5/exact",
     kind="finding",
     depends_on=DEPENDS_GATED,
     paper=PAPER,
+    paper_version="v1",
 )
 def gated_faster_than_plain() -> Verdict:
     return _contrast_verdict(GATED_VS_PLAIN, "G1/G2 vs plain")
@@ -306,6 +310,7 @@ def gated_faster_than_plain() -> Verdict:
     kind="finding",
     depends_on=DEPENDS_GATED,
     paper=PAPER,
+    paper_version="v1",
 )
 def g1_g2_faster_than_controls() -> Verdict:
     return _contrast_verdict(GATED_VS_CONTROLS, "G1/G2 vs G3/G5")
