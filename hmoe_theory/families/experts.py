@@ -11,10 +11,22 @@ polynomial          alpha + sum_{1<=|m|<=2} p_m x^m             alpha, p_m
 constant            alpha                                       alpha
 gated-linear        sigmoid(w.x + w0) (a.x + alpha)             w, w0, a, alpha
 gated-linear-nobias sigmoid(w.x + w0) (a.x)                     w, w0, a
+ffn-<phi>           b phi(a.x + alpha), phi in relu, gelu,      a, alpha, b
+                    silu, tanh, sigmoid
+ffn-nobias-<phi>    b phi(a.x)                                  a, b
+value-<phi>         phi(a.x)                                    a
 ==================  ==========================================  =======================
 
 ``gated-linear*`` are the experts that gated attention produces (G1 after the attention output,
 G2 after the value map): the value map of standard attention has no bias, hence ``-nobias``.
+
+``ffn-*`` are two-layer feed-forward experts with one hidden unit (inner weights a, inner bias alpha,
+outer weight b); ``value-<phi>`` is one coordinate phi(W_V[:, l] . x_j) of the value map of
+active-attention (:mod:`hmoe_theory.attention.active`): no bias, no outer weight.
+Non-smooth phi (relu): the expert is differentiable in its parameters only off the kink a.x + alpha = 0
+(a set of inputs of measure zero at a non-zero a); its first derivatives there carry Heaviside(a.x + alpha)
+and its second derivatives are DiracDelta terms, which the derivative engine refuses (order >= 2 raises a
+ModelError); :mod:`hmoe_theory.attention.active` evaluates the almost-everywhere derivatives off the kink.
 """
 
 from __future__ import annotations
@@ -100,6 +112,32 @@ def _gated(bias: bool) -> Callable[[Sequence[sp.Symbol], int | None], Built]:
     return build
 
 
+ACTIVATIONS: tuple[str, ...] = ("relu", "gelu", "silu", "tanh", "sigmoid")
+
+
+def _two_layer(activation: str, bias: bool) -> Callable[[Sequence[sp.Symbol], int | None], Built]:
+    """b phi(a.x + alpha) (``bias``) or b phi(a.x)."""
+    phi = FUNCTIONS[activation][0]
+
+    def build(x: Sequence[sp.Symbol], component: int | None) -> Built:
+        z, params = _affine(x, component, bias)
+        b = real_symbol(indexed_name("b", component))
+        return b * phi(z), (*params, b)
+
+    return build
+
+
+def _value_activated(activation: str) -> Callable[[Sequence[sp.Symbol], int | None], Built]:
+    """phi(a.x): one coordinate of the activated value map phi(W_V^T x_j)."""
+    phi = FUNCTIONS[activation][0]
+
+    def build(x: Sequence[sp.Symbol], component: int | None) -> Built:
+        z, params = _affine(x, component, bias=False)
+        return phi(z), params
+
+    return build
+
+
 EXPERTS: dict[str, Expert] = {
     e.name: e
     for e in (
@@ -110,5 +148,8 @@ EXPERTS: dict[str, Expert] = {
         Expert("constant", "alpha", _constant),
         Expert("gated-linear", "sigmoid(w.x + w0) (a.x + alpha)", _gated(True)),
         Expert("gated-linear-nobias", "sigmoid(w.x + w0) (a.x)", _gated(False)),
+        *(Expert(f"ffn-{phi}", f"b {phi}(a.x + alpha)", _two_layer(phi, True)) for phi in ACTIVATIONS),
+        *(Expert(f"ffn-nobias-{phi}", f"b {phi}(a.x)", _two_layer(phi, False)) for phi in ACTIVATIONS),
+        *(Expert(f"value-{phi}", f"{phi}(a.x)", _value_activated(phi)) for phi in ACTIVATIONS),
     )
 }
