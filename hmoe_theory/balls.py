@@ -1,0 +1,525 @@
+"""Rigorous ball arithmetic for parsed expressions (python-flint ``arb`` / ``acb``).
+
+Chosen by measurement (``benchmarks/bench_balls.py``): python-flint's Arb balls against ``mpmath.iv`` intervals on
+the same expressions and determinants; Arb is faster and its radii are tighter (numbers in the benchmark).
+
+* :func:`arb_function` -- ``f = arb_function(expr, symbols)``; ``f(*values)`` is a ball containing ``expr`` at the
+  point, for exact values (int, ``Fraction``, sympy ``Rational``, ``fmpq``; floats are their exact binary values)
+  or balls (``arb`` -> ``arb``; any ``acb`` -> ``acb``). Nodes: ``+ * **`` (integer and rational exponents), exp,
+  log, sqrt, sin, cos, tan, sinh, cosh, tanh, atan, erf, the constants pi and E, and the non-analytic nodes Abs,
+  Max, Min, Heaviside, sign and DiracDelta (what the parser's relu/abs and their derivatives become; sigmoid,
+  gelu, silu and softplus are spelled with exp/erf/log by :mod:`hmoe_theory.expr`). ``f.kinks`` lists the
+  expressions whose zero set contains every point where ``expr`` is not analytic; a complex (``acb``) evaluation
+  whose ball meets such a zero set is refused with :class:`NotAnalytic` (the real function has no analytic
+  continuation there), and sqrt/log/non-integer powers are evaluated on the principal branch with the cut refused.
+* :func:`enclose_integral` -- ``∫_lo^hi expr dx`` as an ``arb`` ball (Arb's rigorous Gauss-Legendre
+  ``acb.integral``), split at the given breakpoints and at the kinks, each piece integrated with its own analytic
+  branch (Abs(u) -> ±u, Max(u, v) -> u or v, Heaviside(u) -> 0 or 1).
+* :func:`enclose_l2_squared` -- ``∫ diff² dμ`` for μ uniform on a box, d = 1 (kinks allowed) and d = 2 (nested
+  rigorous integration of an analytic integrand); anything else raises :class:`NotCovered`.
+* :func:`certify_nonsingular` -- a :class:`NonsingularCertificate` for a square or tall matrix of balls or exact
+  numbers: a square minor whose determinant is enclosed away from 0 (exact rank for exact entries), with a
+  rigorous lower bound on its least singular value σ_min ≥ 1/‖A⁻¹‖_F.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from fractions import Fraction
+
+import flint
+import numpy as np
+import scipy.linalg
+import sympy as sp
+from flint import acb, arb, arb_mat, fmpq, fmpq_mat, fmpz
+
+from .errors import HmoeError
+
+Ball = arb | acb
+DEFAULT_PRECISION = 128  # bits
+
+
+class NotAnalytic(HmoeError, ValueError):
+    """A complex evaluation met a point where the real function is not analytic (a kink or a branch cut)."""
+
+
+class NotCovered(HmoeError, ValueError):
+    """The requested rigorous enclosure is outside what this module can prove (the message says what is missing)."""
+
+
+@contextmanager
+def working_precision(bits: int) -> Iterator[None]:
+    """Set python-flint's working precision to ``bits`` inside the block (restored afterwards)."""
+    saved = flint.ctx.prec
+    flint.ctx.prec = int(bits)
+    try:
+        yield
+    finally:
+        flint.ctx.prec = saved
+
+
+def exact_rational(value) -> fmpq:
+    """``value`` (int, Fraction, sympy Rational/Integer/Float, fmpq, fmpz, float) as an exact ``fmpq``.
+
+    Floats and sympy Floats are converted to the rational they store exactly (no decimal rounding)."""
+    if isinstance(value, fmpq):
+        return value
+    if isinstance(value, (bool, int, fmpz)):
+        return fmpq(int(value))
+    if isinstance(value, Fraction):
+        return fmpq(value.numerator, value.denominator)
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise NotCovered(f"cannot use the non-finite number {value!r} as an exact rational")
+        numerator, denominator = value.as_integer_ratio()
+        return fmpq(numerator, denominator)
+    if isinstance(value, sp.Basic) and value.is_Number and value.is_finite:
+        rational = sp.Rational(value)
+        return fmpq(int(rational.p), int(rational.q))
+    raise NotCovered(f"{value!r} is not an exact real number")
+
+
+def to_ball(value) -> Ball:
+    """An ``arb``/``acb`` ball containing ``value`` (balls are returned unchanged)."""
+    if isinstance(value, (arb, acb)):
+        return value
+    return arb(exact_rational(value))
+
+
+# ---------------------------------------------------------------------------------------------------- evaluation
+
+_ANALYTIC_UNARY = {
+    sp.exp: "exp", sp.sin: "sin", sp.cos: "cos", sp.tan: "tan", sp.sinh: "sinh", sp.cosh: "cosh", sp.tanh: "tanh",
+    sp.atan: "atan", sp.erf: "erf",
+}
+_KINKED = (sp.Abs, sp.Max, sp.Min, sp.Heaviside, sp.sign, sp.DiracDelta)
+
+
+def _kink_arguments(node: sp.Expr) -> list[sp.Expr]:
+    """Expressions whose zero set contains the points where the node ``node`` is not analytic."""
+    if isinstance(node, (sp.Max, sp.Min)):
+        args = list(node.args)
+        return [args[i] - args[j] for i in range(len(args)) for j in range(i + 1, len(args))]
+    return [node.args[0]]
+
+
+def _is_complex(value: Ball) -> bool:
+    return isinstance(value, acb)
+
+
+def _meets_zero(value: Ball) -> bool:
+    return (value.real if _is_complex(value) else value).contains(0)
+
+
+def _refuse_kink(node: sp.Expr, argument: Ball) -> None:
+    if _is_complex(argument) and argument.real.contains(0):
+        raise NotAnalytic(f"{node} is not analytic where {_kink_arguments(node)[0]} = 0 and the complex ball meets it")
+
+
+def _abs(node, value: Ball) -> Ball:
+    _refuse_kink(node, value)
+    if _is_complex(value):
+        return value if value.real > 0 else -value
+    return abs(value)
+
+
+def _sign(node, value: Ball) -> Ball:
+    _refuse_kink(node, value)
+    if _is_complex(value):
+        return acb(1) if value.real > 0 else acb(-1)
+    return value.sgn()
+
+
+def _heaviside(node, value: Ball) -> Ball:
+    _refuse_kink(node, value)
+    real = value.real if _is_complex(value) else value
+    if real > 0:
+        return arb(1)
+    if real < 0:
+        return arb(0)
+    return arb(fmpq(1, 2), fmpq(1, 2))  # [0, 1]: every convention for H(0)
+
+
+def _dirac(node, value: Ball) -> Ball:
+    if _meets_zero(value):
+        raise NotAnalytic(f"{node} is a distribution, not a function, where {node.args[0]} = 0")
+    return arb(0)
+
+
+def _extremum(node, values: list[Ball], pick_max: bool) -> Ball:
+    result = values[0]
+    for value in values[1:]:
+        if _is_complex(result) or _is_complex(value):
+            difference = acb(result) - acb(value)
+            if difference.real.contains(0):
+                raise NotAnalytic(f"{node} is not analytic where its arguments are equal and the complex ball meets it")
+            result = result if (difference.real > 0) == pick_max else value
+        else:
+            result = result.max(value) if pick_max else result.min(value)
+    return result
+
+
+def _power(base: Ball, exponent: sp.Rational) -> Ball:
+    if exponent.q == 1:
+        return base ** int(exponent.p)
+    if exponent.q == 2:
+        root = base.sqrt(analytic=True) if _is_complex(base) else base.sqrt()
+        return root ** int(exponent.p)
+    if _is_complex(base):
+        return base.pow(arb(exact_rational(exponent)), analytic=True)
+    return base ** arb(exact_rational(exponent))
+
+
+def _general_power(base: Ball, exponent: Ball) -> Ball:
+    if _is_complex(base) or _is_complex(exponent):
+        return acb(base).pow(acb(exponent), analytic=True)
+    return (exponent * base.log()).exp()  # base > 0 required: a ball meeting 0 gives a non-finite result
+
+
+class ArbFunction:
+    """Rigorous ball evaluator of one sympy expression (see :func:`arb_function`).
+
+    The expression is flattened once into its distinct subexpressions in dependency order (common subexpressions
+    are evaluated once per call)."""
+
+    def __init__(self, expr: sp.Expr, symbols: Sequence[sp.Symbol]):
+        self.expr = sp.sympify(expr)
+        self.symbols = tuple(symbols)
+        missing = self.expr.free_symbols - set(self.symbols)
+        if missing:
+            raise NotCovered(f"arb_function: {', '.join(sorted(map(str, missing)))} not among the given symbols")
+        self._index: dict[sp.Expr, int] = {}
+        self._steps: list[Callable[[list, list], Ball]] = []
+        kinks: list[sp.Expr] = []
+        for node in sp.postorder_traversal(self.expr):
+            if node in self._index:
+                continue
+            if isinstance(node, _KINKED):
+                kinks.extend(_kink_arguments(node))
+            self._index[node] = len(self._steps)
+            self._steps.append(self._step(node))
+        self.kinks = tuple(dict.fromkeys(kinks))
+        self._result = self._index[self.expr]
+
+    def _step(self, node: sp.Expr) -> Callable[[list, list], Ball]:
+        """One evaluation step: ``step(inputs, results)`` with ``results`` the values of the earlier steps."""
+        if isinstance(node, sp.Symbol):
+            position = self.symbols.index(node)
+            return lambda inputs, results: inputs[position]
+        if node is sp.pi:
+            return lambda inputs, results: arb.pi()
+        if node is sp.E:
+            return lambda inputs, results: arb.const_e()
+        if node.is_Number:
+            constant = exact_rational(node)
+            return lambda inputs, results: arb(constant)
+        children = [self._index[arg] for arg in node.args]
+        first = children[0]
+        if isinstance(node, sp.Add):
+            def add(inputs, results):
+                total = results[first]
+                for child in children[1:]:
+                    total = total + results[child]
+                return total
+            return add
+        if isinstance(node, sp.Mul):
+            def multiply(inputs, results):
+                product = results[first]
+                for child in children[1:]:
+                    product = product * results[child]
+                return product
+            return multiply
+        if isinstance(node, sp.Pow):
+            exponent = node.exp
+            if exponent.is_Rational:
+                return lambda inputs, results: _power(results[first], exponent)
+            return lambda inputs, results: _general_power(results[first], results[children[1]])
+        if node.func in _ANALYTIC_UNARY:
+            method = _ANALYTIC_UNARY[node.func]
+            return lambda inputs, results: getattr(results[first], method)()
+        if isinstance(node, sp.log):
+            return lambda inputs, results: (
+                results[first].log(analytic=True) if _is_complex(results[first]) else results[first].log())
+        kinked = {sp.Abs: _abs, sp.sign: _sign, sp.Heaviside: _heaviside, sp.DiracDelta: _dirac}
+        for kind, evaluate in kinked.items():
+            if isinstance(node, kind) and (kind is not sp.DiracDelta or len(node.args) == 1):
+                return lambda inputs, results, evaluate=evaluate: evaluate(node, results[first])
+        if isinstance(node, (sp.Max, sp.Min)):
+            pick_max = isinstance(node, sp.Max)
+            return lambda inputs, results: _extremum(node, [results[c] for c in children], pick_max)
+        raise NotCovered(f"arb_function: no rigorous ball evaluation of {node.func.__name__} (in {node})")
+
+    def __call__(self, *values) -> Ball:
+        if len(values) != len(self.symbols):
+            raise TypeError(f"expected {len(self.symbols)} values, got {len(values)}")
+        inputs = [to_ball(v) for v in values]
+        if any(_is_complex(b) for b in inputs):
+            inputs = [acb(b) for b in inputs]
+        results: list[Ball] = []
+        for step in self._steps:
+            results.append(step(inputs, results))
+        return results[self._result]
+
+
+def arb_function(expr: sp.Expr, symbols: Sequence[sp.Symbol]) -> ArbFunction:
+    """A callable returning a rigorous ball of ``expr`` at exact rationals or balls (see the module docstring)."""
+    return ArbFunction(expr, symbols)
+
+
+# ------------------------------------------------------------------------------------------------------ integrals
+
+def _real_roots(kink: sp.Expr, x: sp.Symbol, lo: fmpq, hi: fmpq) -> list[fmpq]:
+    """The zeros of ``kink`` (a polynomial in ``x`` with rational roots) strictly inside (lo, hi), exactly."""
+    if kink.free_symbols - {x}:
+        raise NotCovered(f"the kink {kink} = 0 depends on {', '.join(sorted(map(str, kink.free_symbols - {x})))}; "
+                         "substitute the parameters first")
+    if x not in kink.free_symbols:
+        return []
+    try:
+        polynomial = sp.Poly(sp.together(kink).as_numer_denom()[0], x, domain="QQ")
+    except (sp.PolynomialError, sp.CoercionFailed):
+        raise NotCovered(f"cannot locate the zeros of {kink} exactly; pass them as breakpoints") from None
+    roots = []
+    for root in polynomial.real_roots():
+        if not root.is_Rational:
+            raise NotCovered(f"the kink {kink} = 0 has the irrational root {root}; not covered")
+        value = exact_rational(root)
+        if lo < value < hi:
+            roots.append(value)
+    return roots
+
+
+def _branch_on(expr: sp.Expr, x: sp.Symbol, point: fmpq) -> sp.Expr:
+    """``expr`` with each non-analytic node replaced by the analytic branch it takes at ``point`` (between kinks)."""
+    def value_at(argument: sp.Expr) -> arb:
+        value = ArbFunction(argument, [x])(point)
+        if value.contains(0):
+            raise NotCovered(f"cannot decide the analytic branch of {argument} at x = {point}")
+        return value
+
+    def resolve(node: sp.Expr) -> sp.Expr:
+        if isinstance(node, (sp.Max, sp.Min)):
+            values = [ArbFunction(argument, [x])(point) for argument in node.args]
+            for kink in _kink_arguments(node):
+                value_at(kink)
+            best = 0
+            for i in range(1, len(values)):
+                better = values[i] > values[best] if isinstance(node, sp.Max) else values[i] < values[best]
+                best = i if better else best
+            return node.args[best]
+        positive = value_at(node.args[0]) > 0
+        if isinstance(node, sp.Abs):
+            return node.args[0] if positive else -node.args[0]
+        if isinstance(node, sp.sign):
+            return sp.Integer(1 if positive else -1)
+        if isinstance(node, sp.Heaviside):
+            return sp.Integer(1 if positive else 0)
+        return sp.Integer(0)  # DiracDelta away from its support
+
+    return expr.replace(lambda node: isinstance(node, _KINKED), resolve)
+
+
+def _integrate_piece(function: ArbFunction, lo: fmpq, hi: fmpq) -> arb:
+    def integrand(z: acb, analytic: bool) -> acb:
+        try:
+            return acb(function(z))
+        except NotAnalytic:
+            return acb("nan")
+    value = acb.integral(integrand, acb(arb(lo)), acb(arb(hi)))
+    if not value.real.is_finite():
+        raise NotCovered(f"the integrand {function.expr} has no finite rigorous enclosure on [{lo}, {hi}]")
+    return value.real  # the integral of a real function is real: the real part of the enclosure contains it
+
+
+def enclose_integral(expr: sp.Expr, x: sp.Symbol, lo, hi, breakpoints: Sequence = (),
+                     precision: int = DEFAULT_PRECISION) -> arb:
+    """A ball containing ``∫_lo^hi expr dx`` (``expr`` in ``x`` only; ``lo < hi`` exact rationals).
+
+    The interval is split at ``breakpoints`` and at the zeros of the kink arguments (Abs, Max, Heaviside, ...;
+    polynomial with rational roots, else :class:`NotCovered`); on each piece every non-analytic node is replaced
+    by the analytic branch it takes there, and the piece is integrated by ``acb.integral`` (Arb's rigorous
+    Gauss-Legendre quadrature with error bounds from analyticity on ellipses) at ``precision`` bits."""
+    expr = sp.sympify(expr)
+    lo, hi = exact_rational(lo), exact_rational(hi)
+    if not lo < hi:
+        raise NotCovered(f"enclose_integral needs lo < hi, got [{lo}, {hi}]")
+    with working_precision(precision):
+        kinks = ArbFunction(expr, [x]).kinks
+        cuts = {exact_rational(b) for b in breakpoints}
+        for kink in kinks:
+            cuts.update(_real_roots(kink, x, lo, hi))
+        edges = [lo, *sorted(c for c in cuts if lo < c < hi), hi]
+        total = arb(0)
+        for left, right in zip(edges, edges[1:]):
+            piece = _branch_on(expr, x, (left + right) / 2) if kinks else expr
+            total += _integrate_piece(ArbFunction(piece, [x]), left, right)
+        return total
+
+
+def enclose_l2_squared(diff_expr: sp.Expr, inputs: Sequence[sp.Symbol], box: Sequence[tuple],
+                       precision: int = DEFAULT_PRECISION) -> arb:
+    """A ball containing ``∫ diff² dμ`` for μ the uniform probability on ``box`` = [(lo_1, hi_1), ...].
+
+    d = 1: :func:`enclose_integral` (kinks allowed). d = 2: nested rigorous integration (the inner ``acb.integral``
+    evaluated on the outer variable's complex balls), for integrands without kinks. Otherwise :class:`NotCovered`."""
+    inputs = list(inputs)
+    if len(inputs) != len(box):
+        raise NotCovered(f"enclose_l2_squared: {len(inputs)} inputs but {len(box)} box sides")
+    square = sp.sympify(diff_expr) ** 2
+    sides = [(exact_rational(lo), exact_rational(hi)) for lo, hi in box]
+    volume = fmpq(1)
+    for lo, hi in sides:
+        volume *= hi - lo
+    if len(inputs) == 1:
+        with working_precision(precision):
+            return enclose_integral(square, inputs[0], *sides[0], precision=precision) / arb(volume)
+    if len(inputs) != 2:
+        raise NotCovered(f"enclose_l2_squared covers d = 1 and d = 2 inputs, not d = {len(inputs)}")
+    with working_precision(precision):
+        function = ArbFunction(square, inputs)
+        if function.kinks:
+            raise NotCovered(f"enclose_l2_squared in d = 2 needs an analytic integrand; {diff_expr} has kinks at "
+                             f"{', '.join(map(str, function.kinks))} = 0")
+        (lo1, hi1), (lo2, hi2) = sides
+
+        def inner(z: acb, analytic: bool) -> acb:
+            def integrand(w: acb, inner_analytic: bool) -> acb:
+                try:
+                    return acb(function(z, w))
+                except NotAnalytic:
+                    return acb("nan")
+            return acb.integral(integrand, acb(arb(lo2)), acb(arb(hi2)))
+
+        value = acb.integral(inner, acb(arb(lo1)), acb(arb(hi1)))
+        if not value.real.is_finite():
+            raise NotCovered(f"no finite rigorous enclosure of ∫ ({diff_expr})² on the box")
+        return value.real / arb(volume)
+
+
+# ----------------------------------------------------------------------------------------------- non-singularity
+
+@dataclass(frozen=True)
+class NonsingularCertificate:
+    """Outcome of :func:`certify_nonsingular`.
+
+    ``proved``: the square minor on ``rows`` (all columns) has a determinant enclosed away from 0, so the matrix
+    has full column rank. ``determinant``: the enclosure (exact for exact entries) as text; ``sigma_min_lower``:
+    a rigorous lower bound on the minor's least singular value (from σ_min ≥ 1/‖A⁻¹‖_F, rounded down to a float;
+    0.0 when not proved or below float range); ``precision``: bits used (0 = exact rational arithmetic);
+    ``reason``: why not proved."""
+
+    proved: bool
+    rows: tuple[int, ...]
+    columns: int
+    determinant: str
+    sigma_min_lower: float
+    precision: int
+    reason: str = ""
+
+
+def _is_exact_entry(value) -> bool:
+    return isinstance(value, (int, Fraction, fmpq, fmpz)) or (isinstance(value, sp.Basic) and value.is_Rational)
+
+
+def _binary_exponent(value: arb) -> int | None:
+    """e with 2^(e-1) ≤ |mid(value)| < 2^e, None for a zero midpoint."""
+    mantissa, exponent = value.mid().man_exp()
+    return int(fmpz(mantissa).bit_length()) + int(exponent) if mantissa != 0 else None
+
+
+def _scaled_midpoints(balls: list[list[arb]]) -> np.ndarray:
+    """Float midpoints after scaling each column by a power of two (for choosing a minor only, never for proofs)."""
+    table = np.zeros((len(balls), len(balls[0])))
+    for j in range(table.shape[1]):
+        exponents = [_binary_exponent(row[j]) for row in balls]
+        shift = max((e for e in exponents if e is not None), default=0)
+        for i, e in enumerate(exponents):
+            if e is not None and e - shift > -1000:
+                mantissa, exponent = balls[i][j].mid().man_exp()
+                bits = int(fmpz(mantissa).bit_length())
+                table[i, j] = math.ldexp(int(mantissa) / 2**bits if bits > 0 else 0.0, bits + int(exponent) - shift)
+    return table
+
+
+def _choose_rows(table: np.ndarray) -> tuple[int, ...]:
+    """Rows of a well-conditioned square minor: QR with column pivoting of the transpose (float, heuristic only)."""
+    rows, columns = table.shape
+    if rows == columns:
+        return tuple(range(rows))
+    _, _, pivots = scipy.linalg.qr(table.T, pivoting=True, mode="economic", check_finite=False)
+    return tuple(sorted(int(p) for p in pivots[:columns]))
+
+
+def _sigma_lower(minor: arb_mat) -> float:
+    """A float ≤ σ_min(minor), from σ_min ≥ 1/‖minor⁻¹‖_F (0.0 when the inverse is not enclosed)."""
+    try:
+        inverse = minor.inv()
+    except ZeroDivisionError:
+        return 0.0
+    squares = arb(0)
+    for entry in inverse.entries():
+        squares += entry * entry
+    bound = 1 / squares.sqrt()
+    if not bound.is_finite() or not bound.lower() > 0:
+        return 0.0
+    return math.nextafter(float(bound.lower().mid()), 0.0) * (1 - 2**-40)
+
+
+def certify_nonsingular(rows: Sequence[Sequence], precision: int = DEFAULT_PRECISION,
+                        max_precision: int = 4 * DEFAULT_PRECISION) -> NonsingularCertificate:
+    """Certify full column rank of an m × n matrix (m ≥ n) of balls or exact numbers.
+
+    Exact entries (int, Fraction, sympy Rational, fmpq): exact rank, and the exact determinant of a non-singular
+    n × n minor. Otherwise a square minor is chosen (all rows when square; else by QR with column pivoting of the
+    column-scaled float midpoints, a heuristic that never affects soundness), and its determinant is enclosed with
+    ``arb_mat.det`` at ``precision`` bits, doubling up to ``max_precision`` while the enclosure contains 0. Proved
+    iff 0 is excluded. The entries' own radii are kept: precision cannot make a wide ball narrower (re-evaluate the
+    entries at a higher precision for that)."""
+    matrix = [list(row) for row in rows]
+    if not matrix or not matrix[0]:
+        raise NotCovered("certify_nonsingular needs a non-empty matrix")
+    m, n = len(matrix), len(matrix[0])
+    if any(len(row) != n for row in matrix):
+        raise NotCovered("certify_nonsingular: rows of different lengths")
+    if m < n:
+        return NonsingularCertificate(False, (), n, "", 0.0, 0, f"{m} rows cannot have rank {n}")
+    if all(_is_exact_entry(value) for row in matrix for value in row):
+        exact = fmpq_mat([[exact_rational(v) for v in row] for row in matrix])
+        rank = exact.rank()
+        if rank < n:
+            return NonsingularCertificate(False, (), n, "0", 0.0, 0, f"exact rank {rank} < {n}")
+        chosen = _exact_minor(exact, n)
+        minor = fmpq_mat([[exact[i, j] for j in range(n)] for i in chosen])
+        with working_precision(precision):
+            sigma = _sigma_lower(arb_mat(minor))
+        return NonsingularCertificate(True, chosen, n, str(minor.det()), sigma, 0)
+    bits = precision
+    while True:
+        with working_precision(bits):
+            balls = [[to_ball(v) for v in row] for row in matrix]
+            if any(isinstance(v, acb) for row in balls for v in row):
+                raise NotCovered("certify_nonsingular takes real entries")
+            chosen = _choose_rows(_scaled_midpoints(balls))
+            minor = arb_mat([balls[i] for i in chosen])
+            determinant = minor.det()
+            if not determinant.contains(0):
+                return NonsingularCertificate(True, chosen, n, determinant.str(radius=True), _sigma_lower(minor), bits)
+        if bits >= max_precision:
+            return NonsingularCertificate(False, chosen, n, determinant.str(radius=True), 0.0, bits,
+                                          "the determinant enclosure of the chosen minor contains 0")
+        bits *= 2
+
+
+def _exact_minor(matrix: fmpq_mat, n: int) -> tuple[int, ...]:
+    """Rows of a non-singular n × n minor of an exact matrix of rank n (greedy: keep a row if it raises the rank)."""
+    chosen: list[int] = []
+    for i in range(matrix.nrows()):
+        trial = fmpq_mat([[matrix[r, j] for j in range(n)] for r in [*chosen, i]])
+        if trial.rank() == len(chosen) + 1:
+            chosen.append(i)
+        if len(chosen) == n:
+            break
+    return tuple(chosen)
