@@ -1,7 +1,10 @@
 """``hmoe check --html DIR``: a static report of a ledger run.
 
 ``DIR/index.html``: totals, the dependency graph (inline SVG, :mod:`proofs_check.graph_svg`) and a table
-of claims with status badges. ``DIR/claims/<id>.html``: one page per claim with its statement,
+of claims with status badges. Graph boxes are coloured by verdict (:data:`VERDICTS`: a passed claim by its
+status, proved / certified / refuted as expected / inconclusive as expected, then failed and dependency
+failed), with a legend; the graph is scaled to the page width (its ``viewBox``) and a checkbox shows it at
+actual size (CSS only). ``DIR/graph.svg`` is the same drawing as a standalone file. ``DIR/claims/<id>.html``: one page per claim with its statement,
 hypotheses, source (paper id and version when given), verdict, counterexample with a Python snippet
 that replays the check, the claims it depends on and those that use it, and a warning when a claim it
 rests on failed. ``DIR/style.css`` is shared. Pages are plain HTML5 with no script and only relative
@@ -33,16 +36,33 @@ th, td { border-bottom: 1px solid #ddd; padding: .3em .5em; text-align: left; ve
 .badge.passed { background: #2e7d32; } .badge.failed { background: #c62828; }
 .badge.dependency-failed { background: #ef6c00; } .badge.not-run { background: #757575; }
 .badge.status { background: #455a64; }
-.graph { overflow-x: auto; border: 1px solid #ddd; padding: .5em; }
-.graph text { font: 11px ui-monospace, monospace; fill: #fff; }
-.graph .edge { fill: none; stroke: #999; stroke-width: 1.2; }
-.graph .passed rect { fill: #2e7d32; } .graph .failed rect { fill: #c62828; }
-.graph .dependency-failed rect { fill: #ef6c00; } .graph .not-run rect { fill: #757575; }
+.graph { overflow-x: auto; border: 1px solid #ddd; padding: .5em; box-sizing: border-box;
+         width: calc(100vw - 4em); margin-left: calc(50% - 50vw + 2em); }
+.graph svg { display: block; width: 100%; height: auto; }
+#graph-actual-size:checked ~ .graph svg { width: auto; }
 .graph .negative-control rect { stroke: #212121; stroke-width: 1.5; stroke-dasharray: 4 2; }
 .warning { border-left: 4px solid #ef6c00; background: #fff3e0; padding: .5em 1em; }
 """
 
 LABEL_CLASS = {"passed": "passed", "failed": "failed", "dependency failed": "dependency-failed"}
+
+#: Verdict classes of the graph: (CSS class, legend label, colour), in legend order.
+VERDICTS = (
+    ("proved", "passed: proved", "#2e7d32"),
+    ("certified", "passed: certified", "#00838f"),
+    ("refuted", "passed: refuted as expected", "#6a1b9a"),
+    ("inconclusive", "passed: inconclusive as expected", "#8d6e63"),
+    ("failed", "failed", "#c62828"),
+    ("dependency-failed", "dependency failed", "#ef6c00"),
+)
+VERDICT_COLOUR = {key: colour for key, _, colour in VERDICTS}
+
+
+def verdict_class(result: ClaimResult) -> str:
+    """``failed``, ``dependency-failed``, or the status of a passed claim (a key of :data:`VERDICT_COLOUR`)."""
+    if result.label != "passed":
+        return LABEL_CLASS[result.label]
+    return result.verdict.status.value
 
 
 def claim_href(claim_id: str) -> str:
@@ -143,11 +163,20 @@ def claim_page(result: ClaimResult, by_id: dict[str, ClaimResult], users: tuple[
     return _page(c.id, "\n".join(parts), "../style.css")
 
 
+def dependency_svg(results: Sequence[ClaimResult]) -> str:
+    """The dependency graph with boxes coloured by verdict and a legend counting each verdict class."""
+    kind = {r.claim.id: verdict_class(r) for r in results}
+    css_class = {r.claim.id: f"{kind[r.claim.id]} {r.claim.kind.replace(' ', '-')}" for r in results}
+    tooltip = {r.claim.id: f"{r.claim.title} ({r.label}, {r.verdict.status.value})" for r in results}
+    fill = {i: VERDICT_COLOUR[k] for i, k in kind.items()}
+    counts = {key: sum(k == key for k in kind.values()) for key, _, _ in VERDICTS}
+    legend = [(f"{label} ({counts[key]})", colour) for key, label, colour in VERDICTS]
+    return graph_svg([r.claim for r in results], css_class, claim_href, tooltip, fill, legend)
+
+
 def index_page(results: Sequence[ClaimResult]) -> str:
     """The index: totals, legend, dependency graph, table of claims."""
-    css_class = {r.claim.id: f"{LABEL_CLASS[r.label]} {r.claim.kind.replace(' ', '-')}" for r in results}
-    tooltip = {r.claim.id: f"{r.claim.title} ({r.label}, {r.verdict.status.value})" for r in results}
-    svg = graph_svg([r.claim for r in results], css_class, claim_href, tooltip)
+    svg = dependency_svg(results)
     rows = "\n".join(
         f'<tr><td class="mono"><a href="{escape(claim_href(r.claim.id))}">{escape(r.claim.id)}</a></td>'
         f"<td>{escape(r.claim.title)}</td><td>{escape(r.claim.kind)}</td><td>{_badge(r)}</td>"
@@ -161,8 +190,10 @@ def index_page(results: Sequence[ClaimResult]) -> str:
 the claim's own check passed but a claim it rests on failed. Status vocabulary: proved (exact symbolic),
 certified (high-precision numerics), refuted (explicit counterexample), inconclusive.</p>
 <h2>Dependency graph</h2>
-<p>Arrows point from a claim to the claims that rest on it; negative controls have a dashed border;
-click a box for its page.</p>
+<p>Arrows point from a claim to the claims that rest on it; box colours are the verdicts (legend above the
+graph); negative controls have a dashed border; click a box for its page. The graph is scaled to the
+window; <a href="graph.svg">graph.svg</a> opens it alone (zoom with the browser).</p>
+<input type="checkbox" id="graph-actual-size"> <label for="graph-actual-size">actual size (scroll sideways)</label>
 <div class="graph">
 {svg}
 </div>
@@ -189,6 +220,8 @@ def write_html(results: Sequence[ClaimResult], directory: str | Path) -> Path:
     (root / "style.css").write_text(STYLE, encoding="utf-8")
     for r in results:
         (pages / f"{r.claim.id}.html").write_text(claim_page(r, by_id, users.get(r.claim.id, ())), encoding="utf-8")
+    (root / "graph.svg").write_text('<?xml version="1.0" encoding="utf-8"?>\n' + dependency_svg(results) + "\n",
+                                    encoding="utf-8")
     index = root / "index.html"
     index.write_text(index_page(results), encoding="utf-8")
     return index

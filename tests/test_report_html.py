@@ -1,5 +1,6 @@
 """``hmoe check --html DIR``: every page parses (strictly balanced tags), every local link resolves,
-the dependency graph has one box per claim and one arrow per dependency, failures propagate."""
+the dependency graph has one box per claim and one arrow per dependency, boxes are coloured by verdict with
+a legend, the graph scales to the page (viewBox), failures propagate."""
 
 from html.parser import HTMLParser
 from pathlib import Path
@@ -11,7 +12,8 @@ from hmoe_theory.certify import Status
 from hmoe_theory.cli import main
 from proofs_check.claim import Claim, Verdict
 from proofs_check.registry import builtin_claims, isolated
-from proofs_check.report_html import write_html
+from proofs_check.graph_svg import label_lines
+from proofs_check.report_html import VERDICTS, write_html
 from proofs_check.runner import ClaimResult, with_dependencies
 
 VOID = {"meta", "link", "br", "hr", "img", "input", "col", "area", "base", "source", "wbr", "track", "embed"}
@@ -23,7 +25,8 @@ class StrictPage(HTMLParser):
     def __init__(self):
         super().__init__(convert_charrefs=True)
         self.stack, self.ids, self.links, self.nodes, self.edges = [], set(), [], [], 0
-        self.text, self.kinds = [], []
+        self.text, self.kinds, self.fills, self.svgs, self.legend = [], [], [], [], []
+        self._in_legend = False
 
     def handle_starttag(self, tag, attrs):
         attrs = dict(attrs)
@@ -37,6 +40,12 @@ class StrictPage(HTMLParser):
             self.kinds.append(attrs["class"].split()[2])
         if tag == "path" and attrs.get("class") == "edge":
             self.edges += 1
+        if tag == "rect" and self.stack[-1:] == ["g"] and len(self.fills) < len(self.nodes):
+            self.fills.append(attrs.get("fill"))
+        if tag == "svg":
+            self.svgs.append(attrs)
+        if tag == "g" and attrs.get("class") == "legend":
+            self._in_legend = True
         if tag not in VOID:
             self.stack.append(tag)
 
@@ -48,9 +57,13 @@ class StrictPage(HTMLParser):
     def handle_endtag(self, tag):
         assert self.stack and self.stack[-1] == tag, f"</{tag}> closes {self.stack[-1:] or 'nothing'}"
         self.stack.pop()
+        if tag == "g":
+            self._in_legend = False
 
     def handle_data(self, data):
         self.text.append(data)
+        if self._in_legend and self.stack[-1:] == ["text"]:
+            self.legend.append(data)
 
 
 def parse(path: Path) -> StrictPage:
@@ -94,6 +107,25 @@ def test_report_of_the_builtin_ledger_with_one_failure(tmp_path):
     marked = {r.claim.id for r in results if r.upstream_failed}
     assert {"attention.gated-entry-is-3-level-hmoe", "attention.gate-position-classification"} <= marked
     assert home.nodes.count("failed") == 1 and home.nodes.count("dependency-failed") == len(marked)
+    expected_class = {c.id: c.expected.value for c in claims}  # every other claim passed with its expected status
+    for r, node in zip(sorted(results, key=lambda r: r.claim.id), home.nodes):  # boxes are drawn sorted by id
+        if r.claim.id != broken and r.claim.id not in marked:
+            assert node == expected_class[r.claim.id]
+    assert {"proved", "certified", "refuted", "inconclusive"} <= set(home.nodes)  # the built-in ledger has all four
+    colour = {key: c for key, _, c in VERDICTS}
+    assert home.fills == [colour[n] for n in home.nodes]  # each box carries the colour of its verdict
+    assert len(set(colour.values())) == len(VERDICTS) == 6  # six distinguishable colours
+    counts = {key: home.nodes.count(key) for key in colour}
+    assert home.legend == [f"{label} ({counts[key]})" for key, label, _ in VERDICTS]
+    assert counts["failed"] == 1 and sum(counts.values()) == len(claims)
+    svg = home.svgs[0]
+    assert svg["viewbox"] == f"0 0 {svg['width']} {svg['height']}"  # scalable drawing (the parser lowercases attribute names)
+    css = (tmp_path / "report" / "style.css").read_text()
+    assert ".graph svg { display: block; width: 100%; height: auto; }" in css  # fitted to the page width
+    assert "#graph-actual-size:checked ~ .graph svg { width: auto; }" in css and "graph-actual-size" in home.ids
+    assert "graph.svg" in home.links
+    standalone = (tmp_path / "report" / "graph.svg").read_text()
+    assert standalone.count('class="node ') == len(claims) and 'class="legend"' in standalone
     assert home.kinds.count("negative-control") == sum(c.kind == "negative control" for c in claims) >= 5
     for c in claims:
         assert home.links.count(f"claims/{c.id}.html") == 2  # graph box and table row
@@ -143,6 +175,16 @@ def test_cli_writes_the_report(tmp_path, capsys):
     assert main(["check", "--claims", str(tmp_path / "c.py"), "--html", str(tmp_path / "out"), "--jobs", "1"]) == 1
     assert "HTML report written to" in capsys.readouterr().err
     pages = check_site(tmp_path / "out")
-    assert pages[tmp_path / "out" / "index.html"].nodes == ["failed", "dependency-failed"]
+    home = pages[tmp_path / "out" / "index.html"]
+    assert home.nodes == ["failed", "dependency-failed"] and home.fills == ["#c62828", "#ef6c00"]
     base = " ".join("".join(pages[tmp_path / "out" / "claims" / "u.base.html"].text).split())
     assert "Counterexample" in base and '"x": "2"' in base and "u.top" in base
+
+
+def test_long_ids_wrap_after_dots_and_dashes():
+    assert label_lines("sample-efficiency.g1-headwise.paper-strong-identifiability") == [
+        "sample-efficiency.g1-headwise.",
+        "paper-strong-identifiability",
+    ]
+    assert label_lines("short.id") == ["short.id"]
+    assert label_lines("a" * 50) == ["a" * 50]  # no break point: one line
