@@ -36,7 +36,9 @@ from pathlib import Path
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from hmoe_theory.estimation import attention_fit
+from types import SimpleNamespace
+
+from hmoe_theory.estimation.least_squares import fit_least_squares
 from hmoe_theory.estimation import attention_replicate as ar
 from hmoe_theory.estimation.replicate import PairedSample, setting_seed
 from hmoe_theory.experiments import parse_sizes, task_seed
@@ -74,12 +76,12 @@ class Engine:
         return fit
 
     def __enter__(self) -> "Engine":
-        self.saved = ar.regression, ar.fit_regression
-        ar.regression, ar.fit_regression = self.regression, self.fit
+        self.saved = ar.regression, ar.fit_least_squares
+        ar.regression, ar.fit_least_squares = self.regression, self.fit
         return self
 
     def __exit__(self, *exc) -> None:
-        ar.regression, ar.fit_regression = self.saved
+        ar.regression, ar.fit_least_squares = self.saved
 
 
 def best_of(function, repeat: int = 5) -> float:
@@ -153,7 +155,7 @@ def main() -> None:
                         help="settings whose replicate-0 path is also run with the old engine")
     parser.add_argument("--fit-n", type=int, default=30_000, help="size of the single fits (default 3e4)")
     args = parser.parse_args()
-    old, new = Engine(old_engine()), Engine(attention_fit)
+    old, new = Engine(old_engine()), Engine(SimpleNamespace(SymbolicRegression=lambda f: f.newton_system(), fit_regression=fit_least_squares))
     sample = PairedSample.draw(1, 100_000, ar.N_TOKENS * ar.DIM, ar.DESIGN.law)
     with threadpool_limits(limits=1):
         kernels(old, new, sample)

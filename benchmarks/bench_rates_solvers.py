@@ -143,7 +143,7 @@ def varpro_fit(model, data, y, start, bound=5.0, max_iter=100, start_index=0) ->
         return design.T @ theta[expert] - y
 
     def system(v):
-        r, norms, g, H = model.newton_system(data, y, full(v)[0])
+        r, norms, g, H = model.system(data, y, full(v)[0])
         coupling = np.linalg.lstsq(H[np.ix_(expert, expert)], H[np.ix_(expert, gate)], rcond=1e-12)[0]
         reduced = H[np.ix_(gate, gate)] - H[np.ix_(gate, expert)] @ coupling
         return r, norms[gate], g[gate], 0.5 * (reduced + reduced.T)

@@ -76,7 +76,7 @@ def measure() -> None:
     from threadpoolctl import threadpool_limits
 
     from hmoe_theory.estimation import attention_replicate as ar
-    from hmoe_theory.estimation.attention_fit import fit_regression
+    from hmoe_theory.estimation.least_squares import fit_least_squares as fit_regression
     from hmoe_theory.estimation.replicate import PairedSample, setting_seed
 
     sample = PairedSample.draw(1, 100_000, ar.N_TOKENS * ar.DIM, "uniform")

@@ -9,7 +9,8 @@ import pytest
 
 from hmoe_theory.errors import ModelError
 from hmoe_theory.estimation import attention_replicate as ar
-from hmoe_theory.estimation.attention_fit import SymbolicRegression, fit_regression
+from hmoe_theory.estimation.least_squares import fit_least_squares
+from hmoe_theory.newton_system import DerivedSystem
 from hmoe_theory.estimation.replicate import PairedSample
 from hmoe_theory.experiments import SweepSpec, load_results, run_sweep, summarise
 
@@ -21,7 +22,7 @@ def _data(position: str, n: int, seed: int = 3) -> tuple[np.ndarray, np.ndarray]
 
 
 def test_system_matches_finite_differences_of_the_compiled_entry():
-    model = SymbolicRegression(ar.entry_function("G2", 2))
+    model = ar.entry_function("G2", 2).newton_system()
     X, y = _data("G2", 300)
     theta = np.random.default_rng(0).normal(0.5, 0.4, model.n_params)
     r, norms, g, H = model.system(X, y, theta)
@@ -37,7 +38,7 @@ def test_system_matches_finite_differences_of_the_compiled_entry():
     assert np.allclose(g, grads, rtol=1e-6, atol=1e-6)
     assert np.allclose(H, np.array(hess), rtol=1e-5, atol=1e-5)
     assert np.allclose(H, H.T)
-    gauss = SymbolicRegression(ar.entry_function("G2", 2), hessian="gauss-newton").system(X, y, theta)[3]
+    gauss = ar.entry_function("G2", 2).newton_system(hessian="gauss-newton").system(X, y, theta)[3]
     J = np.array([(model.predict(X, theta + e * eps) - model.predict(X, theta - e * eps)) / (2 * eps)
                   for e in np.eye(model.n_params)])
     assert np.allclose(gauss, J @ J.T, rtol=1e-5, atol=1e-5)
@@ -50,7 +51,7 @@ def test_fitter_recovers_a_well_specified_attention_layer(position):
     X, y = _data(position, 4000)
     truth = ar.true_theta(position)
     start = truth + np.random.default_rng(1).normal(0, 0.1, truth.size)
-    fit = fit_regression(model, X, y, start)
+    fit = fit_least_squares(model, X, y, start)
     assert fit.status == "converged"
     assert fit.grad_norm < 1e-8
     # the residual variance is the noise variance sigma^2 = 0.01 (loss = half of it) up to sampling error
@@ -62,11 +63,11 @@ def test_fitter_recovers_a_well_specified_attention_layer(position):
 def test_fitter_rejects_bad_shapes():
     model = ar.regression("plain", 1)
     with pytest.raises(ModelError, match="samples"):
-        fit_regression(model, np.zeros((3, 2)), np.zeros(3), np.zeros(4))
+        fit_least_squares(model, np.zeros((3, 2)), np.zeros(3), np.zeros(4))
     with pytest.raises(ModelError, match="shape"):
         model.predict(np.zeros((5, 3)), np.zeros(4))
     with pytest.raises(ModelError, match="hessian"):
-        SymbolicRegression(ar.entry_function("plain", 1), hessian="bfgs")
+        ar.entry_function("plain", 1).newton_system(hessian="bfgs")
 
 
 def test_atoms_and_voronoi_loss_on_a_hand_built_example():
@@ -159,12 +160,12 @@ def test_llvm_system_equals_the_numpy_kernel_of_the_same_expressions(position, h
     # reference: the previous engine (one numpy kernel of f, its gradient and the full upper-triangle Hessian)
     from hmoe_theory.compile import compile_exprs
 
-    model = SymbolicRegression(ar.entry_function(position, heads))
-    f, params = model.function.expr, model.function.params
+    model = ar.entry_function(position, heads).newton_system()
+    f, params = model.expr, model.params
     grad = [f.diff(p) for p in params]
     rows, cols = np.triu_indices(model.n_params)
     kernel = compile_exprs([f, *grad, *(grad[a].diff(params[b]) for a, b in zip(rows, cols))],
-                           [*model.function.inputs, *params])
+                           [*model.inputs, *params])
     n = 5000  # more than two blocks of the new kernel, the last one partial
     X, y = _data(position, n, seed=5)
     theta = np.random.default_rng(2).normal(0.8, 0.6, model.n_params)
@@ -188,8 +189,7 @@ def test_second_order_program_matches_sympy_on_every_node_kind():
     # exp nested in a sigmoid, negative / positive / fractional powers, and erf (the generic-node fallback)
     import sympy as sp
 
-    from hmoe_theory.estimation.attention_fit import second_order_program
-    from hmoe_theory.families import ParametricFunction
+    from hmoe_theory.newton_system import second_order_program
 
     x, a, b, c = sp.symbols("x a b c")
     expr = (a * sp.exp(b * x / (1 + sp.exp(-c * x))) / (1 + sp.exp(-c * x)) ** 2 + sp.sqrt(a**2 + x**2)
@@ -211,13 +211,13 @@ def test_second_order_program_matches_sympy_on_every_node_kind():
         exact = float(expr.diff(params[i], params[j]).xreplace(point))
         assert float(program.curvature.get((i, j), 0).xreplace(values)) == pytest.approx(exact, rel=1e-13)
     # the compiled system on this function equals the numpy kernel of sympy's derivatives
-    model = SymbolicRegression(ParametricFunction("test", expr, (x,), params))
+    model = DerivedSystem(expr, (x,), params)
     X = np.linspace(-1, 1, 50)[:, None]
     theta = np.array([1.3, -0.4, 0.9])
     r, _, g, H = model.system(X, np.zeros(50), theta)
     grads = np.array([[float(expr.diff(p).subs({x: v, a: 1.3, b: -0.4, c: 0.9})) for v in X[:, 0]] for p in params])
     assert np.allclose(g, grads @ r, rtol=1e-12, atol=0)
-    gauss = SymbolicRegression(model.function, hessian="gauss-newton").system(X, np.zeros(50), theta)[3]
+    gauss = DerivedSystem(expr, (x,), params, hessian="gauss-newton").system(X, np.zeros(50), theta)[3]
     assert np.allclose(gauss, grads @ grads.T, rtol=1e-12, atol=0)
     assert not np.allclose(H, gauss)  # the residual curvature term is there
 

@@ -39,7 +39,7 @@ def test_a_well_specified_exact_fit_converges_and_meets_the_kkt_conditions():
     assert fit.loss < 1e-20 and fit.grad_norm < 1e-10
     # KKT checked independently at the returned point: zero gradient and a PSD Hessian on the free coordinates
     free = model.free_mask
-    r, _, g, H = model.newton_system(data, y, fit.theta)
+    r, _, g, H = model.system(data, y, fit.theta)
     assert np.abs(g[free]).max() < 1e-9
     assert np.linalg.eigvalsh(H[np.ix_(free, free)]).min() > 0
     assert not np.any(fit.theta[~free])  # component 2's gate and bias pinned at 0
@@ -52,7 +52,7 @@ def test_a_well_specified_noisy_fit_converges_near_the_truth():
     assert fit.status == "converged" and fit.iterations < 30
     assert fit.loss == pytest.approx(0.5 * 0.01, rel=0.1)  # (1/2n) ||noise||^2
     np.testing.assert_allclose(fit.theta, TRUTH, atol=0.5)
-    _, norms, g, _ = model.newton_system(data, y, fit.theta)
+    _, norms, g, _ = model.system(data, y, fit.theta)
     r = model.predict(data, fit.theta) - y
     free = model.free_mask
     assert (np.abs(g[free]) / np.sqrt(norms[free] * (r @ r))).max() <= 1e-6  # the scale-free first-order test

@@ -60,7 +60,7 @@ def test_newton_system_and_exact_hessian(gate, expert, k):
     model = _model(gate, expert, k)
     X, theta = _point(model, seed=1)
     y = model.predict(X, _point(model, seed=2)[1]) + 0.1 * np.random.default_rng(3).normal(size=len(X))
-    r, norms, g, H = model.newton_system(X, y, theta)
+    r, norms, g, H = model.system(X, y, theta)
     J = model.jacobian(X, theta)
     np.testing.assert_allclose(r, model.predict(X, theta) - y, rtol=1e-13, atol=1e-14)
     np.testing.assert_allclose(norms, (J**2).sum(axis=0), rtol=1e-12, atol=1e-14)
@@ -72,7 +72,7 @@ def test_newton_system_and_exact_hessian(gate, expert, k):
     for a in range(model.n_params):
         step = np.zeros(model.n_params)
         step[a] = h
-        fd[:, a] = (model.newton_system(X, y, theta + step)[2] - model.newton_system(X, y, theta - step)[2]) / (2 * h)
+        fd[:, a] = (model.system(X, y, theta + step)[2] - model.system(X, y, theta - step)[2]) / (2 * h)
     scale = np.abs(H).max()
     np.testing.assert_allclose(H, fd, atol=1e-6 * scale)
     # the residual-curvature term is really there: H differs from Gauss-Newton J^T J
@@ -142,7 +142,7 @@ def test_model_input_errors():
         model.predict(np.zeros((3, 2)), np.zeros(5))
     with pytest.raises(ModelError, match=r"X must have shape \(n, 2\)"):
         model.predict(np.zeros((3, 3)), np.zeros(12))
-    assert model.param_names()[:6] == ["beta_1[1]", "beta_2[1]", "c[1]", "a_1[1]", "a_2[1]", "alpha[1]"]
+    assert model.param_names()[:6] == ["beta_1_1", "beta_1_2", "beta0_1", "a_1_1", "a_1_2", "alpha_1"]  # the Mixture's names
 
 
 def test_kernels_are_compiled_from_the_symbolic_terms():

@@ -18,7 +18,7 @@ Data (nested, paired): replicate ``rep`` draws X with i.i.d. entries Uniform[-1,
 z ~ N(0, 1) from ``seed`` (:class:`~hmoe_theory.estimation.replicate.PairedSample`, shared by every setting,
 so all positions see the same X and noise); Y = F*(X) + sigma z with sigma^2 = 0.01; size n uses the first
 n rows. Fits: H = H* (``exact``) or H* + 1 (``over``) heads, least squares in the box |theta| <= 5
-(:func:`~hmoe_theory.estimation.attention_fit.fit_regression`, exact Hessian, verified status), from a
+(:func:`~hmoe_theory.estimation.least_squares.fit_least_squares` on the derived system, exact Hessian, verified status), from a
 near-truth start at the first size (truth + N(0, 0.1^2); over-specified: the true head split into two heads
 carrying half its value atoms each, with opposite perturbations; one draw per replicate). At every size two
 fits are made, from that near-truth start (the literature's protocol) and warm-started from the previous
@@ -54,7 +54,8 @@ from threadpoolctl import threadpool_limits
 from ..attention.families import attention_entry_function
 from ..errors import ModelError, lookup
 from ..families import ParametricFunction
-from .attention_fit import SymbolicRegression, fit_regression
+from ..newton_system import DerivedSystem
+from .least_squares import fit_least_squares
 from .replicate import PairedSample, setting_seed
 from .setting import Design
 from .voronoi import Atoms, voronoi_loss
@@ -133,9 +134,9 @@ def entry_function(position: str, heads: int) -> ParametricFunction:
 
 
 @cache
-def regression(position: str, heads: int) -> SymbolicRegression:
-    """Compiled kernels of :func:`entry_function` (one per process and model)."""
-    return SymbolicRegression(entry_function(position, heads))
+def regression(position: str, heads: int) -> DerivedSystem:
+    """The derived Newton system of :func:`entry_function` (kernels compiled once per process and model)."""
+    return entry_function(position, heads).newton_system()
 
 
 def _indices(name: str) -> tuple[str, tuple[int, ...]]:
@@ -274,8 +275,8 @@ def _run_path(setting: AttentionSetting, sizes: Sequence[int], rep: int, seed: i
     start = fresh
     rows = []
     for n in sizes:
-        warm = fit_regression(model, X[:n], y[:n], start, bound=BOUND, max_iter=MAX_ITER)
-        cold = warm if start is fresh else fit_regression(model, X[:n], y[:n], fresh, bound=BOUND, max_iter=MAX_ITER)
+        warm = fit_least_squares(model, X[:n], y[:n], start, bound=BOUND, max_iter=MAX_ITER)
+        cold = warm if start is fresh else fit_least_squares(model, X[:n], y[:n], fresh, bound=BOUND, max_iter=MAX_ITER)
         fit = min((warm, cold), key=lambda f: f.loss if np.isfinite(f.loss) else np.inf)
         start = fit.theta
         metrics = losses(setting, fit.theta)

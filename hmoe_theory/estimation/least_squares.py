@@ -1,15 +1,17 @@
-"""Least-squares estimation of a softmax-gated regression MoE, with a verified stopping record.
+"""Least-squares estimation of a regression function, with a verified stopping record.
 
     theta_hat = argmin_theta (1/2n) sum_i (y_i - f(x_i; theta))^2
 
-over the free parameters (component k pinned, :mod:`.model`), in the compact box |theta_a| <= bound (a
+over the free parameters (a softmax mixture's component k pinned, :meth:`hmoe_theory.families.Mixture.pinned`),
+in the compact box |theta_a| <= bound (a
 hypothesis of the rate theorems). Over-specified fits often park a low-weight atom on the boundary of
 the box; the solver holds such coordinates (active set) and checks the Karush-Kuhn-Tucker conditions
 there instead of chasing the boundary through a reparametrisation (with theta = bound tanh(u) the
 boundary is at u = infinity and the fit never converges: measured, u reached 19 after 323 iterations).
 
 Solver (:func:`damped_newton`): Newton's method on the exact Hessian H = J^T J + sum_i r_i d2f_i
-(:meth:`SoftmaxMoE.newton_system`, derived from the symbolic families), saddle-free and damped:
+(the model's ``system``: :class:`hmoe_theory.newton_system.DerivedSystem` derived from the symbolic function, or
+a fast path registered on its family, :meth:`hmoe_theory.families.Mixture.newton_system`), saddle-free and damped:
 with D = diag(J^T J) and D^-1/2 H D^-1/2 = V diag(w) V^T, h = -D^-1/2 V (|w| + lambda)^-1 V^T D^-1/2 g,
 lambda raised after rejected steps and lowered by Nielsen's rule after good ones (the Newton step where H
 is positive definite; downhill along negative curvature, which over-specified fits meet all along the way
@@ -39,16 +41,34 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any, Protocol
 
 import numpy as np
 
 from ..errors import ModelError
 from ..families import Expert, Gate
-from .kernels import PreparedData
+from ..newton_system import System
 from .model import SoftmaxMoE
 
 Array = np.ndarray
-System = tuple[Array, Array, Array, Array]  # residual r, ||J_a||^2, gradient J^T r, Hessian of ||r||^2/2
+
+
+class RegressionModel(Protocol):
+    """What :func:`fit_least_squares` needs of a model f(x; theta) with ``n_params`` parameters.
+
+    ``free_mask`` (bool, (n_params,)): the estimated entries; ``pin(theta)``: equivalent parameters with the
+    others at their pinned values; ``prepare(X)``: the data laid out once; ``predict(data, theta)``: f(x_i);
+    ``system(data, y, theta)``: (r, ||J_a||^2, J^T r, H) of ||r||^2 / 2 over all n_params entries.
+    Implemented by :class:`hmoe_theory.newton_system.DerivedSystem` and :class:`.model.SoftmaxMoE`.
+    """
+
+    n_params: int
+    free_mask: Array
+
+    def pin(self, theta: Array) -> Array: ...
+    def prepare(self, X: Array) -> Any: ...
+    def predict(self, data: Any, theta: Array) -> Array: ...
+    def system(self, data: Any, y: Array, theta: Array) -> System: ...
 
 
 @dataclass(frozen=True)
@@ -184,22 +204,34 @@ class LeastSquaresFit:
 
 
 def fit_least_squares(
-    model: SoftmaxMoE,
-    data: PreparedData,
+    model: RegressionModel,
+    X: Any,
     y: Array,
     start: Array,
     bound: float | None = 5.0,
     max_iter: int = 100,
     start_index: int = 0,
 ) -> LeastSquaresFit:
-    """Fit ``model`` to (data, y) from the parameter vector ``start`` (component k pinned first)."""
+    """Least-squares fit of ``model`` to (X, y) from ``start`` in the box |theta_a| <= ``bound`` -- the one fit
+    function of every regression model (:class:`RegressionModel`).
+
+    ``X``: inputs (n, d) or the model's ``prepare(X)`` layout (reuse it across fits). ``start`` is pinned first
+    (:meth:`RegressionModel.pin`) and :func:`damped_newton` moves the free entries. Returns the verified record
+    (:class:`LeastSquaresFit`): theta, status, reason, iterations, loss L(theta_hat) = ||r||^2 / 2n and the
+    gradient norm ||dL/dtheta_free|| = ||(J^T r)_free|| / n, both from the solver's last system (computed at
+    the returned point, never recomputed).
+    """
     mask = model.free_mask
     theta = model.pin(np.asarray(start, dtype=float))
     y = np.asarray(y, dtype=float)
     n = len(y)
     if n < mask.sum():
         raise ModelError(f"need at least {mask.sum()} samples for {mask.sum()} free parameters, got {n}")
+    data = model.prepare(X) if isinstance(X, np.ndarray | list | tuple) else X
+    if len(data) != n:
+        raise ModelError(f"need y of shape ({len(data)},), got {y.shape}")
     free = np.flatnonzero(mask)
+    last: list = [None, None]  # free entries and system of the last system call
 
     def full(v: Array) -> Array:
         out = theta.copy()
@@ -210,18 +242,18 @@ def fit_least_squares(
         return model.predict(data, full(v)) - y
 
     def system(v: Array) -> System:
-        r, norms, g, H = model.newton_system(data, y, full(v))
-        return r, norms[free], g[free], H[np.ix_(free, free)]
+        r, norms, g, H = model.system(data, y, full(v))
+        last[0], last[1] = np.array(v), (r, norms[free], g[free], H[np.ix_(free, free)])
+        return last[1]
 
     with np.errstate(all="ignore"):
         result = damped_newton(residual, system, theta[free], bound=bound, max_iter=max_iter)
-        fitted = full(result.x)
-        f, Jt = model.predict_and_jacobian_t(data, fitted)
-        r = f - y
+        same = last[0] is not None and np.array_equal(last[0], result.x)
+        r, _, g, _ = last[1] if same else system(result.x)
         loss = 0.5 * float(r @ r) / n
-        grad_norm = float(np.linalg.norm(Jt[free] @ r) / n)
+        grad_norm = float(np.linalg.norm(g) / n)
     status = result.status if np.isfinite(loss) else "diverged"
-    return LeastSquaresFit(fitted, status, result.reason, result.iterations, loss, grad_norm, start_index)
+    return LeastSquaresFit(full(result.x), status, result.reason, result.iterations, loss, grad_norm, start_index)
 
 
 @dataclass

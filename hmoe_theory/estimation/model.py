@@ -1,4 +1,4 @@
-"""Softmax-gated regression mixture of experts with a flat parameter vector, its residual Jacobian and loss.
+"""The hand-written Newton system of a softmax-gated regression mixture: a fast path registered on its family.
 
     f(x; theta) = sum_{j=1}^k pi_j(x) E_j(x),   pi_j(x) = exp(s_j(x) + c_j) / sum_l exp(s_l(x) + c_l),
 
@@ -9,10 +9,13 @@ compiled by :mod:`.kernels`. theta lists, component by component, [gamma_j, c_j,
 
     df/dc_j = pi_j (E_j - f),  df/dgamma_j = pi_j (E_j - f) ds_j/dgamma_j,  df/deta_j = pi_j dE_j/deta_j.
 
-The assembly is tested against the Jacobian of the fully symbolic ``Mixture.function`` to 1e-12.
-Translation invariance is removed by pinning component k: its bias c_k = 0 and, when the gate says it is
-translation invariant (:meth:`Gate.translation_invariant`), its score parameters gamma_k = 0
-(:attr:`SoftmaxMoE.free_mask`).
+This chain rule is registered as the fast path of softmax regression mixtures
+(``Mixture.FAST_SYSTEMS``, so :meth:`hmoe_theory.families.Mixture.newton_system` returns a :class:`SoftmaxMoE`)
+and tested against the system derived from the symbolic ``Mixture.function``
+(:class:`hmoe_theory.newton_system.DerivedSystem`) to 1e-12 in tests/test_family_conformance.py. It shifts the
+scores by their max before exponentiating (the derived system evaluates exp as written). Facts -- which
+parameters are pinned (:attr:`SoftmaxMoE.free_mask`, :meth:`SoftmaxMoE.pin`), the identified projection
+(:meth:`SoftmaxMoE.canonical`), the parameter names -- are read from the :class:`~hmoe_theory.families.Mixture`.
 """
 
 from __future__ import annotations
@@ -23,7 +26,8 @@ from functools import cached_property
 import numpy as np
 
 from ..errors import ModelError
-from ..families import Expert, Gate, get_expert, get_gate
+from ..families import Expert, Gate, Mixture, get_expert, get_gate
+from ..newton_system import DerivedSystem, System
 from ..symbols import input_symbols
 from .kernels import PreparedData, TermKernel
 
@@ -64,6 +68,20 @@ class SoftmaxMoE:
     def from_names(cls, gate: str | Gate, expert: str | Expert, k: int, d: int) -> "SoftmaxMoE":
         return cls(get_gate(gate), get_expert(expert), k, d)
 
+    @classmethod
+    def from_mixture(cls, mixture: Mixture) -> "SoftmaxMoE":
+        """The fast path of a softmax regression ``mixture`` (registered in ``Mixture.FAST_SYSTEMS``)."""
+        return cls(mixture.gate, mixture.expert, mixture.k, mixture.d)
+
+    @cached_property
+    def mixture(self) -> Mixture:
+        """The symbolic family (regression mode): the source of the facts and of :meth:`derived_system`."""
+        return Mixture(self.gate, self.expert, self.k, self.d)
+
+    def derived_system(self) -> DerivedSystem:
+        """The Newton system derived from the symbolic mixture (:meth:`system` is tested equal to it)."""
+        return self.mixture.derived_system()
+
     # -- symbolic source -> kernels -------------------------------------------------------------------
     @cached_property
     def gate_kernel(self) -> TermKernel:
@@ -88,10 +106,8 @@ class SoftmaxMoE:
         return self.k * (pg + 1 + pe)
 
     def param_names(self) -> list[str]:
-        """Names in theta order: ``<param>[j]`` for component j = 1..k (``c[j]`` the bias)."""
-        gate = [p.name for p in self.gate_kernel.params]
-        expert = [p.name for p in self.expert_kernel.params]
-        return [f"{name}[{j}]" for j in range(1, self.k + 1) for name in (*gate, "c", *expert)]
+        """Names in theta order: the Mixture's (``beta_1_2`` is beta_2 of component 1, ``beta0_1`` its bias)."""
+        return [p.name for p in self.mixture.params]
 
     # -- parameter bookkeeping --------------------------------------------------------------------------
     def split(self, theta: Array) -> ComponentParams:
@@ -107,30 +123,21 @@ class SoftmaxMoE:
         expert = np.asarray(expert, dtype=float).reshape(self.k, -1)
         return np.concatenate([gate, np.asarray(bias, dtype=float).reshape(self.k, 1), expert], axis=1).ravel()
 
-    @cached_property
+    @property
     def free_mask(self) -> Array:
-        """True for estimated entries; component k's bias (and gate, if translation invariant) is pinned."""
-        pg, pe = self.sizes
-        mask = np.ones((self.k, pg + 1 + pe), dtype=bool)
-        mask[-1, pg] = False
-        if self.gate.translation_invariant(self.d):
-            mask[-1, :pg] = False
-        mask.setflags(write=False)
-        return mask.ravel()
+        """True for estimated entries (:attr:`Mixture.free_mask`: component k's bias, and its score parameters if
+        the gate is translation invariant, are pinned)."""
+        return self.mixture.free_mask
 
     def pin(self, theta: Array) -> Array:
-        """Equivalent parameters with component k pinned (same regression function)."""
-        p = self.split(theta)
-        gate = p.gate - p.gate[-1] if self.gate.translation_invariant(self.d) else p.gate
-        return self.join(gate, p.bias - p.bias[-1], p.expert)
+        """Equivalent parameters with component k pinned (same regression function; :meth:`Mixture.pin`)."""
+        return self.mixture.pin(theta)
 
     def canonical(self, theta: Array) -> ComponentParams:
-        """Identified representative per component: gate and expert parameters projected by the families'
-        :meth:`identified_projection` (e.g. A -> sym(A) for quadratic scores)."""
-        p = self.split(theta)
-        return ComponentParams(
-            p.gate @ self.gate.identified_projection(self.d), p.bias, p.expert @ self.expert.identified_projection(self.d)
-        )
+        """Identified representative per component (:meth:`Mixture.canonical`; e.g. A -> sym(A))."""
+        pg, _ = self.sizes
+        rows = self.mixture.canonical(theta)
+        return ComponentParams(rows[:, :pg], rows[:, pg], rows[:, pg + 1 :])
 
     # -- evaluation -------------------------------------------------------------------------------------
     def prepare(self, X: Array) -> PreparedData:
@@ -175,7 +182,7 @@ class SoftmaxMoE:
         np.multiply(expert_grads.transpose(1, 0, 2), pi[:, None, :], out=Jt[:, pg + 1 :])
         return f, Jt.reshape(self.n_params, n)
 
-    def newton_system(self, X: Array | PreparedData, y: Array, theta: Array) -> tuple[Array, Array, Array, Array]:
+    def system(self, X: Array | PreparedData, y: Array, theta: Array) -> System:
         """Residual r = f - y, squared column norms ||J_a||^2, gradient g = J^T r and the exact Hessian
 
             H = J^T J + S,   S = sum_i r_i d2f(x_i)/dtheta dtheta^T   of ||r||^2 / 2.
@@ -241,3 +248,6 @@ class SoftmaxMoE:
         residual = f - np.asarray(y, dtype=float)
         n = len(residual)
         return 0.5 * float(residual @ residual) / n, (Jt @ residual) / n
+
+
+Mixture.FAST_SYSTEMS[("softmax", "regression")] = SoftmaxMoE.from_mixture

@@ -12,6 +12,7 @@ import sympy as sp
 from ..compile import Kernel, compile_expr
 from ..errors import ModelError
 from ..expr import parse_expression, parse_name
+from ..newton_system import DerivedSystem
 from ..symbols import indexed_name, input_symbols, real_symbol
 
 
@@ -55,6 +56,10 @@ class ParametricFunction:
     def kernel(self) -> Kernel:
         """numpy kernel f(*inputs, *params) (see :func:`hmoe_theory.compile.compile_expr`)."""
         return compile_expr(self.expr, [*self.inputs, *self.params])
+
+    def newton_system(self, hessian: str = "exact") -> DerivedSystem:
+        """The least-squares Newton system of f derived from ``expr`` (every parameter free)."""
+        return DerivedSystem(self.expr, self.inputs, self.params, hessian)
 
     def with_params_fixed(self, values: dict[sp.Symbol, sp.Expr], name: str | None = None) -> "ParametricFunction":
         """Substitute values for some parameters (they disappear from ``params``)."""

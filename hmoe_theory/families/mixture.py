@@ -7,16 +7,34 @@
 * :class:`Mixture` -- k components in dimension d:
   regression  f(x) = sum_j w_j(x) E_j(x);   density  p(y|x) = sum_j w_j(x) N(y | E_j(x), nu_j),
   with w_j the softmax of the scores + biases (or independent sigmoids for the sigmoid gate).
+
+Facts of a mixture, stated once here and read by estimation, Fisher information, EM and rate orders:
+
+* :attr:`Mixture.pinned` -- the softmax is unchanged by z_j -> z_j + t(x) for a common t, so a softmax mixture
+  fixes component k's bias c_k = 0 and, when the gate is translation invariant (its score is linear and
+  homogeneous in its parameters, :meth:`Gate.translation_invariant`), its score parameters gamma_k = 0.
+  A gate that is not translation invariant (Laplace exp(-||x - beta|| + c)) keeps beta_k free: shifting every
+  beta_j changes the function, so beta_k is identified; a sigmoid gate pins nothing (independent weights);
+* :meth:`Mixture.pin` -- the equivalent parameters with that pinning; :meth:`Mixture.canonical` -- the
+  identified projection of every component's gate and expert parameters (sym(A) for quadratic scores);
+* :attr:`Mixture.roles` -- each parameter's role (gate, bias, expert, variance) and block (``beta``, ``A``,
+  ``a``, ``alpha``, ``nu``, ...), from the unindexed term of its family;
+* :meth:`Mixture.check` -- the hypotheses on values: finite, and positive where the symbol is (variances).
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
+from typing import ClassVar
 
+import numpy as np
 import sympy as sp
 
 from ..errors import ModelError, lookup
+from ..newton_system import DerivedSystem
 from ..symbols import input_symbols
 from .base import ParametricFunction
 from .experts import EXPERTS, Expert
@@ -24,6 +42,12 @@ from .gates import GATES, Gate
 from .noise import gaussian_density, response_symbol, variance_symbol
 
 MODES = ("regression", "density")
+ROLES = ("gate", "bias", "expert", "variance")
+
+
+def block_of(name: str) -> str:
+    """Block of an unindexed parameter name: ``beta_1 -> beta``, ``A_1_2 -> A``, ``a1 -> a``, ``w0 -> w``."""
+    return re.sub(r"[_0-9]+$", "", name) or name
 
 
 def get_gate(name: str | Gate) -> Gate:
@@ -131,3 +155,99 @@ class Mixture:
             *(w * gaussian_density(y, c["expert"], c["variance"]) for w, c in zip(self.weights, self.components))
         )
         return ParametricFunction(name, expr, (*self.x, y), self.params)
+
+    # -- facts (module docstring) ------------------------------------------------------------------------
+    @property
+    def width(self) -> int:
+        """Parameters per component (gate, bias, expert[, variance])."""
+        return len(self.params) // self.k
+
+    @cached_property
+    def roles(self) -> tuple[tuple[str, str], ...]:
+        """(role, block) of each parameter of one component, in :attr:`params` order (module docstring)."""
+        term = self.gate.term(self.x)
+        _, expert_params = self.expert.term(self.x)
+        out = [("gate", block_of(p.name)) for p in term.params]
+        out += [("bias", "c")] + [("expert", block_of(p.name)) for p in expert_params]
+        return tuple(out + ([("variance", "nu")] if self.mode == "density" else []))
+
+    def _role_index(self, role: str) -> np.ndarray:
+        return np.array([a for a, (r, _) in enumerate(self.roles) if r == role], dtype=int)
+
+    @cached_property
+    def pinned(self) -> tuple[sp.Symbol, ...]:
+        """Parameters fixed at 0 (module docstring): component k's bias, and its score parameters when the gate
+        is translation invariant; none for a sigmoid gate."""
+        if self.gate.normalisation != "softmax":
+            return ()
+        last = self.components[-1]["gate"]
+        invariant = self.gate.translation_invariant(self.d)
+        return (*(last.params if invariant else ()), last.bias)
+
+    @cached_property
+    def free_params(self) -> tuple[sp.Symbol, ...]:
+        """The parameters an estimator moves: :attr:`params` without :attr:`pinned`."""
+        return tuple(p for p in self.params if p not in set(self.pinned))
+
+    @cached_property
+    def free_mask(self) -> np.ndarray:
+        """True for the entries of :attr:`params` in :attr:`free_params` (read-only)."""
+        pinned = set(self.pinned)
+        mask = np.array([p not in pinned for p in self.params], dtype=bool)
+        mask.setflags(write=False)
+        return mask
+
+    def _rows(self, values: Sequence[float]) -> np.ndarray:
+        values = np.asarray(values, dtype=float)
+        if values.shape != (len(self.params),):
+            raise ModelError(f"expected {len(self.params)} parameter values, got shape {values.shape}")
+        return values.reshape(self.k, self.width).copy()
+
+    def pin(self, values: Sequence[float]) -> np.ndarray:
+        """Equivalent values (same function) with :attr:`pinned` at 0: component k's bias (and its score
+        parameters, if pinned) subtracted from every component's."""
+        rows = self._rows(values)
+        if self.pinned:
+            shifted = self._role_index("bias")
+            if len(self.pinned) > 1:
+                shifted = np.concatenate([self._role_index("gate"), shifted])
+            rows[:, shifted] -= rows[-1, shifted]
+        return rows.ravel()
+
+    def canonical(self, values: Sequence[float]) -> np.ndarray:
+        """Each component's gate and expert parameters projected on their identified part
+        (:meth:`Gate.identified_projection`, :meth:`Expert.identified_projection`; sym(A) for quadratic scores),
+        as rows (k, width); compose with :meth:`pin` to also remove the softmax translation."""
+        rows = self._rows(values)
+        gate, expert = self._role_index("gate"), self._role_index("expert")
+        rows[:, gate] = rows[:, gate] @ self.gate.identified_projection(self.d)
+        rows[:, expert] = rows[:, expert] @ self.expert.identified_projection(self.d)
+        return rows
+
+    def check(self, values: Sequence[float]) -> None:
+        """Raise :class:`~hmoe_theory.errors.ModelError` unless ``values`` (in :attr:`params` order) are finite and
+        positive where the symbol is declared positive (the variances nu_j)."""
+        values = np.asarray(values, dtype=float)
+        if values.shape != (len(self.params),):
+            raise ModelError(f"expected {len(self.params)} parameter values, got shape {values.shape}")
+        for p, v in zip(self.params, values):
+            if not np.isfinite(v):
+                raise ModelError(f"{p.name} must be finite, got {v}")
+            if p.is_positive and v <= 0:
+                raise ModelError(f"{p.name} must be positive (a variance), got {v}")
+
+    # -- the Newton system of the regression function ---------------------------------------------------
+    #: hand-written Newton systems registered by a higher layer, keyed by (normalisation, mode): a factory
+    #: mixture -> model with the protocol of :class:`~hmoe_theory.newton_system.DerivedSystem` (tested equal to it)
+    FAST_SYSTEMS: ClassVar[dict[tuple[str, str], Callable[["Mixture"], object]]] = {}
+
+    def derived_system(self, hessian: str = "exact") -> DerivedSystem:
+        """The Newton system derived from :attr:`function` (regression mode)."""
+        if self.mode != "regression":
+            raise ModelError("a least-squares Newton system needs a regression mixture")
+        return DerivedSystem(self.function.expr, self.function.inputs, self.function.params, hessian, pinning=self)
+
+    def newton_system(self) -> object:
+        """The fast path registered for this kind of mixture (:attr:`FAST_SYSTEMS`), else :meth:`derived_system`."""
+        fast = self.FAST_SYSTEMS.get((self.gate.normalisation, self.mode))
+        return fast(self) if fast is not None else self.derived_system()

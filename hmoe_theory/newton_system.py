@@ -1,23 +1,24 @@
-"""Least squares for a regression function given symbolically, e.g. an entry of (gated) attention.
+"""The derived Newton system of a least-squares objective, from one sympy expression.
 
-For a :class:`~hmoe_theory.families.ParametricFunction` f(x; theta) (inputs x, parameters theta in R^p) and
-data (x_i, y_i), i = 1..n,
+For a regression function f(x; theta) given as a sympy expression (inputs x, parameters theta in R^p) and data
+(x_i, y_i), i = 1..n, the objective is ||r||^2 / 2 with r_i = f(x_i; theta) - y_i. Its Newton system is
 
-    theta_hat = argmin_{|theta_a| <= bound} L(theta),   L(theta) = (1/2n) sum_i (f(x_i; theta) - y_i)^2.
+    (r, ||J_a||^2, g = J^T r, H),   J_ia = d f(x_i; theta) / d theta_a,
+    H = J^T J + S,  S_ab = sum_i r_i d^2 f(x_i; theta) / d theta_a d theta_b   (``hessian="exact"``, default)
+    H = J^T J                                                               (``hessian="gauss-newton"``).
 
-Newton system of ||r||^2 / 2 with r_i = f(x_i; theta) - y_i: gradient g = J^T r and Hessian
-``exact``: H = J^T J + S, S = sum_i r_i d^2 f(x_i) (default), or ``gauss-newton``: H = J^T J. The solver is
-:func:`hmoe_theory.estimation.least_squares.damped_newton` (saddle-free damped Newton in the box with an
-active set, and a verified KKT status: converged / iteration-cap / diverged / failed).
+:class:`DerivedSystem` computes it from the expression alone; every regression fit of the library
+(:func:`hmoe_theory.estimation.least_squares.fit_least_squares`) consumes it, and a hand-written system is only
+an override registered on its family (:meth:`hmoe_theory.families.Mixture.newton_system`) and tested against
+this one.
 
-Kernels, all derived from ``function.expr`` by sympy (the attention code fitted is the one symbolic source of
-:mod:`hmoe_theory.attention.families`, never a hand-written copy):
+Kernels, all derived from the expression by sympy:
 
 * value f: :func:`hmoe_theory.compile.compile_exprs` (vectorised numpy, common subexpressions shared);
 * system: f, its gradient d f / d theta_a and the upper-triangle second derivatives d^2 f / d theta_a d theta_b,
-  built by second-order forward differentiation over the expression graph of ``function.expr``
-  (:func:`second_order_program`): every node u carries its value, its nonzero first derivatives du_a and
-  second derivatives d2u_ab, with the rules (sum) d(u + v) = du + dv; (product) d(uv) = u dv + v du,
+  built by second-order forward differentiation over the expression graph (:func:`second_order_program`):
+  every node u carries its value, its nonzero first derivatives du_a and second derivatives d2u_ab, with the
+  rules (sum) d(u + v) = du + dv; (product) d(uv) = u dv + v du,
   d2(uv)_ab = u d2v_ab + v d2u_ab + du_a dv_b + du_b dv_a; (constant power k) d(u^k) = k u^(k-1) du,
   d2(u^k)_ab = k u^(k-1) d2u_ab + k (k-1) u^(k-2) du_a du_b; (exp) E = exp(u): dE = E du,
   d2E_ab = E (d2u_ab + du_a du_b); any other node: its sympy derivatives. Each exp node E = exp(u) and each
@@ -26,18 +27,17 @@ Kernels, all derived from ``function.expr`` by sympy (the attention code fitted 
   of exp(s_1) / (exp(s_1) + exp(s_2)) carry exp(2 s_1), (.)^-2, (.)^-3, ..., and symengine merges
   exp(a) exp(b) into exp(a + b): 38 exponentials per point for G2 with 2 heads instead of 8). Entries that
   are identically 0 (two value atoms, two different heads) never appear.
-  Two routines compiled by symengine's LLVM backend (common subexpressions shared): the first maps a point
-  (x, theta) to (x, theta, A_1..A_K) (the auxiliary values), the second maps that row to (f, gradient,
-  second derivatives). They run on blocks of :data:`BLOCK` points, so a block's values stay in cache, and
-  each block is reduced at once by BLAS: H += J_B^T J_B, (g, S) += r_B^T (J_B, d^2 f_B) (S_ab = sum_i r_i
-  d^2 f_i / d theta_a d theta_b); ||J_a||^2 is the diagonal of J^T J. Measured against the previous numpy
-  kernel of sympy's derivatives (n = 1e5, one thread): 9-14x per system, the same values to ~1e-14 relative
-  (``benchmarks/bench_attention_engine.py``, and a test). Blocks are fixed, so the order of the sums (and the
-  bits) do not depend on the caller.
+  Two routines compiled by symengine's LLVM backend (:func:`hmoe_theory.compile.compile_llvm_rows`): the
+  first maps a point (x, theta) to (x, theta, A_1..A_K) (the auxiliary values), the second maps that row to
+  (f, gradient, second derivatives). They run on blocks of :data:`BLOCK` points, so a block's values stay in
+  cache, and each block is reduced at once by BLAS: H += J_B^T J_B, (g, S) += r_B^T (J_B, d^2 f_B);
+  ||J_a||^2 is the diagonal of J^T J. Blocks are fixed, so the order of the sums (and the bits) do not depend
+  on the caller.
 
-Hypotheses: f is twice continuously differentiable in theta on the box (true for attention entries: exp,
-rational functions of exp, sigmoid); p <= n; f uses only functions symengine's LLVM backend knows (exp, log,
-powers, ...); symengine built with LLVM (its PyPI wheels are).
+Hypotheses: f is twice continuously differentiable in theta where it is evaluated (a kink such as relu's gives
+the one-sided derivative); p <= n; f uses only functions symengine's LLVM backend knows (exp, log, powers, erf,
+...); symengine built with LLVM (its PyPI wheels are). Exponentials are evaluated as written: a softmax
+written exp(z_j) / sum_l exp(z_l) overflows where some z_l > 709 (a hand-written system may shift by the max).
 """
 
 from __future__ import annotations
@@ -49,12 +49,12 @@ from functools import cached_property
 import numpy as np
 import sympy as sp
 
-from ..compile import compile_exprs, compile_llvm_rows
-from ..errors import ModelError
-from ..families import ParametricFunction
-from .least_squares import LeastSquaresFit, System, damped_newton
+from .compile import compile_exprs, compile_llvm_rows
+from .errors import ModelError
 
 Array = np.ndarray
+#: (residual r, squared column norms ||J_a||^2, gradient J^T r, Hessian of ||r||^2 / 2)
+System = tuple[Array, Array, Array, Array]
 Derivatives = tuple[sp.Expr, dict[int, sp.Expr], dict[tuple[int, int], sp.Expr]]  # value, du_a, d2u_ab (a <= b)
 HESSIANS = ("exact", "gauss-newton")
 #: points per block of the system kernels (a block's values: (1 + p + q) x BLOCK doubles, ~2 MB for p = 10)
@@ -192,48 +192,86 @@ class Prepared:
     def n(self) -> int:
         return self.columns.shape[1]
 
+    def __len__(self) -> int:
+        return self.n
+
 
 @dataclass(frozen=True, eq=False)
-class SymbolicRegression:
-    """f(x; theta) of ``function`` with compiled value / gradient / Hessian kernels (built on first use)."""
+class DerivedSystem:
+    """f(x; theta) = ``expr`` with compiled value and Newton-system kernels (built on first use).
 
-    function: ParametricFunction
+    ``inputs`` and ``params`` are sympy symbols. ``pinning``: an object with ``free_mask`` (bool, (p,)) and
+    ``pin(theta)`` (equivalent parameters with the others at their pinned values), e.g. a softmax
+    :class:`~hmoe_theory.families.Mixture`; without it every parameter is free.
+
+    >>> import sympy as sp
+    >>> x, a, b = sp.symbols("x a b", real=True)
+    >>> system = DerivedSystem(a * sp.exp(b * x), (x,), (a, b))
+    >>> r, norms, g, H = system.system(np.array([[0.0], [1.0]]), np.zeros(2), np.array([1.0, 0.0]))
+    >>> r.tolist(), g.tolist()
+    ([1.0, 1.0], [2.0, 1.0])
+    """
+
+    expr: sp.Expr
+    inputs: tuple[sp.Symbol, ...]
+    params: tuple[sp.Symbol, ...]
     hessian: str = "exact"
+    pinning: object | None = None
 
     def __post_init__(self) -> None:
         if self.hessian not in HESSIANS:
             raise ModelError(f"hessian must be one of {', '.join(HESSIANS)}, got {self.hessian!r}")
+        object.__setattr__(self, "inputs", tuple(self.inputs))
+        object.__setattr__(self, "params", tuple(self.params))
+        unknown = self.expr.free_symbols - set(self.inputs) - set(self.params)
+        if unknown:
+            raise ModelError(f"undeclared symbols {sorted(map(str, unknown))} in the regression function")
 
     @property
     def n_params(self) -> int:
-        return len(self.function.params)
+        return len(self.params)
 
     @property
     def n_inputs(self) -> int:
-        return len(self.function.inputs)
+        return len(self.inputs)
+
+    @cached_property
+    def free_mask(self) -> Array:
+        """True for the estimated parameters (all of them without ``pinning``)."""
+        if self.pinning is not None:
+            return self.pinning.free_mask
+        mask = np.ones(self.n_params, dtype=bool)
+        mask.setflags(write=False)
+        return mask
+
+    def pin(self, theta: Array) -> Array:
+        """Equivalent parameters with the pinned ones at their values (theta itself without ``pinning``)."""
+        theta = self._theta(theta)
+        return self.pinning.pin(theta) if self.pinning is not None else theta.copy()
 
     @cached_property
     def _args(self) -> list:
-        return [*self.function.inputs, *self.function.params]
+        return [*self.inputs, *self.params]
 
     @cached_property
     def _value_kernel(self):
-        return compile_exprs([self.function.expr], self._args)
+        return compile_exprs([self.expr], self._args)
 
     @cached_property
-    def _program(self) -> SecondOrderProgram:
-        return second_order_program(self.function.expr, tuple(self.function.params))
+    def program(self) -> "SecondOrderProgram":
+        """The second-order program of ``expr`` (:func:`second_order_program`)."""
+        return second_order_program(self.expr, self.params)
 
     @cached_property
     def _curvature_index(self) -> tuple[Array, Array]:
         """(rows, cols) of the second derivatives the system kernel computes (none for Gauss-Newton)."""
-        keys = list(self._program.curvature) if self.hessian == "exact" else []
+        keys = list(self.program.curvature) if self.hessian == "exact" else []
         return np.array([a for a, _ in keys], dtype=int), np.array([b for _, b in keys], dtype=int)
 
     @cached_property
     def _system_kernels(self) -> tuple[Callable[..., None], Callable[..., None], int]:
         """(point kernel (x, theta) -> (x, theta, A), derivative kernel -> (f, gradient, curvature), K)."""
-        program, args = self._program, self._args
+        program, args = self.program, self._args
         auxiliaries: dict[sp.Symbol, sp.Expr] = {}
         for A, definition in program.auxiliaries:  # in order: a definition only holds earlier A_j
             auxiliaries[A] = definition.xreplace(auxiliaries)
@@ -271,6 +309,7 @@ class SymbolicRegression:
     def system(self, X: Array | Prepared, y: Array, theta: Array) -> System:
         """(r, ||J_a||^2, g = J^T r, H) of ||r||^2 / 2 at theta (module docstring)."""
         data, theta = self._data(X), self._theta(theta)
+        y = np.asarray(y, dtype=float)
         p, n = self.n_params, data.n
         rows, cols = self._curvature_index
         points, derivatives, K = self._system_kernels
@@ -297,51 +336,4 @@ class SymbolicRegression:
         return r, np.diag(gram).copy(), g, H
 
 
-def fit_regression(
-    model: SymbolicRegression,
-    X: Array,
-    y: Array,
-    start: Array,
-    bound: float | None = 5.0,
-    max_iter: int = 100,
-    start_index: int = 0,
-) -> LeastSquaresFit:
-    """Least-squares fit of ``model`` to (X, y) from ``start`` in the box |theta_a| <= ``bound``.
-
-    Returns the solver's verified record (:class:`~hmoe_theory.estimation.least_squares.LeastSquaresFit`:
-    theta, status, reason, iterations, loss L(theta_hat), gradient norm ||dL/dtheta||). The data are laid out
-    once (:meth:`SymbolicRegression.prepare`); the system at the returned point is the solver's last one
-    when the solver stopped there (no recomputation).
-    """
-    X = np.asarray(X, dtype=float)
-    y = np.asarray(y, dtype=float)
-    if y.shape != (len(X),):
-        raise ModelError(f"need y of shape ({len(X)},), got {y.shape}")
-    n = len(y)
-    if n < model.n_params:
-        raise ModelError(f"need at least {model.n_params} samples for {model.n_params} parameters, got {n}")
-    data = model.prepare(X)
-    last: list = [None, None]  # theta and system of the last system call
-
-    def system(theta: Array) -> System:
-        last[0], last[1] = np.array(theta), model.system(data, y, theta)
-        return last[1]
-
-    with np.errstate(all="ignore"):
-        result = damped_newton(
-            lambda theta: model.predict(data, theta) - y,
-            system,
-            np.asarray(start, dtype=float),
-            bound=bound,
-            max_iter=max_iter,
-        )
-        same = last[0] is not None and np.array_equal(last[0], result.x)
-        r, _, g, _ = last[1] if same else model.system(data, y, result.x)
-        loss = 0.5 * float(r @ r) / n
-        grad_norm = float(np.linalg.norm(g) / n)
-    status = result.status if np.isfinite(loss) else "diverged"
-    return LeastSquaresFit(result.x, status, result.reason, result.iterations, loss, grad_norm, start_index)
-
-
-__all__ = ["BLOCK", "HESSIANS", "Prepared", "SecondOrderProgram", "SymbolicRegression", "fit_regression",
-           "second_order_program"]
+__all__ = ["BLOCK", "HESSIANS", "DerivedSystem", "Prepared", "SecondOrderProgram", "System", "second_order_program"]
