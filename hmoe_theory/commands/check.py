@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 from pathlib import Path
@@ -50,7 +51,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="include claims of installed packages, entry point group hmoe.claims (default: yes, unless --claims)",
     )
     p.add_argument("--only", metavar="PATTERN", help="claims whose id matches this glob or contains it")
-    p.add_argument("--json", action="store_true", help="print machine-readable results instead of lines")
+    p.add_argument(
+        "--json", action="store_true", help="print machine-readable results (or, with --list, the claims) instead of lines"
+    )
     p.add_argument(
         "--markdown", nargs="?", const="CLAIMS.md", metavar="PATH", help="also write the ledger (default CLAIMS.md)"
     )
@@ -68,6 +71,30 @@ def _write(path: str, text: str, what: str) -> None:
         target.write_text(text, encoding="utf-8")
     except OSError as exc:
         raise HmoeError(f"cannot write the {what} to {path}: {exc.strerror or exc}") from None
+
+
+def listing(c) -> dict:
+    """What ``hmoe check --list --json`` shows of a claim (everything but its check)."""
+    return {
+        "id": c.id,
+        "title": c.title,
+        "kind": c.kind,
+        "statement": c.statement,
+        "hypotheses": list(c.hypotheses),
+        "source": c.source,
+        "paper": c.paper,
+        "paper_version": c.paper_version,
+        "origin": c.origin,
+        "depends_on": list(c.depends_on),
+        "expected": c.expected.value,
+        "time_limit_s": c.time_limit_s,
+    }
+
+
+def reason_line(result) -> str:
+    """Why a claim failed, on one indented line: its verdict's summary (first line)."""
+    summary = (result.summary.strip().splitlines() or ["(no summary)"])[0]
+    return f"      {result.claim.id}: {summary}"
 
 
 def run(args: argparse.Namespace) -> int:
@@ -90,12 +117,17 @@ def run(args: argparse.Namespace) -> int:
             raise HmoeError("no claims to run (the built-in ledger is excluded and no other claims were loaded)")
         claims = select(args.only, chosen)
         if args.list:
-            for c in claims:
-                print(f"{c.id:<60} expected {c.expected.value:<10} {c.title}")
+            if args.json:
+                print(json.dumps({"claims": [listing(c) for c in claims]}, indent=2))
+            else:
+                for c in claims:
+                    print(f"{c.id:<60} expected {c.expected.value:<10} {c.title}")
             return 0
 
         def show(result) -> None:
             print(format_line(result), flush=True)
+            if not result.passed:
+                print(reason_line(result), flush=True)
 
         results = run_claims(claims, jobs=args.jobs, on_result=None if args.json else show, sources=sources)
     if not args.json:
