@@ -21,9 +21,9 @@ Rank: number of singular values of I above ``rtol * sigma_max`` (default rtol = 
 quadrature error for smooth integrands, far below the spectrum of a regular model). The
 eigenvectors of the remaining singular values are the non-identifiable directions.
 
-Parametrisation: the softmax is invariant under a common shift of all components' gate parameters, so
-by default the last component's gate parameters and bias are fixed at their given values (the
-reference component) and excluded from theta; pass ``free`` to choose the parameters explicitly.
+Parametrisation: by default the parameters :attr:`Mixture.pinned` (the last component's bias, and its gate
+parameters when the gate is translation invariant) are fixed at their given values and excluded from theta;
+pass ``free`` to choose the parameters explicitly.
 Hypotheses: a softmax-normalised gate (so p(y | x) is a density), Gaussian noise with variances
 nu_j > 0; p(y | x) > 0 (true for Gaussian mixtures).
 """
@@ -140,9 +140,7 @@ def _free_parameters(mixture: Mixture, free: Sequence[str] | None) -> list[sp.Sy
         if unknown:
             raise ModelError(f"unknown parameter(s) {', '.join(unknown)} (parameters: {', '.join(by_name)})")
         return [by_name[n] for n in free]
-    reference = mixture.components[-1]["gate"]
-    held = {*reference.params, reference.bias}
-    return [p for p in mixture.params if p not in held]
+    return list(mixture.free_params)
 
 
 class _Integrand:
