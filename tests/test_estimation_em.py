@@ -79,3 +79,41 @@ def test_em_input_errors():
         GaussianMoEEM(3).fit(np.zeros((5, 2)), np.zeros(5), init=GaussianMoEParams(TRUE.gate, TRUE.experts, -TRUE.variances))
     with pytest.raises(ModelError, match="call fit"):
         GaussianMoEEM(2).predict(np.zeros((1, 2)))
+
+
+def _scores(X, y, params):
+    """Mean per-sample score of every parameter by central finite differences of the mean log-likelihood."""
+    theta, out = params.flat(), []
+    for a in range(theta.size):
+        step = np.zeros_like(theta)
+        step[a] = 1e-6
+        plus, minus = (GaussianMoEParams.from_flat(theta + s, 3, 2) for s in (step, -step))
+        out.append((mean_log_likelihood(X, y, plus) - mean_log_likelihood(X, y, minus)) / 2e-6)
+    return np.array(out).reshape(3, -1)
+
+
+def test_score_test_is_the_gradient_and_converged_fits_pass_it():
+    from hmoe_theory.estimation.em import score_cosine
+
+    X, y = sample_gaussian_moe(3, 4000)
+    data = _Data.build(SoftmaxMoE.from_names("softmax-linear", "linear", 3, 2), X, y)
+    gradient = _scores(X, y, TRUE)
+    assert np.abs(gradient).max() > 1e-2  # the truth is not the in-sample MLE: the score is not zero there
+    truth_cos = score_cosine(data, TRUE, _log_softmax(TRUE.gate, data))
+    assert 0.1 / np.sqrt(4000) < truth_cos < 10 / np.sqrt(4000)  # ~ one sampling standard deviation
+    em = GaussianMoEEM(3, max_iter=2000, tol=1e-8).fit(X, y, init=TRUE)
+    assert em.status_ == "converged" and em.reason_ == "tol"
+    assert em.score_cosine_ <= 0.1 / np.sqrt(4000)
+    assert np.abs(_scores(X, y, em.params_)).max() < 1e-2 * np.abs(gradient).max()  # a stationary point
+
+
+def test_blow_ups_are_diverged_with_a_reason_never_converged():
+    X, y = sample_gaussian_moe(4, 2000)
+    boxed = GaussianMoEEM(3, max_iter=200, tol=1e-8, bound=1.0).fit(X, y, init=TRUE)  # the truth has |gamma| = 2
+    assert (boxed.status_, boxed.reason_, boxed.converged_) == ("diverged", "box", False)
+    # a component sitting on two points with a tiny variance collapses onto them: the likelihood is unbounded
+    collapsing = GaussianMoEParams(np.array([[0.0, 0.0, -8.0], [0.0, 0.0, 0.0], [0.0, 0.0, 0.0]]),
+                                   np.array([[0.0, 0.0, y[0]], *TRUE.experts[1:]]), np.array([1e-7, 0.1, 0.1]))
+    collapsed = GaussianMoEEM(3, max_iter=200, tol=1e-8, variance_floor=1e-8).fit(X, y, init=collapsing)
+    assert collapsed.status_ == "diverged" and collapsed.reason_ == "variance-floor"
+    assert GaussianMoEEM(3, max_iter=3, tol=1e-8).fit(X, y, init=TRUE).status_ == "iteration-cap"
