@@ -34,7 +34,7 @@ import numpy as np
 
 from hmoe_theory.estimation import least_squares, replicate
 from hmoe_theory.estimation.least_squares import LeastSquaresFit, _cosine, held_at_bound, verified_result
-from hmoe_theory.estimation.model import softmax_columns
+from hmoe_theory.numeric import softmax
 
 SIZES = sorted({int(round(v)) for v in np.geomspace(1e3, 1e5, 20)})
 COUNTS = collections.Counter()
@@ -133,7 +133,7 @@ def varpro_fit(model, data, y, start, bound=5.0, max_iter=100, start_index=0) ->
         theta = theta0.copy()
         theta[gate] = v
         rows = theta.reshape(k, width)
-        pi = softmax_columns(model.gate_kernel.values(data, rows[:, :pg]) + rows[:, pg][:, None])
+        pi = softmax(model.gate_kernel.values(data, rows[:, :pg]) + rows[:, pg][:, None], axis=0)
         design = (pi[:, None, :] * phi[None]).reshape(k * pe, len(y))
         theta[expert] = np.linalg.lstsq(design.T, y, rcond=None)[0]
         return theta, design

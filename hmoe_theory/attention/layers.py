@@ -33,6 +33,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 import sympy as sp
 
+from .. import numeric
 from ..errors import ModelError, UnknownNameError
 from ..expr import sigmoid as symbolic_sigmoid
 from ..symbols import input_symbols, matrix_symbols, vector_symbols
@@ -54,8 +55,7 @@ def softmax(scores: np.ndarray, axis: int = -1) -> np.ndarray:
     if scores.dtype == object:
         weights = _exp_objects(scores)
         return weights / weights.sum(axis=axis, keepdims=True)
-    shifted = np.exp(scores - scores.max(axis=axis, keepdims=True))
-    return shifted / shifted.sum(axis=axis, keepdims=True)
+    return numeric.softmax(scores, axis)
 
 
 def sigmoid(z: np.ndarray) -> np.ndarray:
@@ -63,7 +63,7 @@ def sigmoid(z: np.ndarray) -> np.ndarray:
     z = np.asarray(z)
     if z.dtype == object:
         return _sigmoid_objects(z)
-    return np.exp(-np.logaddexp(0.0, -z))
+    return numeric.sigmoid(z)
 
 
 def inverse_sqrt(n: int, symbolic: bool = False) -> float | sp.Expr:

@@ -28,16 +28,11 @@ import numpy as np
 from ..errors import ModelError
 from ..families import Expert, Gate, Mixture, get_expert, get_gate
 from ..newton_system import DerivedSystem, System
+from ..numeric import softmax
 from ..symbols import input_symbols
 from .kernels import PreparedData, TermKernel
 
 Array = np.ndarray
-
-
-def softmax_columns(z: Array) -> Array:
-    """Softmax over the components of a (k, n) array (max-shifted), column by column."""
-    e = np.exp(z - z.max(axis=0))
-    return e / e.sum(axis=0)
 
 
 @dataclass(frozen=True)
@@ -153,13 +148,13 @@ class SoftmaxMoE:
     def gate_probabilities(self, X: Array | PreparedData, theta: Array) -> Array:
         """pi_j(x_i), array (n, k)."""
         p = self.split(theta)
-        return softmax_columns(self.gate_kernel.values(self._data(X), p.gate) + p.bias[:, None]).T
+        return softmax(self.gate_kernel.values(self._data(X), p.gate) + p.bias[:, None], axis=0).T
 
     def predict(self, X: Array | PreparedData, theta: Array) -> Array:
         """f(x_i; theta), array (n,)."""
         data = self._data(X)
         p = self.split(theta)
-        pi = softmax_columns(self.gate_kernel.values(data, p.gate) + p.bias[:, None])
+        pi = softmax(self.gate_kernel.values(data, p.gate) + p.bias[:, None], axis=0)
         return (pi * self.expert_kernel.values(data, p.expert)).sum(axis=0)
 
     def jacobian(self, X: Array | PreparedData, theta: Array) -> Array:
@@ -173,7 +168,7 @@ class SoftmaxMoE:
         n, (pg, pe) = len(data), self.sizes
         scores, score_grads = self.gate_kernel.values_and_gradients(data, p.gate)
         values, expert_grads = self.expert_kernel.values_and_gradients(data, p.expert)
-        pi = softmax_columns(scores + p.bias[:, None])
+        pi = softmax(scores + p.bias[:, None], axis=0)
         f = (pi * values).sum(axis=0)
         dz = pi * (values - f)  # df/dz_j with z_j = s_j + c_j, (k, n)
         Jt = np.empty((self.k, pg + 1 + pe, n))
@@ -204,7 +199,7 @@ class SoftmaxMoE:
         k, width = self.k, pg + 1 + pe
         scores, score_grads = self.gate_kernel.values_and_gradients(data, p.gate)
         values, expert_grads = self.expert_kernel.values_and_gradients(data, p.expert)
-        pi = softmax_columns(scores + p.bias[:, None])
+        pi = softmax(scores + p.bias[:, None], axis=0)
         f = (pi * values).sum(axis=0)
         dz = pi * (values - f)
         r = f - np.asarray(y, dtype=float)

@@ -49,7 +49,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy.stats import theilslopes
 
 from ..errors import ModelError
 from .metrics import CONVERGED
@@ -381,6 +380,8 @@ def analyse_rate(grid: ReplicateGrid, setting: str = "", metric: str = "", n_boo
     xv, yv, byv = x[valid], y[valid], boot_y[:, valid]
     slope, intercept, _ = masked_ols(xv, yv)
     fit = LineFit(float(slope), float(intercept), *percentile_ci(masked_ols(xv, byv)[0], level))
+    from scipy.stats import theilslopes  # lazy: scipy.stats costs ~0.45 s at import, needed only here
+
     ts = theilslopes(yv, xv)
     robust = LineFit(float(ts.slope), float(ts.intercept), *percentile_ci(theil_sen_slopes(xv, byv), level))
     sensitivity = []

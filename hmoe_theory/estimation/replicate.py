@@ -32,11 +32,11 @@ import sympy as sp
 from threadpoolctl import threadpool_limits
 
 from ..errors import ModelError
+from ..numeric import softmax
 from .catalogue import CONTRASTS, DEFAULT_SETTINGS, SETTINGS, get_setting
 from .em import GaussianMoEEM, GaussianMoEParams
 from .exponents import block_of, derived_exponents, literature_exponents
 from .least_squares import fit_least_squares
-from .model import softmax_columns
 from .setting import Setting, setting_from_mapping
 from .voronoi import Atoms, align_translation, voronoi_loss
 
@@ -79,7 +79,7 @@ def simulate(setting: Setting, sample: PairedSample) -> tuple[Array, Array]:
         return X, model.predict(X, theta) + math.sqrt(setting.noise_variance) * sample.z
     data = model.prepare(X)
     p = model.split(theta)
-    pi = softmax_columns(model.gate_kernel.values(data, p.gate) + p.bias[:, None])
+    pi = softmax(model.gate_kernel.values(data, p.gate) + p.bias[:, None], axis=0)
     labels = np.minimum((np.cumsum(pi, axis=0) < sample.u).sum(axis=0), model.k - 1)
     means = model.expert_kernel.values(data, p.expert)[labels, np.arange(len(X))]
     return X, means + np.sqrt(setting.true_variances[labels]) * sample.z

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import ModelError
+from ..numeric import sigmoid
 from .curvature import IMMERSION_TOLERANCE, NumericCurvature, immersion_defect
 
 
@@ -82,17 +83,13 @@ class Jet:
         )
 
 
-def _sigmoid(x: np.ndarray) -> np.ndarray:
-    return 0.5 * (1 + np.tanh(x / 2))
-
-
 def _dsigmoid(x: np.ndarray) -> np.ndarray:
-    s = _sigmoid(x)
+    s = sigmoid(x)
     return s * (1 - s)
 
 
 def _d2sigmoid(x: np.ndarray) -> np.ndarray:
-    s = _sigmoid(x)
+    s = sigmoid(x)
     return s * (1 - s) * (1 - 2 * s)
 
 
@@ -116,7 +113,7 @@ class Layer:
         attended = z.affine(self.A, self.a).softmax().affine(self.V.T)
         if self.kind == "ungated":
             return attended
-        gate = z.affine(self.G, self.c).apply(_sigmoid, _dsigmoid, _d2sigmoid)
+        gate = z.affine(self.G, self.c).apply(sigmoid, _dsigmoid, _d2sigmoid)
         return gate * attended
 
 

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import ModelError, UnknownNameError
+from ..numeric import sigmoid, softmax
 from .depth import Jet, Layer
 
 TASKS = ("blobs", "xor", "moons", "circles", "spirals")
@@ -78,15 +79,14 @@ class AttentionClassifier:
         layer = self.layer
         z = X @ self.E.T + self.e
         s = z @ layer.A.T + layer.a
-        p = np.exp(s - s.max(axis=-1, keepdims=True))
-        h = (p / p.sum(axis=-1, keepdims=True)) @ layer.V
+        h = softmax(s) @ layer.V
         if layer.kind == "gated":
-            h = h * 0.5 * (1 + np.tanh((z @ layer.G.T + layer.c) / 2))
+            h = h * sigmoid(z @ layer.G.T + layer.c)
         return h @ self.w + self.w0
 
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
         """``P(y = 1 | x)``."""
-        return 0.5 * (1 + np.tanh(self.decision_function(X) / 2))
+        return sigmoid(self.decision_function(X))
 
     def score(self, X: np.ndarray, y: np.ndarray) -> float:
         """Accuracy."""
