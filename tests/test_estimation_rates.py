@@ -209,3 +209,43 @@ def test_start_shift_is_paired_and_flags_only_a_real_drift(draws):
     half = drifting.sensitivity[SIZES.size // 2]
     assert half.drifts and half.shift_ci[0] > 0 and half.shift == pytest.approx(half.slope - drifting.fit.slope)
     assert drifting.sensitivity[0].shift == 0.0
+
+
+# -- the catalogue's conventions: negative controls are really not identifiable, contrasts use one functional --
+def test_over_specified_linear_experts_have_an_exact_merge_so_they_are_negative_controls():
+    from hmoe_theory.estimation.catalogue import SETTINGS, convention
+    from hmoe_theory.estimation.replicate import losses
+
+    for gate in ("softmax-linear", "quadratic-monomial", "laplace"):
+        setting = SETTINGS[f"{gate}/linear/over"]
+        true = setting.true_theta.reshape(2, -1)
+        pg = setting.fit_model.sizes[0]
+        halves = [true[0].copy(), true[0].copy()]
+        for sign, atom in zip((1, -1), halves):  # half the weight each, experts averaging to the true expert
+            atom[pg] -= np.log(2)
+            atom[pg + 1:] += sign * 0.7
+        theta = np.concatenate([*halves, true[1]])
+        nodes = np.random.default_rng(0).uniform(-1, 1, (200, 2))
+        gap = setting.fit_model.predict(nodes, theta) - setting.true_model.predict(nodes, setting.true_theta)
+        assert np.abs(gap).max() < 1e-12  # f_G = f_G* exactly ...
+        assert losses(setting, theta)["voronoi"] > 1.0  # ... at a D1 loss far from 0
+        assert convention(setting.name).negative_control and "exact merges" in convention(setting.name).reason
+    for name in ("softmax-linear/ridge-tanh/over", "softmax-linear/linear/exact", "gaussian-moe/over",
+                 "gaussian-moe/quadratic-monomial/over", "attention/G1/exact"):
+        assert not convention(name).negative_control, name
+    assert convention("attention/G2/over").negative_control
+    assert convention("quadratic-polynomial/linear/over").twin == "gaussian-moe/quadratic-polynomial/over"
+    assert convention("no-such-setting") is None
+
+
+def test_every_contrast_compares_one_functional_and_says_whether_it_can_test_the_theory():
+    from hmoe_theory.estimation.attention_replicate import CONTRASTS as ATTENTION
+    from hmoe_theory.estimation.catalogue import CONTRASTS, SETTINGS, same_functional, testable
+
+    assert all(same_functional(c) for c in (*CONTRASTS, *ATTENTION))
+    assert {c[0]: testable(c) for c in CONTRASTS} == {
+        "nonlinear-vs-linear-experts": False, "monomial-vs-polynomial-gate": True, "monomial-tanh-vs-linear": False}
+    assert not testable(next(c for c in ATTENTION if c[0] == "G1-vs-plain/over"))
+    # the shipped v2 contrast tanh (D1) vs linear (D2) would not be one functional
+    assert SETTINGS["gaussian-moe/over"].voronoi == "rbar"
+    assert not same_functional(("x", "softmax-linear/ridge-tanh/over", "gaussian-moe/over", "voronoi", ""))

@@ -1,25 +1,38 @@
-"""The named settings of the rate studies, written in the same schema as a user's TOML file (:mod:`.setting`).
+"""The named settings of the rate studies, written in the same schema as a user's TOML file (:mod:`.setting`),
+with the convention each one's numbers are about (:func:`convention`).
 
 Every setting: d = 2, X ~ Uniform[-1, 1]^2, k* = 2 true components with mixing weights exp(0.5) and 1.
 
 * regression ``<gate>/<expert>/<exact|over>`` for gate in {softmax-linear, quadratic-polynomial,
   quadratic-monomial, laplace} and expert in {linear, ridge-sigmoid, ridge-tanh, ridge-gelu, gated-linear}:
-  Y = f_G*(X) + N(0, 0.01), least squares with k = 2 (``exact``) or k = 3 (``over``);
-* density ``gaussian-moe/<exact|over>``: softmax-gated Gaussian mixture of linear experts, fitted by EM.
+  Y = f_G*(X) + N(0, 0.01), least squares with k = 2 (``exact``) or k = 3 (``over``). Headline loss
+  ``voronoi`` = D1 (exponent 1 in exact cells, 2 in over-fitted cells, every block; the ``strong`` preset)
+  for EVERY regression setting, so that a contrast of two regression settings compares one functional;
+* density ``gaussian-moe/<exact|over>``: softmax-gated Gaussian mixture of linear experts, fitted by EM
+  (MLE); headline loss D2 (``rbar``: the Gaussian-MoE theorem's loss, arXiv 2505.10860 v1, Eq. 6);
+* density ``gaussian-moe/<quadratic gate>/<exact|over>``: the same with a quadratic-polynomial or
+  quadratic-monomial gate in the identified parametrisation A = A^T (``-symmetric`` families), fitted by EM;
+  headline loss D1 on both gates so that the gate contrast compares one functional.
 
-Headline loss (``voronoi``): the literature's exponents -- ``rbar`` (Ho-Nguyen rbar(|V|) on gate and
-intercept, rbar/2 on expert slopes and variance) for linear experts, which interact with softmax-linear
-and quadratic-polynomial gates, and ``strong`` (exponent 2 in over-fitted cells) otherwise, including
-the quadratic-monomial gate whose point is to remove that interaction. ``voronoi_derived`` uses the
-exponents the toolkit derives from the relations it finds (:mod:`.exponents`).
+**Negative controls.** Over-specified least squares with linear experts is not identifiable, whatever the
+gate: two fitted atoms in the cell of true atom j with the true gate parameters and weights summing to
+the true weight, whose linear experts average (with those weights) to the true expert, give f_G = f_G*
+exactly at a positive Voronoi loss. Such settings are kept as negative controls (expected NOT to converge
+to a point; their slopes are reported, never used as evidence) with an identifiable twin: the
+conditional-density (MLE) model for the same gate (a two-Gaussian mixture is not one Gaussian, so the
+merge is not exact there). The over-specified free-atom attention heads are negative controls for the same
+reason (two heads with the true score and gate atoms and value atoms summing to the true head's).
 
-:data:`CONTRASTS` are the literature's comparative claims as paired comparisons (same X and noise draws).
+:data:`CONTRASTS` are the literature's comparative claims as paired comparisons (same X and noise draws),
+each on ONE functional (the same headline preset on both sides: :func:`same_functional`).
+:func:`testable` says whether a contrast can test the theory (no negative-control side).
 """
 
 from __future__ import annotations
 
 import itertools
 import math
+from dataclasses import dataclass
 
 from ..errors import lookup
 from .setting import Setting, setting_from_mapping
@@ -40,6 +53,7 @@ _GATES: dict[str, tuple[dict[str, float], dict[str, float]]] = {
     ),
     "laplace": ({"beta_1": 0.5, "beta_2": 0.5}, {"beta_1": -0.5, "beta_2": -0.5}),
 }
+_QUADRATIC = ("quadratic-polynomial", "quadratic-monomial")
 _AFFINE = ({"a_1": 2.0, "a_2": -1.0, "alpha": 0.5}, {"a_1": -1.0, "a_2": 2.0, "alpha": -0.5})
 _EXPERTS: dict[str, tuple[dict[str, float], dict[str, float]]] = {
     **{e: _AFFINE for e in ("linear", "ridge-sigmoid", "ridge-tanh", "ridge-gelu")},
@@ -49,45 +63,60 @@ _EXPERTS: dict[str, tuple[dict[str, float], dict[str, float]]] = {
     ),
 }
 _VARIANCES = (0.05, 0.1)
-# gates whose interaction with linear experts the literature measures with rbar exponents
-_INTERACTING = ("softmax-linear", "quadratic-polynomial", "laplace")
+_LOSSES = {
+    "strong": "D1: sum_j |sum_{i in V_j} exp(c_i) - exp(c*_j)| + exponent 1 on every block in exact cells, 2 in "
+              "over-fitted cells (arXiv 2505.10860 v1, Eq. 4)",
+    "rbar": "D2: exponent 1 in exact cells; rbar(|V_j|) (4 for 2 atoms) on gate slopes and expert intercepts, "
+            "rbar/2 on expert slopes and variances in over-fitted cells (arXiv 2505.10860 v1, Eq. 6)",
+}
+
+
+def _fit_words(over: bool) -> str:
+    return "k = 3 (over-specified)" if over else "k = k* = 2 (exact)"
 
 
 def regression_mapping(gate: str, expert: str, over: bool) -> dict:
-    """The schema mapping of a catalogue regression setting."""
-    preset = "rbar" if expert == "linear" and gate in _INTERACTING else "strong"
-    fit = "k = 3 (over-specified)" if over else "k = k* = 2 (exact)"
+    """The schema mapping of a catalogue regression setting (headline loss D1)."""
     return {
         "name": f"{gate}/{expert}/{'over' if over else 'exact'}",
         "description": f"regression, {gate} gate x {expert} experts, k* = 2, d = 2, noise variance "
-        f"{NOISE_VARIANCE}, least squares with {fit}; headline loss exponents: {preset}",
+        f"{NOISE_VARIANCE}, least squares with {_fit_words(over)}; headline loss D1",
         "inputs": ["x1", "x2"],
         "gate_family": gate,
         "expert_family": expert,
         "design": DESIGN,
         "noise_variance": NOISE_VARIANCE,
         "k": 3 if over else 2,
-        "voronoi": preset,
+        "voronoi": "strong",
         "truth": [{"weight": w, **_GATES[gate][j], **_EXPERTS[expert][j]} for j, w in enumerate(WEIGHTS)],
     }
 
 
-def gaussian_mapping(over: bool) -> dict:
-    """The schema mapping of the softmax-gated Gaussian mixture of linear experts (EM)."""
-    fit = "k = 3 (over-specified)" if over else "k = k* = 2 (exact)"
+def _identified_gate(gate: str, j: int) -> dict[str, float]:
+    """True gate parameters of component j in the identified parametrisation (A = A^T: entries u <= v)."""
+    return {name: value for name, value in _GATES[gate][j].items() if name != "A_2_1"}
+
+
+def gaussian_mapping(over: bool, gate: str = "softmax-linear") -> dict:
+    """The schema mapping of a softmax-gated Gaussian mixture of linear experts (EM, the MLE): headline loss D2
+    for the softmax-linear gate (its theorem's loss), D1 for the quadratic gates (one functional for the gate
+    contrast), fitted with A = A^T."""
+    quadratic = gate in _QUADRATIC
+    name = f"gaussian-moe/{gate + '/' if quadratic else ''}{'over' if over else 'exact'}"
+    preset = "strong" if quadratic else "rbar"
     return {
-        "name": f"gaussian-moe/{'over' if over else 'exact'}",
-        "description": "density, softmax-gated Gaussian mixture of linear experts, k* = 2, d = 2, EM with "
-        f"{fit}; headline loss exponents: rbar",
+        "name": name,
+        "description": f"density, {gate}-gated Gaussian mixture of linear experts, k* = 2, d = 2, EM (MLE) with "
+        f"{_fit_words(over)}; headline loss {'D1' if quadratic else 'D2'}",
         "inputs": ["x1", "x2"],
-        "gate_family": "softmax-linear",
+        "gate_family": f"{gate}-symmetric" if quadratic else gate,
         "expert_family": "linear",
         "design": DESIGN,
         "k": 3 if over else 2,
         "estimator": "em",
-        "voronoi": "rbar",
+        "voronoi": preset,
         "truth": [
-            {"weight": w, **_GATES["softmax-linear"][j], **_AFFINE[j], "variance": _VARIANCES[j]}
+            {"weight": w, **_identified_gate(gate, j), **_AFFINE[j], "variance": _VARIANCES[j]}
             for j, w in enumerate(WEIGHTS)
         ],
     }
@@ -100,12 +129,12 @@ SETTINGS: dict[str, Setting] = {
             setting_from_mapping(regression_mapping(g, e, over))
             for g, e, over in itertools.product(_GATES, _EXPERTS, (False, True))
         ),
-        setting_from_mapping(gaussian_mapping(False)),
-        setting_from_mapping(gaussian_mapping(True)),
+        *(setting_from_mapping(gaussian_mapping(over, g)) for g in ("softmax-linear", *_QUADRATIC)
+          for over in (False, True)),
     )
 }
 
-# the decisive reproduction (issue: rates v2): the literature's contrasts, exact and over-specified
+# the rates-v3 design: the literature's contrasts, exact and over-specified, with the identifiable twins
 DEFAULT_SETTINGS: tuple[str, ...] = tuple(
     f"{pair}/{fit}"
     for pair in (
@@ -115,38 +144,121 @@ DEFAULT_SETTINGS: tuple[str, ...] = tuple(
         "quadratic-monomial/linear",
         "quadratic-monomial/ridge-tanh",
         "gaussian-moe",
+        "gaussian-moe/quadratic-polynomial",
+        "gaussian-moe/quadratic-monomial",
     )
     for fit in ("exact", "over")
 )
 
 # (name, setting_a, setting_b, metric, statement): "a decays faster than b" as a paired slope difference
-CONTRASTS: tuple[tuple[str, str, str, str, str], ...] = tuple(
-    (f"{name}-{metric}", a, b, metric, statement)
-    for name, a, b, statement in (
-        (
-            "nonlinear-vs-linear-experts",
-            "softmax-linear/ridge-tanh/over",
-            "softmax-linear/linear/over",
-            "non-linear (tanh) experts are estimated faster than linear ones (softmax-linear gate, over-specified)",
-        ),
-        (
-            "monomial-vs-polynomial-gate",
-            "quadratic-monomial/linear/over",
-            "quadratic-polynomial/linear/over",
-            "the quadratic monomial gate gives faster expert estimation than the quadratic polynomial gate "
-            "(linear experts, over-specified)",
-        ),
-        (
-            "monomial-tanh-vs-linear",
-            "quadratic-monomial/ridge-tanh/over",
-            "quadratic-monomial/linear/over",
-            "tanh experts are estimated faster than linear ones under the quadratic monomial gate",
-        ),
-    )
-    for metric in ("voronoi", "voronoi_derived")
+CONTRASTS: tuple[tuple[str, str, str, str, str], ...] = (
+    (
+        "nonlinear-vs-linear-experts",
+        "softmax-linear/ridge-tanh/over",
+        "softmax-linear/linear/over",
+        "voronoi",
+        "non-linear (tanh) experts are estimated faster than linear ones (softmax-linear gate, over-specified, "
+        "least squares, D1 on both)",
+    ),
+    (
+        "monomial-vs-polynomial-gate",
+        "gaussian-moe/quadratic-monomial/over",
+        "gaussian-moe/quadratic-polynomial/over",
+        "voronoi",
+        "the quadratic monomial gate gives faster expert estimation than the quadratic polynomial gate "
+        "(linear experts, over-specified, MLE, D1 on both)",
+    ),
+    (
+        "monomial-tanh-vs-linear",
+        "quadratic-monomial/ridge-tanh/over",
+        "quadratic-monomial/linear/over",
+        "voronoi",
+        "tanh experts are estimated faster than linear ones under the quadratic monomial gate (over-specified, "
+        "least squares, D1 on both)",
+    ),
 )
 
 
 def get_setting(name: str | Setting) -> Setting:
     """Catalogue look-up with a one-line error."""
     return name if isinstance(name, Setting) else lookup(SETTINGS, name, "setting")
+
+
+# --------------------------------------------------------------------------------------------------
+# conventions
+# --------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Convention:
+    """What the numbers of one setting are about: the ``model`` (with its estimator), the headline ``loss``
+    and the ``parametrisation``; a ``negative_control`` is expected not to converge to a point (``reason``)
+    and names its identifiable ``twin`` (empty when the catalogue has none yet)."""
+
+    model: str
+    loss: str
+    parametrisation: str
+    negative_control: bool = False
+    reason: str = ""
+    twin: str = ""
+
+
+_LINEAR_MERGE = ("not identifiable: over-specified least squares with linear experts has exact merges (two atoms with "
+                 "the true gate parameters whose experts average to the true one give f_G = f_G* at positive loss); "
+                 "expected not to converge")
+_HEAD_MERGE = ("not identifiable: over-specified free-atom heads have exact merges (two heads with the true score and "
+               "gate atoms whose value atoms sum to the true head's give f_G = f_G* at positive loss); expected not "
+               "to converge")
+
+
+def _setting_convention(setting: Setting) -> Convention:
+    estimator = "EM (MLE), conditional density" if setting.estimator == "em" else \
+        f"least squares, noise variance {setting.noise_variance}"
+    model = (f"{setting.gate.name} gate x {setting.expert.name} experts, k = {setting.k} for k* = {setting.k_true}, "
+             f"d = {setting.d}, {estimator}")
+    parametrisation = "softmax translation removed (last component pinned)" + (
+        ", A = A^T" if setting.gate.name.endswith("-symmetric") else
+        ", losses on sym(A)" if setting.gate.name in _QUADRATIC else "")
+    control = setting.estimator != "em" and setting.expert.name == "linear" and setting.over_specified
+    twin = ""
+    if control:
+        gate = setting.gate.name
+        twin = f"gaussian-moe/{gate + '/' if gate in _QUADRATIC else ''}over" if gate in ("softmax-linear", *_QUADRATIC) \
+            else ""
+    return Convention(model, _LOSSES[setting.voronoi], parametrisation, control, _LINEAR_MERGE if control else "", twin)
+
+
+def _attention_convention(name: str) -> Convention | None:
+    from .attention_replicate import SETTINGS as ATTENTION
+
+    setting = ATTENTION.get(name)
+    if setting is None:
+        return None
+    return Convention(
+        f"{setting.description}; least squares",
+        "D1 over the value experts: weight = head mass, exponent 1 in exact cells, 2 in over-fitted cells",
+        "hmoe free atoms, gauge w_hl = 1", setting.over, _HEAD_MERGE if setting.over else "",
+        "")
+
+
+def convention(name: str | Setting) -> Convention | None:
+    """The convention of a catalogue or attention setting (``None`` for a name neither knows); a
+    :class:`Setting` (e.g. from a user's TOML file) gets its own."""
+    if isinstance(name, Setting):
+        return _setting_convention(name)
+    if name in SETTINGS:
+        return _setting_convention(SETTINGS[name])
+    return _attention_convention(name)
+
+
+def same_functional(contrast: tuple[str, str, str, str, str]) -> bool:
+    """Both sides of the contrast measure the same loss: a metric other than ``voronoi`` is one definition
+    everywhere; ``voronoi`` needs the same headline loss on both sides."""
+    _, a, b, metric, _ = contrast
+    if metric != "voronoi":
+        return True
+    left, right = convention(a), convention(b)
+    return left is not None and right is not None and left.loss == right.loss
+
+
+def testable(contrast: tuple[str, str, str, str, str]) -> bool:
+    """Neither side of the contrast is a negative control (unknown settings count as testable)."""
+    return not any(getattr(convention(side), "negative_control", False) for side in contrast[1:3])
