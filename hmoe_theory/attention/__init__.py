@@ -2,8 +2,21 @@
 
 * :mod:`.layers` -- single-head / multi-head attention, sigmoid gates at positions G1..G5;
 * :mod:`.decompose` -- row i of single-head attention as a quadratic-monomial-gated MoE, entry (i, c)
-  of multi-head attention as a three-level HMoE, and the computed classification of gate positions.
+  of multi-head attention as a three-level HMoE, and the computed classification of gate positions;
+* :mod:`.active` -- active-attention (an activation on the value map) and its decompositions with
+  non-linear experts phi(W_V^T x_j).
 """
+
+from .active import (
+    ActiveEntryHMoE,
+    ActiveQuadraticMonomialMoE,
+    activate,
+    activation_after_mixing,
+    active_entry_hmoe,
+    active_multi_head_attention,
+    active_row_moe,
+    active_single_head_attention,
+)
 
 from .decompose import (
     CHANGE_KINDS,
@@ -37,15 +50,23 @@ from .layers import (
 )
 
 __all__ = [
-    "CHANGE_KINDS",
-    "GATE_POSITIONS",
-    "LEVEL_AXES",
-    "THEORY_CLASSIFICATION",
+    "ActiveEntryHMoE",
+    "ActiveQuadraticMonomialMoE",
     "AttentionEntryHMoE",
     "AttentionWeights",
+    "CHANGE_KINDS",
     "EntryComparison",
+    "GATE_POSITIONS",
     "GateClassification",
+    "LEVEL_AXES",
     "QuadraticMonomialMoE",
+    "THEORY_CLASSIFICATION",
+    "activate",
+    "activation_after_mixing",
+    "active_entry_hmoe",
+    "active_multi_head_attention",
+    "active_row_moe",
+    "active_single_head_attention",
     "attention_entry_hmoe",
     "attention_scores",
     "classify_all_gate_positions",
