@@ -182,27 +182,30 @@ def _general_power(base: Ball, exponent: Ball) -> Ball:
 class ArbFunction:
     """Rigorous ball evaluator of one sympy expression (see :func:`arb_function`).
 
-    The expression is flattened once into its distinct subexpressions in dependency order (common subexpressions
-    are evaluated once per call)."""
+    The expression (or list of expressions, which then gives a list of balls) is flattened once into its
+    distinct subexpressions in dependency order (common subexpressions are evaluated once per call)."""
 
-    def __init__(self, expr: sp.Expr, symbols: Sequence[sp.Symbol]):
-        self.expr = sp.sympify(expr)
+    def __init__(self, expr: sp.Expr | Sequence[sp.Expr], symbols: Sequence[sp.Symbol]):
+        self.scalar = not isinstance(expr, (list, tuple))
+        self.exprs = tuple(sp.sympify(e) for e in ([expr] if self.scalar else expr))
+        self.expr = self.exprs[0] if self.scalar else None
         self.symbols = tuple(symbols)
-        missing = self.expr.free_symbols - set(self.symbols)
+        missing = set().union(*(e.free_symbols for e in self.exprs)) - set(self.symbols)
         if missing:
             raise NotCovered(f"arb_function: {', '.join(sorted(map(str, missing)))} not among the given symbols")
         self._index: dict[sp.Expr, int] = {}
         self._steps: list[Callable[[list, list], Ball]] = []
         kinks: list[sp.Expr] = []
-        for node in sp.postorder_traversal(self.expr):
-            if node in self._index:
-                continue
-            if isinstance(node, _KINKED):
-                kinks.extend(_kink_arguments(node))
-            self._index[node] = len(self._steps)
-            self._steps.append(self._step(node))
+        for root in self.exprs:
+            for node in sp.postorder_traversal(root):
+                if node in self._index:
+                    continue
+                if isinstance(node, _KINKED):
+                    kinks.extend(_kink_arguments(node))
+                self._index[node] = len(self._steps)
+                self._steps.append(self._step(node))
         self.kinks = tuple(dict.fromkeys(kinks))
-        self._result = self._index[self.expr]
+        self._results = [self._index[e] for e in self.exprs]
 
     def _step(self, node: sp.Expr) -> Callable[[list, list], Ball]:
         """One evaluation step: ``step(inputs, results)`` with ``results`` the values of the earlier steps."""
@@ -252,7 +255,7 @@ class ArbFunction:
             return lambda inputs, results: _extremum(node, [results[c] for c in children], pick_max)
         raise NotCovered(f"arb_function: no rigorous ball evaluation of {node.func.__name__} (in {node})")
 
-    def __call__(self, *values) -> Ball:
+    def __call__(self, *values) -> Ball | list[Ball]:
         if len(values) != len(self.symbols):
             raise TypeError(f"expected {len(self.symbols)} values, got {len(values)}")
         inputs = [to_ball(v) for v in values]
@@ -261,11 +264,14 @@ class ArbFunction:
         results: list[Ball] = []
         for step in self._steps:
             results.append(step(inputs, results))
-        return results[self._result]
+        if self.scalar:
+            return results[self._results[0]]
+        return [results[i] for i in self._results]
 
 
-def arb_function(expr: sp.Expr, symbols: Sequence[sp.Symbol]) -> ArbFunction:
-    """A callable returning a rigorous ball of ``expr`` at exact rationals or balls (see the module docstring)."""
+def arb_function(expr: sp.Expr | Sequence[sp.Expr], symbols: Sequence[sp.Symbol]) -> ArbFunction:
+    """A callable returning a rigorous ball of ``expr`` (a list of balls for a list of expressions, sharing their
+    common subexpressions) at exact rationals or balls (see the module docstring)."""
     return ArbFunction(expr, symbols)
 
 

@@ -5,11 +5,15 @@
 * :mod:`.identifiability` -- configurable derivative families, the strong-identifiability preset, the
   catalogue table.
 * :func:`fisher_information` -- Fisher information of a density-mode mixture and its rank.
+* :mod:`.independence` -- proofs of linear independence (non-singular evaluation minors in ball arithmetic),
+  rank bounds, and the local-inverse-bound certificate a rate order calls.
 """
 
 from .derivatives import MAX_ORDER, Derivative, function_from_text, generic_point, parse_point
 from .discovery import Column, Discovery, Relation, Term, discover_relations
 from .fisher import FisherInformation, fisher_information
+from .independence import (IndependenceCertificate, RankCertificate, certify_independence,
+                           certify_local_inverse_bound)
 from .identifiability import DerivativeFamily, IdentifiabilityResult, check_family, identifiability_table, preset
 
 __all__ = [
@@ -20,8 +24,12 @@ __all__ = [
     "Discovery",
     "FisherInformation",
     "IdentifiabilityResult",
+    "IndependenceCertificate",
+    "RankCertificate",
     "Relation",
     "Term",
+    "certify_independence",
+    "certify_local_inverse_bound",
     "check_family",
     "discover_relations",
     "fisher_information",

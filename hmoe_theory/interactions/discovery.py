@@ -34,6 +34,7 @@ function family (analytic functions vanishing at N > m random points vanish iden
 from __future__ import annotations
 
 import json
+import math
 import random
 import time
 import warnings as _warnings
@@ -47,12 +48,14 @@ import numpy as np
 from numpy.exceptions import ComplexWarning
 import sympy as sp
 
+from ..balls import NotAnalytic, NotCovered, arb_function, working_precision
 from ..certify import Status, decide_zero
 from ..compile import compile_arb, compile_exprs, compile_mpmath
 from ..errors import ModelError, TimeLimitExceeded
 from ..families import ParametricFunction
 from ..timelimit import time_limit
 from .derivatives import KINKS, Derivative, derivatives_at_point, parse_point, resolve_function
+from .independence import RankCertificate, certify_rank, rational_points
 from .linalg import NullSpace, float_pass, null_space, solve_relations
 
 MIN_DIGITS = 50
@@ -60,6 +63,9 @@ INPUT_RANGE = 1.5  # sample inputs are rationals in [-1.5, 1.5] with denominator
 CONFIRM_POINTS = 24  # fresh inputs at which the float candidates are confirmed at high precision
 FLOAT_CHECK_POINTS = 8  # inputs at which the float64 values are compared with 50-digit ones
 FLOAT_EVALUATION_ERROR = 1e-12  # largest accepted float error (relative to the row): below the gap's 1e-12 zero
+REFUTATION_POINTS = 8  # rational inputs at which a relation without exact proof is evaluated in ball arithmetic
+RANK_CERTIFICATE_LIMIT = 400  # independent columns above which the rank is not proved (cost ~ m^3 at >= 128 bits)
+RETRIES = 2  # null-space recomputations at doubled precision after a relation is refuted
 
 
 @dataclass(frozen=True)
@@ -147,6 +153,13 @@ class Discovery:
     relations: tuple[Relation, ...]
     seconds: dict[str, float] = field(default_factory=dict)
     warnings: tuple[str, ...] = ()
+    rank_certificate: RankCertificate | None = None
+
+    @property
+    def rank_proved(self) -> bool:
+        """The rank (hence "no relation beyond these") is proved: independent columns certified by a non-singular
+        evaluation minor and every relation proved exactly."""
+        return self.rank_certificate is not None and self.rank_certificate.proved
 
     @property
     def size(self) -> int:
@@ -199,6 +212,8 @@ class Discovery:
             "null_residual": self.residual,
             "digits": self.digits,
             "samples": self.samples,
+            "rank_proved": self.rank_proved,
+            "rank_certificate": None if self.rank_certificate is None else self.rank_certificate.to_dict(),
             "relations": [r.to_dict() for r in self.relations],
             "seconds": {k: round(v, 3) for k, v in self.seconds.items()},
             "warnings": list(self.warnings),
@@ -207,6 +222,11 @@ class Discovery:
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=2)
 
+    def _rank_text(self) -> str:
+        if self.rank_proved:
+            return f"rank {self.rank} (proved)"
+        return f"numerical rank {self.rank}"
+
     def table(self) -> str:
         """Human-readable report."""
         margin = "n/a" if self.margin is None else f"{self.margin:.3e}"
@@ -214,17 +234,22 @@ class Discovery:
             f"family      {self.function} ({self.mode}), order <= {self.order}",
             f"F           {self.expression}",
             f"point       {','.join(f'{k}={v}' for k, v in self.point.items())}",
-            f"derivatives {self.size} functions, rank {self.rank}, {self.nullity} relation(s)",
+            f"derivatives {self.size} functions, {self._rank_text()}, {self.nullity} relation(s)",
             f"margin      smallest non-zero singular value {margin}"
             + (f"; relations at {self.residual:.1e}" if self.relations else "")
             + f" ({self.digits} digits, {self.samples} inputs)",
         ]
+        if self.rank_certificate is not None:
+            lines.append(f"rank proof  {self.rank_certificate.describe()}")
+            if self.rank_certificate.independence is not None and self.rank_certificate.independence.proved:
+                lines.append(f"            {self.rank_certificate.independence.method}")
         if self.relations:
             width = max(len(r.status.value) for r in self.relations)
-            lines.append("relations:")
+            lines.append("relations:" + ("" if self.rank_proved else " (no other relation: numerical evidence only)"))
             lines += [f"  [{r.status.value:<{width}}] {r.text}" for r in self.relations]
         else:
-            lines.append("relations:  none (the derivative family is linearly independent)")
+            independent = "proved" if self.rank_proved else "numerical evidence only"
+            lines.append(f"relations:  none (the derivative family is linearly independent; {independent})")
         lines += [f"warning: {w}" for w in self.warnings]
         return "\n".join(lines)
 
@@ -541,10 +566,49 @@ def common_exponential_factor(expr: sp.Expr) -> sp.Expr:
     return sp.Mul(*factors)
 
 
+def parameter_scale_digits(point: Mapping[sp.Symbol, sp.Rational]) -> int:
+    """Working digits for a parameter point: ``MIN_DIGITS`` plus twice the largest |log10 |value|| of its non-zero
+    values (a coefficient 1e-30 moves a column by 1e-30 relative, and products of two such values by 1e-60: a
+    relation test at 50 digits cannot see them)."""
+    widest = 0.0
+    for value in point.values():
+        rational = sp.Rational(value)
+        if rational:
+            widest = max(widest, abs(math.log10(abs(int(rational.p))) - math.log10(int(rational.q))))
+    return MIN_DIGITS + 2 * math.ceil(widest)
+
+
+def refute_by_balls(combination: sp.Expr, inputs: Sequence[sp.Symbol], digits: int, seed: int = 0) -> str | None:
+    """A proof that ``combination`` (a function of ``inputs`` only) is not identically zero: a rational input where
+    its ball-arithmetic enclosure (``digits`` digits plus guard bits) excludes 0; None if none of
+    ``REFUTATION_POINTS`` points gives one (no conclusion). Scale-free: a value 1e-30 with radius 1e-80 refutes."""
+    try:
+        function = arb_function(combination, list(inputs))
+    except NotCovered:
+        return None
+    with working_precision(int(digits * 3.33) + 64):
+        for point in rational_points(REFUTATION_POINTS, len(inputs), seed + 31):
+            try:
+                value = function(*point)
+            except (NotAnalytic, ZeroDivisionError, ValueError):
+                continue
+            if value.is_finite() and not value.contains(0):
+                shown = ", ".join(f"{s.name}={v}" for s, v in zip(inputs, point))
+                return f"ball arithmetic: the combination is {value.str(5, radius=False)} (enclosure excludes 0) at {shown}"
+    return None
+
+
 def certify_relation(
-    exprs: Sequence[sp.Expr], coefficients: Sequence, inputs: Sequence[sp.Symbol], factor: sp.Expr, time_limit_s: float
+    exprs: Sequence[sp.Expr],
+    coefficients: Sequence,
+    inputs: Sequence[sp.Symbol],
+    factor: sp.Expr,
+    time_limit_s: float,
+    digits: int = MIN_DIGITS,
 ) -> tuple[Status, str]:
-    """Decide sum c_i exprs_i == 0 exactly (after dividing by ``factor``), or certify it numerically."""
+    """Decide sum c_i exprs_i == 0: exactly (expansion after dividing by ``factor``), refuted by a ball enclosure
+    excluding 0 at a rational input (:func:`refute_by_balls`), else by :func:`hmoe_theory.certify.decide_zero`
+    (a proof, or numeric evidence: ``certified``)."""
     if not all(isinstance(c, Fraction) for c in coefficients):
         return Status.CERTIFIED, "numeric null space (coefficients not rational)"
     combination = sp.Add(*(sp.Rational(c.numerator, c.denominator) * e for c, e in zip(coefficients, exprs) if c))
@@ -556,7 +620,12 @@ def certify_relation(
         pass  # decide_zero still gets the quotient
     if reduced == 0:
         return Status.PROVED, "exact: expands to 0 after dividing by the common exponential factor"
+    refutation = refute_by_balls(combination, inputs, digits)
+    if refutation is not None:
+        return Status.REFUTED, refutation
     decision = decide_zero(reduced, list(inputs), time_limit_s=time_limit_s, seed=1)
+    if decision.status is Status.CERTIFIED:
+        return Status.CERTIFIED, f"numeric evidence, not proved: {decision.method}; {decision.detail}"
     return decision.status, f"{decision.method}; {decision.detail}" if decision.detail else decision.method
 
 
@@ -569,6 +638,7 @@ def relations_from_null_space(
     certify: bool,
     time_limit_s: float,
     proof_budget_s: float | None = None,
+    digits: int = MIN_DIGITS,
 ) -> tuple[Relation, ...]:
     """Relations (canonical RREF rows), each certified exactly when ``certify`` -- until ``proof_budget_s``
     seconds of proof attempts are spent (None: no budget); later relations keep their numeric certificate."""
@@ -583,7 +653,8 @@ def relations_from_null_space(
             method = f"numeric at {MIN_DIGITS} digits, residual {result.residual:.1e} (proof budget spent)"
         elif certify:
             limit = time_limit_s if left is None else min(time_limit_s, left)
-            status, method = certify_relation([exprs[i] for i in used], [row[i] for i in used], inputs, factor, limit)
+            status, method = certify_relation(
+                [exprs[i] for i in used], [row[i] for i in used], inputs, factor, limit, digits)
         else:
             status, method = Status.CERTIFIED, f"numeric null space, residual {result.residual:.1e}"
         relations.append(Relation(terms, status, method))
@@ -617,11 +688,25 @@ def solve_family(
     canonical rational basis, each relation certified exactly (after dividing by ``factor``) when
     ``certify``. ``started``: ``time.perf_counter()`` when building the functions began (for ``seconds``)."""
     symbolic = time.perf_counter()
-    result, used_digits, warnings = family_null_space(exprs, F.inputs, digits, seed, first_pass)
-    numeric = time.perf_counter()
-    relations = relations_from_null_space(
-        result, columns, exprs, F.inputs, factor, certify, time_limit_s, proof_budget_s
-    )
+    retry_warnings: list[str] = []
+    for retry in range(RETRIES + 1):
+        result, used_digits, warnings = family_null_space(exprs, F.inputs, digits, seed, first_pass)
+        numeric = time.perf_counter()
+        relations = relations_from_null_space(
+            result, columns, exprs, F.inputs, factor, certify, time_limit_s, proof_budget_s, used_digits
+        )
+        refuted = [r.text for r in relations if r.status is Status.REFUTED]
+        if not refuted or retry == RETRIES:
+            break
+        retry_warnings.append(f"{len(refuted)} numeric relation(s) refuted in ball arithmetic at {used_digits} digits "
+                              f"(e.g. {refuted[0]}): null space recomputed at {2 * used_digits} digits")
+        digits = 2 * used_digits
+    rank_certificate = None
+    if certify:
+        pivots = {columns.index(r.terms[0].column) for r in relations}
+        proved = sum(r.status is Status.PROVED for r in relations)
+        rank_certificate = certify_rank(exprs, F.inputs, [j for j in range(len(columns)) if j not in pivots], proved,
+                                        seed=seed, max_size=RANK_CERTIFICATE_LIMIT)
     return Discovery(
         function=F.name,
         expression=str(F.expr),
@@ -642,7 +727,8 @@ def solve_family(
             "null_space": numeric - symbolic,
             "certify": time.perf_counter() - numeric,
         },
-        warnings=tuple(warnings + refutation_warnings(relations)),
+        warnings=tuple(retry_warnings + warnings + refutation_warnings(relations)),
+        rank_certificate=rank_certificate,
     )
 
 
@@ -675,6 +761,8 @@ def discover_relations(
     if min_order not in (0, 1) or min_order > order:
         raise ModelError(f"min_order must be 0 (include F) or 1, got {min_order!r}")
     theta = parse_point(F, point, seed)
+    if digits >= MIN_DIGITS:  # (fewer is refused by family_null_space)
+        digits = max(digits, parameter_scale_digits(theta))
     values = derivatives_at_point(F, order, theta, min_order)
     kappas = list(values)
     exprs = [values[k] for k in kappas]
