@@ -88,3 +88,19 @@ def test_mixture_size_is_bounded():
 
     with pytest.raises(BoundError, match="HMOE_MAX_K"):
         fisher_information(Mixture.from_names("softmax-linear", "linear", 13, 1, "density"))
+
+
+def test_a_small_mean_offset_is_regular_by_proof_although_float64_says_rank_10():
+    """Components 1 and 2 differ only by alpha_2 - alpha_1 = 1e-3: float64 eigenvalues fall below the tolerance
+    (numerical rank 10 of 13), the evaluation-minor certificate proves all 13 score functions independent."""
+    mixture = Mixture.from_names("softmax-linear", "linear", 3, 1, "density")
+    point = ("beta_1_1=1,beta0_1=0,a_1_1=1,alpha_1=0,nu_1=1,beta_2_1=1,beta0_2=0,a_2_1=1,alpha_2=1/1000,nu_2=1,"
+             "beta_3_1=0,beta0_3=0,a_3_1=-1,alpha_3=1,nu_3=1/2")
+    result = fisher_information(mixture, point, nodes_x=24, nodes_y=200)
+    assert result.numerical_rank == 10 and result.rank == 13 and result.rank_proved and not result.singular
+    assert "numerical rank 10" in result.table() and "rank 13 of 13 (regular, proved" in result.table()
+
+
+def test_over_specified_rank_is_proved_by_independence_and_exact_relations():
+    result = fisher_information(TWO, OVER)
+    assert result.rank_proved and (result.certificate.lower, result.certificate.upper) == (3, 3)

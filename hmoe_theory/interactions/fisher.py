@@ -17,9 +17,18 @@ Model (density mode of :class:`hmoe_theory.families.Mixture`): X ~ Uniform([-1, 
   degeneracies (identical scores) give singular values at rounding level, but a small genuine singular
   value should be compared with the error bars.
 
-Rank: number of singular values of I above ``rtol * sigma_max`` (default rtol = 1e-8, far above
+Numerical rank: number of singular values of I above ``rtol * sigma_max`` (default rtol = 1e-8, far above
 quadrature error for smooth integrands, far below the spectrum of a regular model). The
-eigenvectors of the remaining singular values are the non-identifiable directions.
+eigenvectors of the remaining singular values are the numerically non-identifiable directions.
+
+Proved rank (``certify=True``, :func:`certify_fisher_rank`): I = E_X int grad p grad p^T / p dy is the Gram
+matrix of the functions d p / d theta_a in L^2(dx dy / p), so I c = 0 iff sum_a c_a dp/dtheta_a = 0 almost
+everywhere on [-1, 1]^d x R. Hence rank I = dim span {dp/dtheta_a} (as functions of (x, y) on that domain), and
+*lower bound*: a non-singular evaluation minor of those functions at rational points of [-1, 1]^{d+1} (ball
+arithmetic, :func:`.independence.certify_independence`, at the exact rational parameter point) proves
+rank >= r; *upper bound*: each exactly proved relation sum c_a dp/dtheta_a = 0 (interaction engine, RREF rows)
+lowers the rank by one. The report says ``rank r (proved)`` when the bounds meet, else ``numerical rank`` with
+the proved interval.
 
 Parametrisation: by default the parameters :attr:`Mixture.pinned` (the last component's bias, and its gate
 parameters when the gate is translation invariant) are fixed at their given values and excluded from theta;
@@ -37,12 +46,17 @@ from dataclasses import dataclass, field
 import numpy as np
 import sympy as sp
 
+import scipy.linalg
+
 from .. import bounds
+from ..certify import Status
 from ..compile import compile_exprs
 from ..errors import ModelError
 from ..expr import parse_assignments
 from ..families import Mixture
 from .derivatives import generic_point
+from .discovery import certify_relation, family_null_space
+from .independence import RankCertificate, certify_independence
 
 METHODS = ("quadrature", "monte-carlo")
 TAIL_WIDTH = 12.0  # y range: component means +- 12 standard deviations (Gaussian tail mass < 1e-32)
@@ -64,6 +78,16 @@ class FisherInformation:
     evaluations: int
     point: dict[str, float] = field(default_factory=dict)  # every parameter's value
     drawn: tuple[str, ...] = ()  # parameters given no value, drawn at random (generic point, ``seed``)
+    certificate: RankCertificate | None = None  # proved bounds on the rank (None: not attempted)
+
+    @property
+    def numerical_rank(self) -> int:
+        """Eigenvalues above the tolerance (float64)."""
+        return int((self.singular_values > self.tolerance).sum())
+
+    @property
+    def rank_proved(self) -> bool:
+        return self.certificate is not None and self.certificate.proved
 
     @property
     def singular(self) -> bool:
@@ -79,6 +103,9 @@ class FisherInformation:
             "singular_values": self.singular_values.tolist(),
             "tolerance": self.tolerance,
             "rank": self.rank,
+            "numerical_rank": self.numerical_rank,
+            "rank_proved": self.rank_proved,
+            "rank_certificate": None if self.certificate is None else self.certificate.to_dict(),
             "singular": self.singular,
             "null_directions": self.null_directions.T.tolist(),
             "evaluations": self.evaluations,
@@ -89,13 +116,23 @@ class FisherInformation:
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=2)
 
+    def _rank_line(self) -> str:
+        numerical = f"numerical rank {self.numerical_rank} (float64 eigenvalues above {self.tolerance:.2e})"
+        m = len(self.params)
+        if self.rank_proved:
+            verdict = "SINGULAR" if self.singular else "regular"
+            line = f"rank {self.rank} of {m} ({verdict}, proved: {self.certificate.describe()})"
+            return line if self.numerical_rank == self.rank else f"{line}; {numerical}"
+        verdict = "SINGULAR" if self.singular else "regular"
+        gap = "" if self.certificate is None else f"; proved {self.certificate.lower} <= rank <= {self.certificate.upper}"
+        return f"{numerical} of {m} ({verdict} numerically, not proved{gap})"
+
     def table(self) -> str:
         kind = "error (n vs n/2 nodes)" if self.method == "quadrature" else "standard error"
         lines = [
             f"Fisher information ({self.method}, {self.evaluations} density evaluations), "
             f"{len(self.params)} free parameters",
-            f"rank {self.rank} of {len(self.params)} ({'SINGULAR' if self.singular else 'regular'}); "
-            f"tolerance {self.tolerance:.2e}",
+            self._rank_line(),
             "singular values: " + " ".join(f"{v:.3e}" for v in self.singular_values),
             f"max {kind}: {self.error.max():.2e}",
         ]
@@ -206,6 +243,46 @@ def _monte_carlo(
     return products.mean(axis=2), products.std(axis=2, ddof=1) / np.sqrt(samples)
 
 
+def _exact_point(mixture: Mixture, point: str | Mapping[str, object] | None, seed: int) -> dict[sp.Symbol, sp.Rational]:
+    """The parameter point as exact rationals: generic rationals, given rationals as given, other given numbers
+    as the binary value of their float (the value the quadrature used)."""
+    exact = dict(generic_point(mixture.params, seed))
+    by_name = {p.name: p for p in mixture.params}
+    for name, value in _given_point(point).items():
+        value = sp.sympify(value) if not isinstance(value, sp.Basic) else value
+        exact[by_name[name]] = value if value.is_Rational else sp.Rational(float(value))
+    return exact
+
+
+def certify_fisher_rank(
+    mixture: Mixture, free: Sequence[sp.Symbol], point: Mapping[sp.Symbol, sp.Rational], matrix: np.ndarray,
+    numerical_rank: int, seed: int = 0,
+) -> RankCertificate:
+    """Proved bounds on rank I(theta) from the functions dp/dtheta_a (see the module docstring): all of them proved
+    independent, else the ``numerical_rank`` columns chosen by pivoted QR of I; upper bound from exactly proved
+    relations (interaction engine null space at 50 digits, each relation decided by
+    :func:`.discovery.certify_relation`) when the numerical rank is deficient."""
+    inputs = [*mixture.function.inputs]
+    gradients = [sp.diff(mixture.function.expr, t).xreplace(dict(point)) for t in free]
+    m = len(gradients)
+    full = certify_independence(gradients, inputs, seed=seed, box=1)
+    if full.proved:
+        return RankCertificate(m, numerical_rank, m, m, full)
+    _, _, pivots = scipy.linalg.qr(matrix, pivoting=True)
+    chosen = sorted(int(j) for j in pivots[:numerical_rank])
+    partial = certify_independence([gradients[j] for j in chosen], inputs, seed=seed, box=1)
+    lower = numerical_rank if partial.proved else 0
+    proved_relations = 0
+    if numerical_rank < m:
+        null, digits, _ = family_null_space(gradients, inputs, seed=seed)
+        for row in null.basis:
+            used = [j for j, c in enumerate(row) if c]
+            status, _ = certify_relation([gradients[j] for j in used], [row[j] for j in used], inputs,
+                                         sp.Integer(1), 5.0, digits)
+            proved_relations += status is Status.PROVED
+    return RankCertificate(m, numerical_rank, lower, m - proved_relations, partial)
+
+
 def fisher_information(
     mixture: Mixture,
     point: str | Mapping[str, object] | None = None,
@@ -217,11 +294,14 @@ def fisher_information(
     samples: int = 20000,
     seed: int = 0,
     rtol: float = 1e-8,
+    certify: bool = True,
 ) -> FisherInformation:
     """Fisher information matrix of a density-mode mixture at ``point`` (see module docstring).
 
     ``point``: ``"name=value,..."`` or a mapping; unspecified parameters get generic random values.
     ``nodes_x``: Gauss-Legendre nodes per x coordinate (default 48 for d = 1, 32 for d = 2).
+    ``certify``: prove bounds on the rank (:func:`certify_fisher_rank`); ``rank`` is then the proved rank when the
+    bounds meet, else the numerical rank.
     """
     if mixture.mode != "density":
         raise ModelError("the Fisher information needs a density-mode mixture (mode='density')")
@@ -256,6 +336,10 @@ def fisher_information(
     spectrum = np.abs(eigenvalues[order])
     tolerance = rtol * spectrum[0] if spectrum[0] > 0 else rtol
     rank = int((spectrum > tolerance).sum())
+    certificate = None
+    if certify:
+        certificate = certify_fisher_rank(mixture, free_symbols, _exact_point(mixture, point, seed), matrix, rank, seed)
+        rank = certificate.lower if certificate.proved else rank
     return FisherInformation(
         matrix=matrix,
         params=tuple(p.name for p in free_symbols),
@@ -269,6 +353,7 @@ def fisher_information(
         evaluations=evaluations,
         point={p.name: values[p] for p in mixture.params},
         drawn=tuple(p.name for p in mixture.params if p.name not in _given_point(point)),
+        certificate=certificate,
     )
 
 
