@@ -127,6 +127,7 @@ def test_markdown_tables_contrasts_and_limits(summary):
     r = summary.result("quarter", "voronoi")
     assert text.startswith("# Convergence rates\n")
     assert (f"| quarter | voronoi | {r.fit.slope:+.3f} [{r.fit.ci_low:+.3f}, {r.fit.ci_high:+.3f}] "
+            f"| {r.fit.slope:+.3f} [{r.fit.ci_low:+.3f}, {r.fit.ci_high:+.3f}] "  # all fits = converged fits here
             f"| {r.robust.slope:+.3f} [{r.robust.ci_low:+.3f}, {r.robust.ci_high:+.3f}] | 100.0 % | 0 | yes |") in text
     assert ("- **half-vs-quarter** (voronoi): root-n decays faster than quarter -> `root-n` decays faster than "
             "`quarter`") in text
@@ -204,3 +205,58 @@ def test_svg_figures_are_byte_stable(records, summary, tmp_path):
     first, second = (_save(rate_figure(records, "quarter", results=results), tmp_path / stem, ("svg",))[0]
                      for stem in ("one", "two"))
     assert first.read_bytes() == second.read_bytes() and b"<dc:date>" not in first.read_bytes()
+
+
+def test_all_fits_slope_sits_beside_the_converged_one_and_shows_survivorship():
+    """The capped fits are the LARGEST losses of their size: dropping them biases the converged-only mean down at
+    the small sizes (where they sit), so the two slopes differ; the all-fits slope keeps the true -1/2."""
+    records = synthetic_records()
+    worst = {}
+    for r in records:
+        if r.setting == "root-n" and r.n in SIZES[:3]:
+            worst.setdefault(r.n, []).append(r)
+    capped = {id(r) for group in worst.values() for r in sorted(group, key=lambda f: -f.metrics["voronoi"])[:6]}
+    records = [FitRecord(r.setting, r.n, r.rep, r.seed, r.metrics, "iteration-cap" if id(r) in capped else r.status)
+               for r in records]
+    summary = summarise(records, n_boot=300)
+    setting = next(s for s in summary.settings if s.name == "root-n")
+    converged, everything = (next(x for x in group if x.metric == "voronoi") for group in (setting.results,
+                                                                                          setting.all_fits))
+    assert everything.used == everything.fits == REPS * SIZES.size and converged.used == everything.used - 18
+    assert everything.fit.contains(-0.5) and everything.fit.slope < converged.fit.slope - 0.05
+    data = json.loads(summary_json(summary))["settings"]["root-n"]
+    assert data["metrics"]["voronoi"]["all_fits"]["slope"] == float(f"{everything.fit.slope:.6g}")
+    assert data["converged_share_by_n"][:4] == [0.8, 0.8, 0.8, 1.0]
+    assert "slope, all fits [CI]" in summary_markdown(summary) and "Converged share per n: 500: 80.0 %" in \
+        summary_markdown(summary)
+
+
+def test_settings_name_their_convention_and_negative_controls(summary):
+    data = json.loads(summary_json(summary))["settings"]["root-n"]
+    assert data["convention"] == {"model": None, "loss": None, "parametrisation": None}  # outside the catalogue
+    assert data["negative_control"] is False
+    assert data["predicted_order"] == {"s": None, "status": "not computed: no rate-order engine in this version"}
+    records = [FitRecord("softmax-linear/linear/over", r.n, r.rep, r.seed, r.metrics, r.status)
+               for r in synthetic_records() if r.setting == "root-n"]
+    control = json.loads(summary_json(summarise(records, n_boot=50)))["settings"]["softmax-linear/linear/over"]
+    assert control["negative_control"] is True and "exact merges" in control["negative_control_reason"]
+    assert control["convention"]["loss"].startswith("D1:") and control["identifiable_twin"] == "gaussian-moe/over"
+    assert "**Negative control**" in summary_markdown(summarise(records, n_boot=50))
+
+
+def test_holm_controls_the_family_and_keeps_a_clear_separation(records):
+    from hmoe_theory.experiments.summary import holm_contrasts, replicate_grid
+
+    grids = {s: replicate_grid(records, s, "voronoi") for s in ("root-n", "quarter", "root-n-b")}
+    pairs = [(grids["root-n"], grids["quarter"], CONTRASTS[0]), (grids["root-n"], grids["root-n-b"], CONTRASTS[1]),
+             (grids["quarter"], grids["root-n-b"], ("q-vs-b", "quarter", "root-n-b", "voronoi", "")),
+             (grids["root-n"], grids["quarter"], ("control", "softmax-linear/linear/over", "quarter", "voronoi", ""))]
+    out = holm_contrasts(pairs, n_boot=2000)
+    assert [a.family for a in out] == [3, 3, 3, 0]
+    assert out[3].holm_verdict.startswith("not tested: a side is a negative control")
+    # the two real separations (-1/4 and +1/4) are decided at levels 1 - 0.05/3 and then 1 - 0.05/2 at most
+    assert out[0].holm_verdict == "a faster" and out[2].holm_verdict == "b faster"
+    assert out[0].holm_level == pytest.approx(1 - 0.05 / 3)
+    assert out[1].holm_verdict == "not separated at this design" and out[1].holm_level == pytest.approx(0.95)
+    nominal = out[0].result.ci
+    assert out[0].holm_ci[0] < nominal[0] and out[0].holm_ci[1] > nominal[1]  # wider than the 95 % CI

@@ -251,12 +251,11 @@ def convention(name: str | Setting) -> Convention | None:
 
 def same_functional(contrast: tuple[str, str, str, str, str]) -> bool:
     """Both sides of the contrast measure the same loss: a metric other than ``voronoi`` is one definition
-    everywhere; ``voronoi`` needs the same headline loss on both sides."""
+    everywhere; ``voronoi`` needs the same headline loss on both sides when both conventions are known
+    (a setting outside the catalogue is taken at its user's word)."""
     _, a, b, metric, _ = contrast
-    if metric != "voronoi":
-        return True
     left, right = convention(a), convention(b)
-    return left is not None and right is not None and left.loss == right.loss
+    return metric != "voronoi" or left is None or right is None or left.loss == right.loss
 
 
 def testable(contrast: tuple[str, str, str, str, str]) -> bool:

@@ -8,7 +8,12 @@ shared/RATES_PROTOCOL.md); exact cells (m = 1) use exponent 1.
 * :func:`literature_exponents` -- ``strong`` (strongly identifiable experts, least squares): 2 on every
   block of an over-fitted cell; ``rbar`` (linear experts, the interaction case of CRPE-SGaME): rbar(m)
   on the gate's blocks and on the expert's intercept, rbar(m)/2 on the other expert blocks and the variance.
-* :func:`derived_exponents` -- from the constant-coefficient relations (PDEs) that
+* :func:`derived_exponents` -- a DIAGNOSTIC, not a rate theory: no theorem backs these exponents outside the
+  softmax-gated Gaussian MoE with linear experts (where they coincide with ``rbar``, arXiv 2505.10860 v1,
+  Theorem 2). A relation such as dF/da = d2F/dbeta dalpha also holds for ridge experts with a bias (tanh),
+  but there the second-order system is not degenerate, so nothing makes rbar(m) the right exponent; the
+  loss they define (``voronoi_derived``) is stored as a diagnostic and no rate or claim rests on it.
+  Construction, from the constant-coefficient relations (PDEs) that
   :func:`hmoe_theory.interactions.discover_relations` finds among the derivatives of order 1 and 2 of
   F = gate factor x expert (identified parametrisation: symmetric A for quadratic gates) -- relations found
   with the same coefficients at two generic points; the other relations' coefficients depend on the point

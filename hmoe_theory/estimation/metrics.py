@@ -4,17 +4,23 @@ Fit status (one per stored fit), decided by the estimator from its own stopping 
 
 * ``converged``      -- the solver's convergence test held (relative step or gradient below tolerance);
 * ``iteration-cap``  -- the iteration budget ran out first;
-* ``diverged``       -- non-finite loss or parameters;
-* ``failed``         -- the fit raised (no metrics beyond the status).
+* ``diverged``       -- a blow-up: non-finite loss or parameters, a parameter leaving the estimator's box, or
+                       (EM) a variance at its floor; never a usable fit, never a warm start;
+* ``failed``         -- the fit stopped without passing its verification (a saddle, a stall), or raised.
+
+A status is a statement about the returned point, verified there by the estimator (least squares: KKT
+cosine and Hessian, :mod:`.least_squares`; EM: the score test, :mod:`.em`).
 
 Metrics of one fit (floats). ``RATE_METRICS`` are losses whose decay in n is estimated; the others are
 diagnostics reported beside them:
 
-* ``voronoi``            -- weighted Voronoi loss with the literature's exponents (headline);
-* ``voronoi_derived``    -- the same weighted loss with the exponents derived from the relations that
-                           the interaction engine finds for the family;
+* ``voronoi``            -- weighted Voronoi loss with the setting's headline exponents (D1 or D2: the
+                           setting's convention, :func:`hmoe_theory.estimation.catalogue.convention`);
 * ``weight_discrepancy`` -- sum_j |sum_{i in V_j} exp(c_i) - exp(c*_j)|;
 * ``l2_error``           -- ||f_hat - f*||_{L2(design)};
+* ``voronoi_derived``    -- diagnostic only: the weighted loss with the exponents of
+                           :func:`~.exponents.derived_exponents`, which no theorem backs outside the Gaussian
+                           MoE with linear experts (so no rate is estimated for it);
 * ``max_atom_distance``  -- diagnostic only: unweighted largest distance of a fitted atom to its true atom;
 * ``iterations``, ``grad_norm``, ``loss`` -- the headline fit's solver record;
 * ``best_voronoi``, ``best_loss`` -- the best of all starts (stored beside the near-truth headline fit);
@@ -27,7 +33,7 @@ from __future__ import annotations
 STATUSES: tuple[str, ...] = ("converged", "iteration-cap", "diverged", "failed")
 CONVERGED = "converged"
 
-RATE_METRICS: tuple[str, ...] = ("voronoi", "voronoi_derived", "weight_discrepancy", "l2_error")
+RATE_METRICS: tuple[str, ...] = ("voronoi", "weight_discrepancy", "l2_error")
 DIAGNOSTIC_METRICS: tuple[str, ...] = (
-    "max_atom_distance", "iterations", "grad_norm", "loss", "best_voronoi", "best_loss", "cold_voronoi", "cold_loss_gap",
+    "voronoi_derived", "max_atom_distance", "iterations", "grad_norm", "loss", "best_voronoi", "best_loss", "cold_voronoi", "cold_loss_gap",
 )

@@ -28,8 +28,7 @@ from .summary import Contrast, rate_metric_names, summarise
 FORMATS = ("png", "svg")
 REFERENCE_SLOPES = (-0.5, -0.25)
 METRIC_MEANINGS = {
-    "voronoi": "weighted Voronoi loss (literature exponents)",
-    "voronoi_derived": "weighted Voronoi loss (derived exponents)",
+    "voronoi": "weighted Voronoi loss (the setting's headline exponents)",
     "weight_discrepancy": "mixing-weight discrepancy",
     "l2_error": "L2 error of the fitted regression function",
 }

@@ -8,7 +8,24 @@ first size kept, the power-law vs ``(log n)^c`` test where the design can separa
 were left out (not converged, or no usable value) and whether the result *counts* (>= 95 % of its fits
 usable). Contrasts ``(name, setting_a, setting_b, metric, statement)`` are paired slope differences
 (:func:`hmoe_theory.estimation.rates.paired_contrast`). The method and its hypotheses:
-``docs/rates_method.md``.
+``docs/rates_method.md``; what changed in rates v3: ``docs/rates_v3.md``.
+
+Honest accounting (rates v3): beside the slope over converged fits, every metric also gets the slope over
+ALL fits with a finite positive value whatever their status (``all_fits``), and the converged share per n;
+every setting names its convention (model, loss, parametrisation), whether it is a negative control (a
+non-identifiable setting, expected not to converge) and its ``predicted_order`` ``{"s", "status"}`` (the
+predicted loss decay n^(-1/(2s)); not computed in this version: no rate-order engine is installed).
+
+Multiplicity (Holm 1979): the contrasts that can test the theory -- one functional on both sides
+(:func:`hmoe_theory.estimation.catalogue.same_functional`) and no negative-control side
+(:func:`~hmoe_theory.estimation.catalogue.testable`) -- form one family of m hypotheses "slope_a = slope_b".
+Holm's step-down at family-wise level alpha = 1 - ``level``: with r hypotheses left, every one whose
+bootstrap CI at level 1 - alpha/r excludes 0 is rejected (separated), then r shrinks; when none is, the rest
+are not separated (their CI at that level is reported). A percentile CI excludes 0 at level 1 - a exactly
+when the bootstrap two-sided p-value is below a, so this is Holm's procedure on those p-values: the chance
+that any contrast of the family is declared separated while all slopes are equal is at most alpha
+(unadjusted, m = 7 contrasts at 95 % give up to 1 - 0.95^7 = 30 %). :func:`holm_contrasts` runs it on any
+family (the ledger runs one family across its data sets).
 
 ``summary.json`` is byte-stable: keys sorted, floats rounded to ``SIGNIFICANT`` significant digits,
 non-finite numbers written as ``null``, fixed bootstrap seed.
@@ -24,12 +41,16 @@ from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+import numpy as np
+
+from ..estimation.catalogue import Convention, convention, same_functional, testable
 from ..estimation.metrics import CONVERGED, DIAGNOSTIC_METRICS, RATE_METRICS
 from ..estimation.rates import (
     LEVEL,
     MIN_CONVERGED_SHARE,
     N_BOOT,
     SEPARATION_Z,
+    VERDICTS,
     ContrastResult,
     RateResult,
     ReplicateGrid,
@@ -43,6 +64,7 @@ from .store import FitRecord, ResultStore
 SUMMARY_MD = "summary.md"
 SUMMARY_JSON = "summary.json"
 SIGNIFICANT = 6
+NOT_COMPUTED = "not computed: no rate-order engine in this version"
 Contrast = tuple[str, str, str, str, str]  # (name, setting_a, setting_b, metric, statement)
 
 
@@ -66,9 +88,16 @@ def replicate_grid(records: Iterable[FitRecord], setting: str, metric: str) -> R
     return ReplicateGrid.from_cells(cells)
 
 
+def all_fits_grid(grid: ReplicateGrid) -> ReplicateGrid:
+    """The same grid with every stored fit counted as usable whatever its status (a finite value > 0 still
+    needed): the no-survivorship view of the data."""
+    return ReplicateGrid(grid.sizes, grid.reps, grid.values, np.where(grid.status != "", CONVERGED, ""))
+
+
 @dataclass(frozen=True)
 class SettingSummary:
-    """One setting: its design, the share of converged fits and a :class:`RateResult` per rate metric."""
+    """One setting: its design, the share of converged fits, a :class:`RateResult` per rate metric on the
+    converged fits (``results``) and on all fits (``all_fits``), and its convention (``None``: not recorded)."""
 
     name: str
     sizes: tuple[int, ...]
@@ -79,6 +108,12 @@ class SettingSummary:
     left_out_by_status: dict[str, int]
     results: tuple[RateResult, ...]
     warm_start: WarmStartCheck | None = None
+    all_fits: tuple[RateResult, ...] = ()
+    convention: Convention | None = None
+
+    @property
+    def negative_control(self) -> bool:
+        return bool(self.convention and self.convention.negative_control)
 
 
 @dataclass(frozen=True)
@@ -111,15 +146,77 @@ class WarmStartCheck:
 
 
 @dataclass(frozen=True)
+class AdjustedContrast:
+    """A contrast with its place in the Holm family (module docstring): ``family`` = m (0 = outside the
+    family: not one functional, or a negative-control side), ``holm_ci`` = the CI at the level ``holm_level``
+    at which Holm decided it (NaN outside the family), ``holm_verdict`` = Holm's verdict (:data:`VERDICTS`,
+    or ``not tested: <why>``)."""
+
+    result: ContrastResult
+    same_functional: bool
+    testable: bool
+    family: int
+    holm_level: float
+    holm_ci: tuple[float, float]
+    holm_verdict: str
+
+    @property
+    def name(self) -> str:
+        return self.result.name
+
+    @property
+    def counts(self) -> bool:
+        """Holm-separated or not, the result counts as evidence: in the family and both settings >= 95 % usable."""
+        return self.family > 0 and self.result.counts
+
+
+def _why_untested(same: bool, test: bool) -> str:
+    return "not tested: " + ("the two sides measure different losses" if not same
+                             else "a side is a negative control (not identifiable)")
+
+
+def holm_contrasts(pairs: Sequence[tuple[ReplicateGrid, ReplicateGrid, Contrast]], n_boot: int = N_BOOT,
+                   level: float = LEVEL, seed: int = 0) -> list[AdjustedContrast]:
+    """Holm's step-down over the testable contrasts among ``pairs`` = (grid_a, grid_b, contrast) (module
+    docstring), the others reported outside the family; results in the order of ``pairs``."""
+    def run(grid_a: ReplicateGrid, grid_b: ReplicateGrid, contrast: Contrast, at: float) -> ContrastResult:
+        name, a, b, metric, statement = contrast
+        return paired_contrast(grid_a, grid_b, name, a, b, metric, statement, n_boot=n_boot, level=at, seed=seed)
+
+    flags = [(same_functional(c), same_functional(c) and testable(c)) for _, _, c in pairs]
+    nominal = [run(ga, gb, c, level) for ga, gb, c in pairs]
+    family = [i for i, (_, test) in enumerate(flags) if test]
+    decided: dict[int, tuple[float, tuple[float, float], str]] = {}
+    remaining, alpha = list(family), 1 - level
+    while remaining:
+        at = 1 - alpha / len(remaining)
+        results = {i: run(*pairs[i], at) for i in remaining}
+        separated = [i for i, r in results.items() if r.verdict != VERDICTS[2]]
+        for i in (separated or remaining):
+            decided[i] = (at, results[i].ci, results[i].verdict)
+        remaining = [i for i in remaining if i not in separated] if separated else []
+    out = []
+    for i, (same, test) in enumerate(flags):
+        at, ci, verdict = decided.get(i, (np.nan, (np.nan, np.nan), _why_untested(same, test)))
+        out.append(AdjustedContrast(nominal[i], same, test, len(family) if test else 0, at, ci, verdict))
+    return out
+
+
+@dataclass(frozen=True)
 class Summary:
     """Everything the reports show; ``skipped`` lists contrasts whose settings are not in the store."""
 
     settings: tuple[SettingSummary, ...]
-    contrasts: tuple[ContrastResult, ...]
+    adjusted: tuple[AdjustedContrast, ...]
     skipped: tuple[str, ...]
     n_boot: int
     level: float
     seed: int
+
+    @property
+    def contrasts(self) -> tuple[ContrastResult, ...]:
+        """The contrasts at the nominal level (unadjusted), in the order given."""
+        return tuple(c.result for c in self.adjusted)
 
     def result(self, setting: str, metric: str) -> RateResult:
         for s in self.settings:
@@ -138,11 +235,13 @@ def _setting_summary(records: Sequence[FitRecord], setting: str, n_boot: int, le
     for r in own:
         if r.status != CONVERGED:
             left[r.status] = left.get(r.status, 0) + 1
-    results = tuple(analyse_rate(replicate_grid(own, setting, m), setting, m, n_boot=n_boot, level=level, seed=seed)
-                    for m in rate_metric_names(own, setting))
+    grids = {m: replicate_grid(own, setting, m) for m in rate_metric_names(own, setting)}
+    results = tuple(analyse_rate(g, setting, m, n_boot=n_boot, level=level, seed=seed) for m, g in grids.items())
+    everything = tuple(analyse_rate(all_fits_grid(g), setting, m, n_boot=n_boot, level=level, seed=seed)
+                       for m, g in grids.items())
     return SettingSummary(setting, sizes, len({r.rep for r in own}), len(own),
                           sum(r.status == CONVERGED for r in own) / len(own), by_n, dict(sorted(left.items())), results,
-                          WarmStartCheck.of(own))
+                          WarmStartCheck.of(own), everything, convention(setting))
 
 
 def _check_contrast(contrast: object) -> Contrast:
@@ -168,13 +267,14 @@ def summarise(source: str | Path | Iterable[FitRecord], contrasts: Sequence[Cont
     records = sorted(_records(source), key=lambda r: r.key)
     names = sorted({r.setting for r in records})
     settings = tuple(_setting_summary(records, s, n_boot, level, seed) for s in names)
-    done, skipped = [], []
-    for name, a, b, metric, statement in map(_check_contrast, contrasts):
+    pairs, skipped = [], []
+    for contrast in map(_check_contrast, contrasts):
+        name, a, b, metric, _ = contrast
         if a not in names or b not in names:
             skipped.append(name)
             continue
-        done.append(paired_contrast(replicate_grid(records, a, metric), replicate_grid(records, b, metric),
-                                    name, a, b, metric, statement, n_boot=n_boot, level=level, seed=seed))
+        pairs.append((replicate_grid(records, a, metric), replicate_grid(records, b, metric), contrast))
+    done = holm_contrasts(pairs, n_boot=n_boot, level=level, seed=seed)
     return Summary(settings, tuple(done), tuple(skipped), n_boot, level, seed)
 
 
@@ -229,11 +329,31 @@ def _result_json(r: RateResult) -> dict:
     }
 
 
-def _contrast_json(c: ContrastResult) -> dict:
+def _all_fits_json(r: RateResult) -> dict:
+    return {"slope": r.fit.slope if r.fit else None, "ci": list(r.fit.ci) if r.fit else [None, None],
+            "fits": r.fits, "used": r.used}
+
+
+def _contrast_json(adjusted: AdjustedContrast) -> dict:
+    c = adjusted.result
     return {"name": c.name, "setting_a": c.setting_a, "setting_b": c.setting_b, "metric": c.metric,
             "statement": c.statement, "sizes": list(c.sizes), "reps": c.reps, "slope_a": c.slope_a,
             "slope_b": c.slope_b, "difference": c.difference, "ci": list(c.ci), "verdict": c.verdict,
-            "counts": c.counts, "note": c.note}
+            "counts": c.counts, "note": c.note, "same_functional": adjusted.same_functional,
+            "testable": adjusted.testable, "holm": {"family": adjusted.family, "level": adjusted.holm_level,
+                                                    "ci": list(adjusted.holm_ci), "verdict": adjusted.holm_verdict}}
+
+
+def _convention_json(s: SettingSummary) -> dict:
+    c = s.convention
+    return {
+        "convention": {"model": c.model if c else None, "loss": c.loss if c else None,
+                       "parametrisation": c.parametrisation if c else None},
+        "negative_control": s.negative_control,
+        "negative_control_reason": c.reason if c and c.negative_control else None,
+        "identifiable_twin": c.twin if c and c.twin else None,
+        "predicted_order": {"s": None, "status": NOT_COMPUTED},
+    }
 
 
 def summary_dict(summary: Summary) -> dict:
@@ -242,15 +362,19 @@ def summary_dict(summary: Summary) -> dict:
         "settings": {s.name: {
             "sizes": list(s.sizes), "reps": s.reps, "fits": s.fits, "converged_share": s.converged_share,
             "converged_share_by_n": list(s.converged_share_by_n), "left_out_by_status": s.left_out_by_status,
-            "metrics": {r.metric: _result_json(r) for r in s.results},
-            "warm_start_check": asdict(s.warm_start) if s.warm_start else None} for s in summary.settings},
-        "contrasts": [_contrast_json(c) for c in summary.contrasts],
+            "metrics": {r.metric: {**_result_json(r), "all_fits": _all_fits_json(a)}
+                        for r, a in zip(s.results, s.all_fits)},
+            "warm_start_check": asdict(s.warm_start) if s.warm_start else None, **_convention_json(s)}
+            for s in summary.settings},
+        "contrasts": [_contrast_json(c) for c in summary.adjusted],
         "skipped_contrasts": list(summary.skipped),
         "method": {"estimator": "OLS of log(mean loss over converged replicates) on log n; Theil-Sen",
                    "ci": "percentile bootstrap over replicates (same indices at every n and in both settings "
                          "of a contrast)",
                    "level": summary.level, "n_boot": summary.n_boot, "seed": summary.seed,
-                   "min_converged_share": MIN_CONVERGED_SHARE, "separation_z": SEPARATION_Z},
+                   "min_converged_share": MIN_CONVERGED_SHARE, "separation_z": SEPARATION_Z,
+                   "multiplicity": "Holm step-down over the testable contrasts (one functional, no negative-control "
+                                   "side) at family-wise level 1 - level"},
     }
 
 
@@ -290,16 +414,38 @@ def _upper_half(r: RateResult):
     return r.sensitivity[(len(r.sensitivity) + 2) // 2 - 1] if r.sensitivity else None
 
 
-def _row(setting: str, r: RateResult) -> str:
+def _row(setting: str, r: RateResult, everything: RateResult) -> str:
     left = f"{r.left_out}" + (" (" + ", ".join(f"{v} {k}" for k, v in r.left_out_by_status.items())
                               + (f", {r.invalid} invalid" if r.invalid else "") + ")" if r.left_out else "")
+    all_fits = _with_ci(everything.fit.slope, everything.fit.ci) if everything.fit else "n/a"
     if r.fit is None:
-        return f"| {setting} | {r.metric} | n/a ({r.note}) | n/a | {_pct(r.used_share)} | {left} | no | n/a | n/a |"
+        return (f"| {setting} | {r.metric} | n/a ({r.note}) | {all_fits} | n/a | {_pct(r.used_share)} | {left} | no "
+                "| n/a | n/a |")
     half = _upper_half(r)
     decay = r.decay.preferred if r.decay else "n/a"
-    return (f"| {setting} | {r.metric} | {_with_ci(r.fit.slope, r.fit.ci)} | {_with_ci(r.robust.slope, r.robust.ci)} "
-            f"| {_pct(r.used_share)} | {left} | {'yes' if r.counts else 'no'} "
+    return (f"| {setting} | {r.metric} | {_with_ci(r.fit.slope, r.fit.ci)} | {all_fits} "
+            f"| {_with_ci(r.robust.slope, r.robust.ci)} | {_pct(r.used_share)} | {left} | {'yes' if r.counts else 'no'} "
             f"| n >= {half.first_n}: {_with_ci(half.slope, (half.ci_low, half.ci_high))} | {decay} |")
+
+
+def _convention_lines(s: SettingSummary) -> list[str]:
+    c = s.convention
+    if c is None:
+        return ["Convention: not recorded (a setting outside the catalogue). Predicted order: "
+                f"{NOT_COMPUTED}.", ""]
+    lines = [f"Convention: model {c.model}; loss {c.loss}; parametrisation {c.parametrisation}. "
+             f"Predicted order s: {NOT_COMPUTED} (the D slope would be compared with -1/(2s)).", ""]
+    if c.negative_control:
+        lines += [f"**Negative control**: {c.reason}. Its slopes are shown, never used as evidence"
+                  + (f"; identifiable twin: `{c.twin}`." if c.twin else "; no identifiable twin in this catalogue yet."),
+                  ""]
+    return lines
+
+
+def _holm_ci(a: AdjustedContrast) -> str:
+    if not a.family:
+        return "n/a"
+    return f"[{_num(a.holm_ci[0])}, {_num(a.holm_ci[1])}] at {100 * a.holm_level:.2f} %"
 
 
 def _contrast_words(c: ContrastResult) -> str:
@@ -359,21 +505,30 @@ def summary_markdown(summary: Summary, header: Sequence[str] = (), descriptions:
             f"n = {s.sizes[0]}..{s.sizes[-1]} ({len(s.sizes)} sizes), {s.reps} replicates, {s.fits} fits; converged "
             f"{_pct(s.converged_share)} (per n: {_pct(min(s.converged_share_by_n))} to "
             f"{_pct(max(s.converged_share_by_n))}); not converged: {left}.", ""]
+        lines += ["Converged share per n: " + ", ".join(f"{n}: {_pct(v)}" for n, v in
+                                                      zip(s.sizes, s.converged_share_by_n)) + ".", ""]
+        lines += _convention_lines(s)
         if s.warm_start:
             lines += [f"Check: {s.warm_start.words()}.", ""]
         if s.results:
-            lines += ["| setting | metric | slope [CI] | robust slope [CI] | usable | left out | counts? "
-                      "| upper-half slope [CI] | power vs log |",
-                      "|---|---|---|---|---:|---|---|---|---|", *(_row(s.name, r) for r in s.results), ""]
+            lines += ["| setting | metric | slope, converged fits [CI] | slope, all fits [CI] | robust slope [CI] "
+                      "| usable | left out | counts? | upper-half slope [CI] | power vs log |",
+                      "|---|---|---|---|---|---:|---|---|---|---|",
+                      *(_row(s.name, r, a) for r, a in zip(s.results, s.all_fits)), ""]
         else:
             lines += ["No rate metric stored.", ""]
-    if summary.contrasts:
+    if summary.adjusted:
+        family = max(c.family for c in summary.adjusted)
         lines += ["## Contrasts (paired slope differences a - b)", "",
-                  "| contrast | metric | a | b | slope a | slope b | a - b [CI] | verdict | counts? |",
-                  "|---|---|---|---|---|---|---|---|---|"]
-        lines += [f"| {c.name} | {c.metric} | {c.setting_a} | {c.setting_b} | {_num(c.slope_a)} | {_num(c.slope_b)} "
-                  f"| {_with_ci(c.difference, c.ci)} | {c.verdict} | {'yes' if c.counts else 'no'} |"
-                  for c in summary.contrasts]
+                  f"Holm's step-down over the {family} testable contrasts (one functional on both sides, no "
+                  f"negative-control side) at family-wise level {100 * (1 - summary.level):g} %; the Holm CI is the "
+                  "CI at the level at which the contrast was decided.", "",
+                  "| contrast | metric | a | b | slope a | slope b | a - b [95 % CI] | Holm CI | Holm verdict "
+                  "| counts? |",
+                  "|---|---|---|---|---|---|---|---|---|---|"]
+        lines += [f"| {a.name} | {c.metric} | {c.setting_a} | {c.setting_b} | {_num(c.slope_a)} | {_num(c.slope_b)} "
+                  f"| {_with_ci(c.difference, c.ci)} | {_holm_ci(a)} | {a.holm_verdict} "
+                  f"| {'yes' if a.counts else 'no'} |" for a in summary.adjusted for c in (a.result,)]
         lines += ["", *(_contrast_words(c) for c in summary.contrasts), ""]
     lines += ["## What this design cannot decide", "", *_undecided(summary)]
     return "\n".join(lines) + "\n"
