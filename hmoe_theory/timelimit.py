@@ -249,6 +249,19 @@ class time_limit:  # noqa: N801 - used as a function: ``with time_limit(seconds,
     def __exit__(self, *exc_info: object) -> None:
         self._discard()
 
+    def expire(self) -> None:
+        """End the block now, from any thread (a *cancel* button): the block's thread gets
+        :class:`TimeLimitExceeded` as if its deadline had passed. No effect before the block is entered or
+        once it has left."""
+        with _lock:
+            stack = _stacks.get(getattr(self, "ident", None), [])
+            if getattr(self, "limit", None) not in stack:
+                return
+            self.limit.deadline = time.monotonic()
+            if self.use_signal:
+                _arm_signal(stack)
+            _lock.notify_all()
+
     def _discard(self) -> None:
         with _lock:
             stack = _stacks.get(self.ident, [])

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 if TYPE_CHECKING:
-    from ..explorer import CurvatureField
+    from .curvature import CurvatureField
 
 
 def colour_style(values: np.ndarray) -> dict[str, Any]:

@@ -48,15 +48,17 @@ def family_call(
 def curvature_call(
     map_text: str,
     coords: str,
-    ranges: Mapping[str, tuple[float, float]],
-    sets: Mapping[str, float] | None = None,
+    ranges: str | Mapping[str, tuple[float, float]],
+    sets: str | Mapping[str, float] | None = None,
     sigma: str | None = None,
     resolution: int = 61,
 ) -> str:
-    """Script calling :func:`hmoe_theory.explorer.explore_curvature` with these arguments."""
-    bounds = {k: (float(lo), float(hi)) for k, (lo, hi) in ranges.items()}
+    """Script calling :func:`hmoe_theory.explorer.explore_curvature` with these arguments (``ranges`` and
+    ``sets`` as the text the widget shows, or as mappings of numbers)."""
+    bounds = ranges if isinstance(ranges, str) else {k: (float(lo), float(hi)) for k, (lo, hi) in ranges.items()}
+    values = sets if isinstance(sets, str) else {k: float(v) for k, v in (sets or {}).items()}
     keywords = _arguments(
-        {"sets": {k: float(v) for k, v in (sets or {}).items()} or None, "sigma": sigma or None, "resolution": resolution},
+        {"sets": values or None, "sigma": sigma or None, "resolution": resolution},
         {"sets": None, "sigma": None, "resolution": 61},
     )
     call = f"explore_curvature({map_text!r}, {coords!r}, {bounds!r}{', ' + keywords if keywords else ''})"
@@ -64,3 +66,23 @@ def curvature_call(
         "from hmoe_theory.explorer import explore_curvature\n\n"
         f"field = {call}\nprint(field)\nfield.figure().savefig('curvature.png')\n"
     )
+
+
+def attention_call(
+    position: str = "plain",
+    tokens: int = 2,
+    dim: int = 1,
+    heads: int = 1,
+    *,
+    param: str = "hmoe",
+    temperature: bool = False,
+    order: int = 2,
+    seed: int = 0,
+) -> str:
+    """Script calling :func:`hmoe_theory.explorer.explore_attention` with these arguments."""
+    keywords = _arguments(
+        {"tokens": tokens, "dim": dim, "heads": heads, "param": param, "temperature": temperature, "order": order, "seed": seed},
+        {"tokens": 2, "dim": 1, "heads": 1, "param": "hmoe", "temperature": False, "order": 2, "seed": 0},
+    )
+    call = f"explore_attention({position!r}{', ' + keywords if keywords else ''})"
+    return f"from hmoe_theory.explorer import explore_attention\n\nreport = {call}\nprint(report)\n"
