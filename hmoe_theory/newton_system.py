@@ -21,7 +21,9 @@ Kernels, all derived from the expression by sympy:
   rules (sum) d(u + v) = du + dv; (product) d(uv) = u dv + v du,
   d2(uv)_ab = u d2v_ab + v d2u_ab + du_a dv_b + du_b dv_a; (constant power k) d(u^k) = k u^(k-1) du,
   d2(u^k)_ab = k u^(k-1) d2u_ab + k (k-1) u^(k-2) du_a du_b; (exp) E = exp(u): dE = E du,
-  d2E_ab = E (d2u_ab + du_a du_b); any other node: its sympy derivatives. Each exp node E = exp(u) and each
+  d2E_ab = E (d2u_ab + du_a du_b); (kinks) d|u| = sign(u) du, d2|u|_ab = sign(u) d2u_ab (the second derivative
+  of |.| is 0 off u = 0), max / min(u, v) = (u + v +/- |u - v|) / 2 (relu(u) = max(0, u): derivative
+  (1 + sign u) / 2, i.e. 1/2 at the kink); any other node: its sympy derivatives. Each exp node E = exp(u) and each
   reciprocal R = 1 / u (negative integer powers u^-k = R^k) is an auxiliary value computed once per point,
   so the derivatives reuse the softmax and sigmoid factors instead of re-expanding them (sympy's derivatives
   of exp(s_1) / (exp(s_1) + exp(s_2)) carry exp(2 s_1), (.)^-2, (.)^-3, ..., and symengine merges
@@ -167,6 +169,12 @@ def second_order_program(expr: sp.Expr, params: tuple[sp.Symbol, ...]) -> Second
             u = node(e.args[0])
             E = auxiliary(sp.exp(u[0]))
             out = chain(u, E, E, E)
+        elif e.func == sp.Abs:  # a kink: sign(u) off u = 0, second derivative 0 there (a.e.)
+            u = node(e.args[0])
+            out = chain(u, sp.Abs(u[0]), sp.sign(u[0]), sp.Integer(0))
+        elif e.func in (sp.Max, sp.Min) and len(e.args) == 2:  # max/min(u, v) = (u + v +/- |u - v|) / 2
+            u, v = e.args
+            out = node((u + v + (1 if e.func == sp.Max else -1) * sp.Abs(u - v)) / 2)
         else:  # any other node (e.g. erf, theta in an exponent): its own sympy derivatives, correct, not optimised
             d = {k: rename(t) for k, p in enumerate(params) if (t := sp.diff(e, p)) != 0}
             h = {(i, j): rename(t) for i in d for j in d if i <= j and (t := sp.diff(e, params[i], params[j])) != 0}

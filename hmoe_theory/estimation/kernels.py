@@ -11,8 +11,8 @@ from the exact derivatives dt/deta_m (``sympy.diff``). Derivatives that do not d
 data set (:meth:`TermKernel.prepare`) and broadcast; the others are compiled together with t itself into
 one common-subexpression-eliminated kernel called with x as (1, n) rows and the parameters as (k, 1)
 columns. The (k, n) layout keeps every reduction over the k components an elementwise operation on
-contiguous rows (numpy reduces a short trailing axis ~5x slower). Hypothesis: the term is differentiable in eta at the points used (kinks such as relu's give the
-one-sided derivative numpy computes).
+contiguous rows (numpy reduces a short trailing axis ~5x slower). Hypothesis: the term is differentiable in eta at the points used (at a kink such as relu's the derivative is
+Heaviside(0) = 1/2 and the second derivative 0).
 """
 
 from __future__ import annotations
@@ -54,15 +54,16 @@ class TermKernel:
         owned = set(self.params)
         self.constant = tuple(m for m, g in enumerate(grads) if not (g.free_symbols & owned))
         self.varying = tuple(m for m in range(len(grads)) if m not in self.constant)
-        # non-zero second derivatives d2t/deta_a deta_b, a <= b (zero for terms linear in the parameters)
-        self.hessian_pairs = tuple(
-            (a, b) for a in self.varying for b in range(a, self.size) if sp.diff(grads[a], self.params[b]) != 0
-        )
+        # non-zero second derivatives d2t/deta_a deta_b, a <= b (zero for terms linear in the parameters); a kink's
+        # DiracDelta (relu'' ) is 0 off the kink, the value numpy can evaluate (no DiracDelta printer)
+        second = {(a, b): sp.diff(grads[a], self.params[b]).replace(sp.DiracDelta, lambda *_: sp.Integer(0))
+                  for a in self.varying for b in range(a, self.size)}
+        self.hessian_pairs = tuple(key for key, value in second.items() if value != 0)
         args = [*self.inputs, *self.params]
         self._values = compile_exprs([expr], args)
         self._with_grads = compile_exprs([expr, *(grads[m] for m in self.varying)], args)
         self._hessian = (
-            compile_exprs([sp.diff(grads[a], self.params[b]) for a, b in self.hessian_pairs], args)
+            compile_exprs([second[pair] for pair in self.hessian_pairs], args)
             if self.hessian_pairs
             else None
         )
