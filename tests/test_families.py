@@ -87,3 +87,17 @@ def test_gelu_expert_kernel_is_vectorised():
 def test_unknown_name_suggests_the_closest_entries():
     with pytest.raises(UnknownNameError, match="did you mean quadratic-monomial"):
         gate_expert("quadratic-monomal", "linear")
+
+
+def test_the_public_api_is_lazy_and_names_the_library_objects():
+    import subprocess
+    import sys
+
+    import hmoe_theory
+    from hmoe_theory.families import Mixture as family_mixture
+
+    assert hmoe_theory.Mixture is family_mixture and "Mixture" in dir(hmoe_theory)
+    with pytest.raises(AttributeError, match="no attribute 'nothing'"):
+        hmoe_theory.nothing  # noqa: B018
+    code = "import sys, hmoe_theory; print(sorted(m for m in ('sympy', 'numpy', 'scipy') if m in sys.modules))"
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout.strip() == "[]"

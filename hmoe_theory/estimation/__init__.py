@@ -1,8 +1,9 @@
 """Estimation layer: simulate from a true MoE, fit it with verified stopping, measure Voronoi losses, rates.
 
-* :mod:`.kernels` / :mod:`.model` -- numeric kernels of the symbolic families (values, Jacobians, exact
-  Hessians; compiled once) and the softmax-gated regression MoE built on them.
-* :mod:`.least_squares` -- saddle-free damped Newton in the box with a verified status per fit.
+* :mod:`.kernels` / :mod:`.model` -- the hand-written Newton system of softmax regression mixtures, the fast path
+  registered on :class:`hmoe_theory.families.Mixture` (the default is :mod:`hmoe_theory.newton_system`).
+* :mod:`.least_squares` -- :func:`fit_least_squares`, the one fit of every regression model: saddle-free damped
+  Newton in the box with a verified status per fit.
 * :mod:`.em` -- :class:`GaussianMoEEM` (vectorised EM, Newton/IRLS gate M-step, features from the families).
 * :mod:`.voronoi` / :mod:`.exponents` -- Voronoi losses; the literature's and the derived exponents.
 * :mod:`.setting` / :mod:`.catalogue` -- settings as data (TOML schema) and the named catalogue.
@@ -13,7 +14,7 @@
 """
 
 from .em import GaussianMoEEM, GaussianMoEParams, mean_log_likelihood
-from .least_squares import LeastSquaresMoE
+from .least_squares import LeastSquaresMoE, fit_least_squares
 from .model import SoftmaxMoE
 from .rates import ContrastResult, DecayTest, LineFit, RateResult, ReplicateGrid, analyse_rate, paired_contrast
 from .catalogue import CONTRASTS, DEFAULT_SETTINGS, SETTINGS, get_setting
@@ -44,6 +45,7 @@ __all__ = [
     "VoronoiLoss",
     "align_translation",
     "analyse_rate",
+    "fit_least_squares",
     "get_setting",
     "mean_log_likelihood",
     "paired_contrast",
