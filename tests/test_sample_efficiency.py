@@ -62,3 +62,22 @@ def test_sample_efficiency_claims_reach_their_expected_verdict(claim_id, status)
     assert claim.expected is status and verdict.status is status, verdict.summary
     if status is Status.REFUTED:
         assert "d2F/dV_1_1_1_1^2 = 0" in verdict.counterexample["relation"]
+
+
+def test_estimation_claims_cannot_be_decided_by_non_identifiable_heads_and_holm_spans_the_ledger():
+    from proofs_check.claims.rates import ledger_contrasts
+
+    family = {name: a for name, a in ledger_contrasts().items() if a.family}
+    # testable: one functional and no negative-control side -- the exact-head attention contrasts only
+    assert sorted(family) == sorted(f"{g}/exact" for g in ("G1-vs-plain", "G2-vs-plain", "G1-vs-G3", "G1-vs-G5",
+                                                            "G2-vs-G3", "G2-vs-G5"))
+    assert all(a.family == 6 and a.holm_level == pytest.approx(1 - 0.05 / 6) for a in family.values())
+    assert all(a.holm_verdict == "not separated at this design" for a in family.values())
+    nominal = ledger_contrasts()["G2-vs-plain/over"]  # separated at 95 % alone, but not identifiable
+    assert nominal.result.ci[1] < 0 and nominal.holm_verdict.startswith("not tested")
+    for claim_id in ("sample-efficiency.estimation.gated-faster-than-plain",
+                     "sample-efficiency.estimation.g1-g2-faster-than-g3-g5"):
+        claim = get(claim_id)
+        verdict = claim.check()
+        assert verdict.status is claim.expected is Status.INCONCLUSIVE
+        assert "negative controls (not identifiable: exact merges)" in verdict.summary and "/exact" not in verdict.summary
