@@ -78,3 +78,26 @@ def test_sizes_are_bounded_before_any_work():
         DerivativeFamily(k=100)
     with pytest.raises(BoundError, match="HMOE_MAX_COLUMNS"):
         check_family(("quadratic-polynomial", "linear"), preset("strong", 2, 12), d=3)
+
+
+def test_definition_one_of_2505_10860_separates_shared_and_routed_experts_with_proofs():
+    from hmoe_theory.interactions.definition_one import check_definition_one
+
+    tanh = check_definition_one("ridge-tanh", density=False)
+    verdicts = {s.name: (s.independent, s.status.value) for s in tanh.sets}
+    assert verdicts == {"set 1": (True, "proved"), "set 2": (True, "proved"), "set 3": (False, "proved")}
+    assert any("x_1*dh/dalpha" in r for r in tanh.sets[2].relations)  # dh/da = x dh/dalpha (inner bias)
+    assert (tanh.shared, tanh.routed) == (True, False)
+    linear = check_definition_one("linear", density=True)
+    assert linear.shared is False and any("d2F/dalpha dalpha" in r for s in linear.sets for r in s.relations)
+    value = check_definition_one("value-tanh", density=False)  # tanh(a x): no bias, no scale
+    assert (value.shared, value.routed) == (True, True) and all(s.status.value == "proved" for s in value.sets)
+
+
+def test_definition_one_leaves_out_zero_elements_and_reports_the_scale_relation_of_eta2_gelu():
+    from hmoe_theory.interactions.definition_one import check_definition_one
+
+    gelu = check_definition_one("ffn-nobias-gelu", density=False)  # b GELU(a x), the paper's example
+    set3 = gelu.sets[2]
+    assert "identically-zero element(s) left out" in set3.method and set3.independent is False
+    assert any(r.startswith("[proved]") and "d2h/da_1 db" in r for r in set3.relations)  # dh/da = b d2h/da db

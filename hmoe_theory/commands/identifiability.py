@@ -18,7 +18,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--table", action="store_true", help="table over catalogue gate x expert pairs")
     p.add_argument("--gate", help="catalogue gate (restricts the table when given with --table)")
     p.add_argument("--expert", help="catalogue expert (restricts the table when given with --table)")
-    p.add_argument("--preset", default="strong", help="strong | strong-expert | independence (default strong)")
+    p.add_argument(
+        "--preset",
+        default="strong",
+        help="strong | strong-expert | independence (reconstructed index sets) | definition-1 (arXiv 2505.10860 v1, "
+        "Definition 1, with its density-level variant; over the catalogue experts and the attention positions, or "
+        "one --expert) (default strong)",
+    )
     p.add_argument("--order", type=int, default=2, help="derivative order r of the preset (default 2)")
     p.add_argument(
         "--k", type=int, default=2, help="number of distinct parameter points / mixture components (default 2)"
@@ -30,6 +36,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--method", choices=("quadrature", "monte-carlo"), default="quadrature", help="Fisher integration")
     p.add_argument("--at", metavar="NAME=VALUE,...", help="mixture parameter point for --fisher (default generic)")
     p.add_argument("--seed", type=int, default=0, help="seed of the random points (default 0)")
+    p.add_argument(
+        "--no-attention", action="store_true", help="definition-1: leave out the attention positions (N = 2, d = 1)"
+    )
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=run)
 
@@ -42,7 +51,9 @@ def run(args: argparse.Namespace) -> int:
 
     if args.at is not None and not args.fisher:
         raise ModelError("--at sets the mixture point of --fisher; the presets and --table use generic points (--seed)")
-    if args.table:
+    if args.preset == "definition-1" and not args.fisher and not args.table:
+        result = _definition_one(args)
+    elif args.table:
         result = identifiability_table(
             gates=[get_gate(args.gate).name] if args.gate else None,
             experts=[get_expert(args.expert).name] if args.expert else None,
@@ -65,3 +76,31 @@ def run(args: argparse.Namespace) -> int:
         raise ModelError("give --table, or --gate and --expert (with --preset or --fisher)")
     print(result.to_json() if args.json else result.table())
     return 0
+
+
+ATTENTION_POSITIONS = ("plain", "G1", "G2", "G3", "G4")
+
+
+def _definition_one(args: argparse.Namespace):
+    """Definition 1 of arXiv 2505.10860 v1 for one expert, or over the catalogue experts and the attention
+    positions (entry (1, 1), hmoe free atoms, N = 2 tokens, d = 1, H = 1, as the expert h(x~; eta); expert level
+    only, the density-level families of attention are large)."""
+    from hmoe_theory.attention.families import attention_entry_function
+    from hmoe_theory.errors import ModelError
+    from hmoe_theory.families import get_expert
+    from hmoe_theory.interactions.definition_one import check_definition_one, definition_one_table
+
+    if args.gate:
+        raise ModelError("definition-1 is about experts: give --expert (or nothing for the catalogue), not --gate")
+    if args.expert:
+        return check_definition_one(get_expert(args.expert).name, args.d, args.k, seed=args.seed)
+    table = definition_one_table(d=args.d, k=args.k, seed=args.seed)
+    if args.no_attention:
+        return table
+    attention = definition_one_table(
+        [attention_entry_function(p, 2, 1, 1) for p in ATTENTION_POSITIONS], k=args.k, seed=args.seed, density=False
+    )
+    table.results += attention.results
+    table.failures.update(attention.failures)
+    table.seconds += attention.seconds
+    return table

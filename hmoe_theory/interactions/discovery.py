@@ -55,7 +55,7 @@ from ..errors import ModelError, TimeLimitExceeded
 from ..families import ParametricFunction
 from ..timelimit import time_limit
 from .derivatives import KINKS, Derivative, derivatives_at_point, parse_point, resolve_function
-from .independence import RankCertificate, certify_rank, rational_points
+from .independence import RankCertificate, certify_rank, piece_points, rational_points
 from .linalg import NullSpace, float_pass, null_space, solve_relations
 
 MIN_DIGITS = 50
@@ -578,16 +578,26 @@ def parameter_scale_digits(point: Mapping[sp.Symbol, sp.Rational]) -> int:
     return MIN_DIGITS + 2 * math.ceil(widest)
 
 
+def relu_as_heaviside(expr: sp.Expr) -> sp.Expr:
+    """``Max(0, z)`` rewritten as ``z Heaviside(z)`` (equal for every real z, whatever H(0) is), so that relations
+    between a relu and its parameter derivatives (Heaviside factors) can expand to 0."""
+    def rewrite(node: sp.Max) -> sp.Expr:
+        other = [a for a in node.args if a != 0]
+        return other[0] * sp.Heaviside(other[0]) if len(node.args) == 2 and len(other) == 1 else node
+    return expr.replace(lambda n: isinstance(n, sp.Max), rewrite)
+
+
 def refute_by_balls(combination: sp.Expr, inputs: Sequence[sp.Symbol], digits: int, seed: int = 0) -> str | None:
     """A proof that ``combination`` (a function of ``inputs`` only) is not identically zero: a rational input where
     its ball-arithmetic enclosure (``digits`` digits plus guard bits) excludes 0; None if none of
-    ``REFUTATION_POINTS`` points gives one (no conclusion). Scale-free: a value 1e-30 with radius 1e-80 refutes."""
+    ``REFUTATION_POINTS`` random points and of the points inside each piece between kinks
+    (:func:`.independence.piece_points`) gives one (no conclusion). Scale-free: a value 1e-30 with radius 1e-80 refutes."""
     try:
         function = arb_function(combination, list(inputs))
     except NotCovered:
         return None
     with working_precision(int(digits * 3.33) + 64):
-        for point in rational_points(REFUTATION_POINTS, len(inputs), seed + 31):
+        for point in piece_points([combination], inputs) + rational_points(REFUTATION_POINTS, len(inputs), seed + 31):
             try:
                 value = function(*point)
             except (NotAnalytic, ZeroDivisionError, ValueError):
@@ -612,7 +622,7 @@ def certify_relation(
     if not all(isinstance(c, Fraction) for c in coefficients):
         return Status.CERTIFIED, "numeric null space (coefficients not rational)"
     combination = sp.Add(*(sp.Rational(c.numerator, c.denominator) * e for c, e in zip(coefficients, exprs) if c))
-    reduced = combination / factor
+    reduced = relu_as_heaviside(combination) / factor
     try:
         with time_limit(time_limit_s, "dividing out the exponential factor"):
             reduced = sp.expand(reduced, power_exp=True)
@@ -683,10 +693,12 @@ def solve_family(
     started: float,
     proof_budget_s: float | None = None,
     first_pass: bool = True,
+    prove_rank: bool = True,
 ) -> Discovery:
     """The relations among the functions ``exprs`` of ``F.inputs`` (one per column): 50-digit null space,
     canonical rational basis, each relation certified exactly (after dividing by ``factor``) when
-    ``certify``. ``started``: ``time.perf_counter()`` when building the functions began (for ``seconds``)."""
+    ``certify``; with ``prove_rank`` the rank bounds of :func:`.independence.certify_rank` (independent columns
+    proved by a non-singular evaluation minor, upper bound from the exactly proved relations). ``started``: ``time.perf_counter()`` when building the functions began (for ``seconds``)."""
     symbolic = time.perf_counter()
     retry_warnings: list[str] = []
     for retry in range(RETRIES + 1):
@@ -702,7 +714,7 @@ def solve_family(
                               f"(e.g. {refuted[0]}): null space recomputed at {2 * used_digits} digits")
         digits = 2 * used_digits
     rank_certificate = None
-    if certify:
+    if prove_rank:
         pivots = {columns.index(r.terms[0].column) for r in relations}
         proved = sum(r.status is Status.PROVED for r in relations)
         rank_certificate = certify_rank(exprs, F.inputs, [j for j in range(len(columns)) if j not in pivots], proved,

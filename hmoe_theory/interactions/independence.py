@@ -37,6 +37,7 @@ from ..errors import ModelError
 INPUT_BOX = 3 / 2  # rational points k / 2^10 in [-3/2, 3/2]^d, as the discovery engine's sample box
 MAX_PRECISION = 4096  # bits: the last precision tried before giving up
 EXTRA_POINTS = 8  # points beyond m (a tall matrix lets the minor avoid unlucky points)
+PIECE_POINTS = 6  # points per piece of a piecewise function of one input
 
 
 @dataclass(frozen=True)
@@ -81,13 +82,51 @@ def rational_points(count: int, dimension: int, seed: int = 0, box: float = INPU
     return [tuple(fmpq(k, 1024) for k in key) for key in seen]
 
 
-def default_points(exprs: Sequence[sp.Expr], dimension: int, count: int, seed: int = 0,
+def piece_points(exprs: Sequence[sp.Expr], inputs: Sequence[sp.Symbol]) -> list[tuple[fmpq, ...]]:
+    """Rational points inside each piece between the kinks of piecewise functions of one input (kink arguments
+    affine in x, so their zeros are rational): up to ``PIECE_POINTS`` equispaced points between consecutive zeros
+    and as many beyond each end (at distance 1, 2, ...). Empty for several inputs or non-affine kinks (then only random points are used)."""
+    if len(inputs) != 1:
+        return []
+    x = inputs[0]
+    zeros = set()
+    for e in exprs:
+        for node in e.atoms(sp.Heaviside, sp.Max, sp.Min, sp.Abs, sp.sign):
+            arguments = node.args if isinstance(node, (sp.Max, sp.Min)) else node.args[:1]
+            differences = [arguments[0] - a for a in arguments[1:]] if isinstance(node, (sp.Max, sp.Min)) else arguments
+            for argument in differences:
+                if argument.free_symbols != {x}:
+                    continue
+                polynomial = sp.Poly(argument, x) if argument.is_polynomial(x) else None
+                if polynomial is None or polynomial.degree() != 1:
+                    return []
+                slope, intercept = polynomial.all_coeffs()
+                if not (slope.is_Rational and intercept.is_Rational):
+                    return []
+                zeros.add(exact_rational(-intercept / slope))
+    if not zeros:
+        return []
+    ordered = sorted(zeros)
+    per_piece = min(len(exprs), PIECE_POINTS)
+    points = [ordered[0] - j for j in range(1, per_piece + 1)] + [ordered[-1] + j for j in range(1, per_piece + 1)]
+    for left, right in zip(ordered, ordered[1:]):
+        points += [left + (right - left) * fmpq(j, per_piece + 1) for j in range(1, per_piece + 1)]
+    return [(v,) for v in points]
+
+
+def default_points(exprs: Sequence[sp.Expr], inputs: Sequence[sp.Symbol], count: int, seed: int = 0,
                    box: float = INPUT_BOX) -> list[list[tuple[fmpq, ...]]]:
     """Groups of candidate points: ``count`` points of :func:`rational_points`, and one more group of ``count``
     points shrunk by 2^-e for every large constant ~2^e (|c| >= 2^20) of the functions: with a = 1e300 in
     exp(a x), only inputs x ~ 1e-300 see more than one exponential scale (the points stay rational, so the
-    proof is unchanged)."""
-    points = [rational_points(count, dimension, seed, box)]
+    proof is unchanged). The first group also holds one point per piece between kinks (:func:`piece_points`). Piecewise functions (kinks) also get groups in boxes 4x and 16x wider: a proof there is a
+    proof of independence on any domain containing the reported points."""
+    dimension = len(inputs)
+    pieces = piece_points(exprs, inputs)
+    points = [pieces] if pieces else []
+    points.append(rational_points(count, dimension, seed, box) + pieces)
+    if any(e.has(sp.Heaviside, sp.Max, sp.Min, sp.Abs, sp.sign) for e in exprs):  # kinks may leave the box
+        points += [rational_points(count, dimension, seed + 7, wider * box) for wider in (4, 16)]
     scales = set()
     for e in exprs:
         for number in e.atoms(sp.Rational):
@@ -142,7 +181,7 @@ def certify_independence(
     except NotCovered as error:
         return IndependenceCertificate(False, size, (), None, time.perf_counter() - started, str(error))
     if points is None:
-        groups = default_points(exprs, len(inputs), size + EXTRA_POINTS if inputs else 1, seed, box)
+        groups = default_points(exprs, inputs, size + EXTRA_POINTS if inputs else 1, seed, box)
     else:
         groups = [[tuple(exact_rational(v) for v in p) for p in points]]
     reason = ""

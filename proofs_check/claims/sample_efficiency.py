@@ -28,6 +28,7 @@ from functools import lru_cache
 from hmoe_theory.attention.relations import AttentionRelations, attention_relations
 from hmoe_theory.certify import Status
 from hmoe_theory.interactions import discover_relations
+from hmoe_theory.interactions.definition_one import check_definition_one
 from hmoe_theory.attention.families import attention_entry_function
 from proofs_check.claim import Verdict
 from proofs_check.registry import claim
@@ -145,9 +146,13 @@ def _register_paper(position: str) -> None:
 
     @claim(
         id=f"sample-efficiency.{slug}.paper-strong-identifiability",
-        title=f"Reconstructed paper statement refuted: the {position}-gated entry is not strongly identifiable",
+        title=f"Reconstructed paper statement refuted (reconstructed definition, not Definition 1 of arXiv 2505.10860): "
+        f"the {position}-gated entry is not strongly identifiable",
         statement=(
-            f"(Reconstructed reading of arXiv 2602.01468.) With a gate at {'the SDPA output' if position.startswith('G1') else 'the value map'} "
+            f"(Reconstructed reading of arXiv 2602.01468; definition used: the RECONSTRUCTED one of "
+            "hmoe_theory.interactions.identifiability, not Definition 1 of arXiv 2505.10860 v1, which has its own claim "
+            f"sample-efficiency.{slug}.paper-strong-identifiability-definition-1.) With a gate at "
+            f"{'the SDPA output' if position.startswith('G1') else 'the value map'} "
             f"({position}) the entry (1, 1) of gated attention, as a 3-level HMoE, is strongly identifiable at order 2 "
             "(F and its parameter derivatives of order <= 2 linearly independent at a generic point), which is what "
             "polynomial expert-estimation rates rest on."
@@ -156,7 +161,8 @@ def _register_paper(position: str) -> None:
             "hmoe parametrisation (free atoms) with the layer's gate weights",
             SIZES,
             POINTS,
-            "strong identifiability as reconstructed in hmoe_theory.interactions.identifiability",
+            "definition: strong identifiability as RECONSTRUCTED in hmoe_theory.interactions.identifiability "
+            "(F and all parameter derivatives of order <= 2 linearly independent)",
         ),
         source=SOURCE,
         expected=Status.REFUTED,
@@ -173,9 +179,50 @@ def _register_paper(position: str) -> None:
         witness = next((r for r in found.relations if len(r.terms) == 1), found.relations[0])
         return Verdict(
             Status.REFUTED,
-            f"{len(found.relations)} relations at theta_0, e.g. [{witness.status.value}] {witness.text}",
-            counterexample={"point": found.discovery.point, "relation": witness.text, "status": witness.status.value},
+            f"definition: reconstructed; {len(found.relations)} relations at theta_0, e.g. [{witness.status.value}] "
+            f"{witness.text}",
+            counterexample={"point": found.discovery.point, "relation": witness.text, "status": witness.status.value,
+                            "definition": "reconstructed (hmoe_theory.interactions.identifiability)"},
         )
+
+    @claim(
+        id=f"sample-efficiency.{slug}.paper-strong-identifiability-definition-1",
+        title=f"Definition 1 of arXiv 2505.10860 refuted for the {position}-gated entry as a routed expert (set 3 dependent)",
+        statement=(
+            "(Definition used: arXiv 2505.10860 v1, Definition 1, set 3 -- the condition on routed experts.) Taking "
+            f"entry (1, 1) of {DESCRIPTION[position]} as the expert h(x~; eta), the set {{dh/deta^(u), "
+            "d2h/deta^(u)deta^(v), x^(u) dh/deta^(v)}} at two distinct generic parameter tuples is linearly "
+            "independent in the tokens x~ (identically-zero elements left out)."
+        ),
+        hypotheses=(
+            "hmoe parametrisation (free atoms) with the layer's gate weights",
+            SIZES,
+            "two distinct generic rational tuples (hmoe_theory.interactions.definition_one, seed 0)",
+            "definition: arXiv 2505.10860 v1, Definition 1, set 3, literal index set; zero elements left out",
+            "independent = a non-singular evaluation minor in ball arithmetic; dependent = an exactly proved relation",
+        ),
+        source="arXiv 2505.10860 v1, Definition 1",
+        expected=Status.REFUTED,
+        time_limit_s=90.0,
+        kind="finding",
+        depends_on=(f"sample-efficiency.{slug}.relations",),
+        paper=PAPER,
+        paper_version="v1",
+    )
+    def check_definition_1() -> Verdict:
+        result = check_definition_one(attention_entry_function(position, 2, 1, 1), k=2, seed=0, density=False)
+        set3 = next(s for s in result.sets if s.name == "set 3")
+        if set3.independent and set3.status is Status.PROVED:
+            return Verdict(Status.PROVED, f"definition: arXiv 2505.10860 v1, Definition 1, set 3; {set3.method}")
+        if set3.independent is False and set3.status is Status.PROVED:
+            witness = next((r for r in set3.relations if r.startswith("[proved]")), set3.relations[0])
+            return Verdict(
+                Status.REFUTED,
+                f"definition: arXiv 2505.10860 v1, Definition 1, set 3; {set3.method}; e.g. {witness}",
+                counterexample={"points": list(result.points), "relation": witness,
+                                "definition": "arXiv 2505.10860 v1, Definition 1, set 3"},
+            )
+        return Verdict(Status.INCONCLUSIVE, f"definition: arXiv 2505.10860 v1, Definition 1, set 3; {set3.method}")
 
 
 for _position in ("G1", "G1-headwise", "G2"):
