@@ -5,6 +5,7 @@ Sweeps that must run in another process (to be SIGKILL-ed, or to own claims unde
 from this process: the modules are already imported, so a fork costs milliseconds, not an interpreter start.
 """
 
+import math
 import multiprocessing
 import os
 import re
@@ -148,7 +149,8 @@ def test_two_concurrent_sweeps_share_the_work(tmp_path, monkeypatch):
     try:
         _wait_for(lambda: _count(store, "claims") == 12, child, "claims of the first sweep")
         monkeypatch.setenv("HMOE_FAKE_LOG", str(log))
-        second = run_sweep(SweepSpec(("root-n", "quarter"), (50, 100), reps=10, seed=5), out, replicate=FAKE)
+        second = run_sweep(SweepSpec(("root-n", "quarter"), (50, 100), reps=10, seed=5), out, replicate=FAKE,
+                           wait_for_others=False)
         assert child.is_alive()  # still waiting at its gate
     finally:
         gate.touch()  # let the first sweep finish its 12 paths
@@ -265,8 +267,9 @@ def test_malformed_scheduler_is_a_one_line_error(tmp_path):
 def test_bad_worker_count_or_timeout(tmp_path):
     with pytest.raises(SweepError, match="--workers must be an integer >= 1"):
         run_sweep(SPEC, tmp_path, workers=0, replicate=FAKE)
-    with pytest.raises(SweepError, match="--connect-timeout must be positive"):
-        run_sweep(SPEC, tmp_path, connect_timeout_s=0, replicate=FAKE)
+    for timeout in (0, -1, math.nan, math.inf, 1e308, "3"):  # non-finite or absurd: refused before connecting
+        with pytest.raises(SweepError, match=r"--connect-timeout must be a number of seconds in \(0, 3600\]"):
+            run_sweep(SPEC, tmp_path, connect_timeout_s=timeout, replicate=FAKE)
 
 
 def test_sweep_with_progress_writes_to_stderr(tmp_path, capsys):

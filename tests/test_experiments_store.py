@@ -1,4 +1,4 @@
-"""The SQLite result store (schema v2): WAL, exact floats, status column, one transaction per path, claims,
+"""The SQLite result store (schema v3): WAL, exact floats, status column, one transaction per path, claims,
 integrity check on open (a damaged store is one line and a non-zero exit, never "resumed"), read-only use."""
 
 import contextlib
@@ -171,7 +171,7 @@ def good_store(tmp_path_factory) -> Path:
         (_overwrite_last_page, "is damaged"),
         (_random_bytes_at_8192, "is damaged"),
         (_not_sqlite, "is damaged or not a store (file is not a database)"),
-        (_foreign_sqlite, "is not a version-2 result store (table 'meta': missing)"),
+        (_foreign_sqlite, "is not a version-3 result store (table 'meta': missing)"),
     ],
 )
 def test_a_damaged_store_is_one_line_and_a_non_zero_exit(good_store, tmp_path, capsys, damage, message):

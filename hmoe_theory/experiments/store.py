@@ -1,12 +1,13 @@
 """Resumable result store: one SQLite file (WAL journal), one row per fit, checked when opened.
 
-Schema (``runs.sqlite`` in the output directory, version 2)::
+Schema (``runs.sqlite`` in the output directory, version 3)::
 
     meta(key TEXT PRIMARY KEY, value TEXT)          -- schema version, replicate reference, base seed,
-                                                    -- user setting definitions (JSON)
+                                                    -- identity:<setting> (digest of its definition),
+                                                    -- setting:<name> (user setting definitions, JSON)
     fits(setting, n, rep, seed, status, metrics,    -- PRIMARY KEY (setting, n, rep); status is one of
-         started, finished, seconds, worker, stored)-- hmoe_theory.estimation.metrics.STATUSES,
-                                                    -- metrics a JSON object name -> float
+         started, finished, seconds, worker,        -- hmoe_theory.estimation.metrics.STATUSES,
+         stored, digest)                            -- metrics a JSON object name -> float, digest below
     failures(setting, rep, seed, error, stored)     -- last error of a replicate path that raised
     claims(setting, rep, owner, claimed)            -- paths being computed by a live sweep
 
@@ -16,8 +17,18 @@ Guarantees:
   sweep loses at most the paths still running; WAL with ``synchronous=NORMAL`` keeps every committed
   transaction across a crash of the writing process;
 * floats round-trip exactly (JSON uses ``repr``);
-* integrity: opening runs ``PRAGMA quick_check`` and checks the schema; a damaged or foreign file is a
-  one-line :class:`SweepError`, never "resumed";
+* integrity: opening runs ``PRAGMA quick_check``, compares every schema object with this version's (an
+  extra trigger, view or index, or a table rebuilt without its primary key, is refused) and verifies every
+  fit: ``digest`` is the SHA-256 of ``[identity of its setting, setting, n, rep, seed, status, metrics]``
+  (:func:`fit_digest`), so a changed digit, a truncated or moved row, or a row written by something other
+  than :meth:`ResultStore.add_path` is refused by name. A damaged or foreign file is a one-line
+  :class:`SweepError`, never "resumed". The digest catches damage and careless edits, not a forger who
+  recomputes it;
+* setting identity: :meth:`ResultStore.bind` records each setting's identity (a digest of its full
+  definition and of the replicate function, :mod:`.identity`); the same name with another definition is a
+  one-line error, so fits of two definitions never mix;
+* the WAL is checkpointed after every stored path (a lost journal loses at most the last one), and
+  :func:`verify_paths` lets a sweep check, on a fresh connection, that what it stored is really there;
 * concurrency: a sweep *claims* the paths it will compute before fitting (:meth:`ResultStore.claim`), so two
   sweeps on one store share the work; a claim whose owner process on this host is gone is taken over;
 * ``ResultStore(path, readonly=True)`` opens a store on read-only media (``--report``).
@@ -25,6 +36,7 @@ Guarantees:
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import os
@@ -37,7 +49,7 @@ from pathlib import Path
 
 from .spec import SweepError, Task
 
-SCHEMA_VERSION = "2"
+SCHEMA_VERSION = "3"
 STORE_NAME = "runs.sqlite"
 
 _SCHEMA = """
@@ -45,7 +57,7 @@ CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS fits (
     setting TEXT NOT NULL, n INTEGER NOT NULL, rep INTEGER NOT NULL, seed INTEGER NOT NULL, status TEXT NOT NULL,
     metrics TEXT NOT NULL, started REAL NOT NULL, finished REAL NOT NULL, seconds REAL NOT NULL,
-    worker TEXT NOT NULL, stored REAL NOT NULL, PRIMARY KEY (setting, n, rep));
+    worker TEXT NOT NULL, stored REAL NOT NULL, digest TEXT NOT NULL, PRIMARY KEY (setting, n, rep));
 CREATE TABLE IF NOT EXISTS failures (
     setting TEXT NOT NULL, rep INTEGER NOT NULL, seed INTEGER NOT NULL, error TEXT NOT NULL, stored REAL NOT NULL,
     PRIMARY KEY (setting, rep));
@@ -55,10 +67,31 @@ CREATE TABLE IF NOT EXISTS claims (
 """
 _COLUMNS = {
     "meta": ["key", "value"],
-    "fits": ["setting", "n", "rep", "seed", "status", "metrics", "started", "finished", "seconds", "worker", "stored"],
+    "fits": ["setting", "n", "rep", "seed", "status", "metrics", "started", "finished", "seconds", "worker", "stored",
+             "digest"],
     "failures": ["setting", "rep", "seed", "error", "stored"],
     "claims": ["setting", "rep", "owner", "claimed"],
 }
+
+
+def _expected_schema() -> dict[str, tuple[str, str, str | None]]:
+    """``name -> (type, table, sql)`` of every schema object a fresh store has (tables and their key indexes)."""
+    db = sqlite3.connect(":memory:")
+    db.executescript(_SCHEMA)
+    objects = {name: (kind, table, sql) for kind, name, table, sql in db.execute(
+        "SELECT type, name, tbl_name, sql FROM sqlite_master")}
+    db.close()
+    return objects
+
+
+_EXPECTED_SCHEMA = _expected_schema()
+
+
+def fit_digest(identity: str, setting: str, n: int, rep: int, seed: int, status: str, metrics: str) -> str:
+    """SHA-256 (hex) of one fit's content: the identity of its setting's definition, its coordinates, its
+    seed, its status and its metrics exactly as stored (the JSON text)."""
+    text = json.dumps([identity, setting, int(n), int(rep), int(seed), status, metrics], separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -149,6 +182,7 @@ class ResultStore:
                 self._check_integrity()  # before anything is written to an existing (maybe foreign) file
                 self._db.execute("PRAGMA journal_mode=WAL")
                 self._db.execute("PRAGMA synchronous=NORMAL")
+                self._db.execute("PRAGMA wal_autocheckpoint=100")
         except sqlite3.Error as exc:
             raise SweepError(f"result store {self.path} is damaged or not a store ({exc}); move it aside and re-run") from None
         except OSError as exc:
@@ -184,6 +218,44 @@ class ResultStore:
         version = self.meta().get("schema")
         if version != SCHEMA_VERSION:
             raise SweepError(f"{self.path} has schema version {version!r}, not {SCHEMA_VERSION}; use another --out directory")
+        self._check_schema_objects()
+        self._verify_fits()
+
+    def _damaged(self, what: str) -> SweepError:
+        return SweepError(f"result store {self.path} is damaged: {what}; move it aside and re-run")
+
+    def _check_schema_objects(self) -> None:
+        """Refuse any schema object a fresh store does not have (trigger, view, index, rebuilt table)."""
+        found = {name: (kind, table, sql) for kind, name, table, sql in self._db.execute(
+            "SELECT type, name, tbl_name, sql FROM sqlite_master")}
+        for name, (kind, table, sql) in sorted(found.items()):
+            if name.startswith("sqlite_stat"):  # statistics written by ANALYZE: harmless
+                continue
+            expected = _EXPECTED_SCHEMA.get(name)
+            if expected is None:
+                raise self._damaged(f"unexpected {kind} {name!r} on table {table!r}")
+            if expected != (kind, table, sql):
+                raise self._damaged(f"{kind} {name!r} differs from the version-{SCHEMA_VERSION} schema "
+                                    "(rebuilt without its primary key?)")
+        missing = sorted(set(_EXPECTED_SCHEMA) - set(found))
+        if missing:
+            raise self._damaged(f"schema object(s) {', '.join(missing)} missing (table rebuilt without its primary key?)")
+
+    def _verify_fits(self) -> None:
+        """Recompute every fit's digest (content + setting identity); refuse the first that does not match."""
+        identities = self.identities()
+        rows = self._db.execute("SELECT setting, n, rep, seed, status, metrics, digest FROM fits ORDER BY 1, 2, 3")
+        previous = None
+        for setting, n, rep, seed, status, metrics, digest in rows:
+            where = f"fit ({setting!r}, n={n}, rep={rep})"
+            if (setting, n, rep) == previous:
+                raise self._damaged(f"{where} is stored twice")
+            previous = (setting, n, rep)
+            if not all(isinstance(v, int) for v in (n, rep, seed)) or not all(
+                    isinstance(v, str) for v in (setting, status, metrics, digest)):
+                raise self._damaged(f"{where} has a value of the wrong type")
+            if digest != fit_digest(identities.get(setting, ""), setting, n, rep, seed, status, metrics):
+                raise self._damaged(f"{where} does not match its digest (changed, truncated or not written by a sweep)")
 
     def __enter__(self) -> ResultStore:
         return self
@@ -199,8 +271,9 @@ class ResultStore:
         return dict(self._db.execute("SELECT key, value FROM meta"))
 
     def bind(self, replicate: str, base_seed: int, definitions: Mapping[str, object] | None = None,
-             sizes: Iterable[int] = ()) -> None:
-        """Record (or check) the replicate function, base seed and user setting definitions of this store.
+             sizes: Iterable[int] = (), identities: Mapping[str, str] | None = None) -> None:
+        """Record (or check) the replicate function, base seed, user setting definitions and the identities
+        of the settings (``name -> digest of the full definition``, :func:`.identity.setting_identity`).
 
         Mixing two replicate functions, two base seeds or two different definitions under one setting
         name would silently mix incomparable fits, so a mismatch is a :class:`SweepError`. So is a grid of
@@ -223,8 +296,24 @@ class ResultStore:
             if key in have and have[key] != value:
                 what = f"a different definition of {key[8:]!r}" if key.startswith("setting:") else f"{key}={have[key]!r}, not {value!r}"
                 raise SweepError(f"{self.path} holds fits with {what}; use another --out directory")
+        for name, identity in sorted((identities or {}).items()):
+            key = f"identity:{name}"
+            if have.get(key, identity) != identity or (key not in have and self._has_fits(name)):
+                raise SweepError(
+                    f"{self.path} holds fits of a setting named {name!r} with another definition (identity "
+                    f"{have.get(key, 'unrecorded')[:12]}, this one {identity[:12]}); rename the setting or use "
+                    "another --out directory"
+                )
+            wanted[key] = identity
         with self._db:
             self._db.executemany("INSERT OR IGNORE INTO meta VALUES (?, ?)", wanted.items())
+
+    def _has_fits(self, setting: str) -> bool:
+        return self._db.execute("SELECT 1 FROM fits WHERE setting=? LIMIT 1", (setting,)).fetchone() is not None
+
+    def identities(self) -> dict[str, str]:
+        """Setting identities recorded by :meth:`bind` (``name -> digest``)."""
+        return {k[9:]: v for k, v in self.meta().items() if k.startswith("identity:")}
 
     def definitions(self) -> dict[str, dict]:
         """User setting definitions recorded by :meth:`bind`."""
@@ -284,6 +373,7 @@ class ResultStore:
         """
         from ..estimation.metrics import STATUSES
 
+        identity = self.identities().get(task.setting, "")
         prepared = []
         for row in rows:
             status = row.get("status")
@@ -293,11 +383,18 @@ class ResultStore:
             if isinstance(n, bool) or not isinstance(n, int) or n < 1:
                 raise TypeError(f"fit size n must be a positive integer, got {n!r}")
             payload = json.dumps(check_metrics(row.get("metrics")), sort_keys=True)
-            prepared.append((task.setting, n, task.rep, task.seed, status, payload, started, finished, seconds, worker, time.time()))
+            digest = fit_digest(identity, task.setting, n, task.rep, task.seed, status, payload)
+            prepared.append((task.setting, n, task.rep, task.seed, status, payload, started, finished, seconds, worker,
+                             time.time(), digest))
         with self._db:
-            self._db.executemany("INSERT OR IGNORE INTO fits VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", prepared)
+            self._db.executemany("INSERT OR IGNORE INTO fits VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", prepared)
             self._db.execute("DELETE FROM failures WHERE setting=? AND rep=?", (task.setting, task.rep))
             self._db.execute("DELETE FROM claims WHERE setting=? AND rep=?", (task.setting, task.rep))
+        self.checkpoint()
+
+    def checkpoint(self) -> None:
+        """Copy the journal's committed transactions into the store file (PASSIVE: never waits on readers)."""
+        self._db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
 
     def add_failure(self, task: Task, error: str) -> None:
         """Record that the path of ``task`` raised ``error`` (retried on resume)."""
@@ -310,7 +407,7 @@ class ResultStore:
         return [tuple(r) for r in self._db.execute("SELECT setting, rep, error FROM failures ORDER BY 1, 2")]
 
     def fits(self) -> Iterator[FitRecord]:
-        """Every stored fit, ordered by (setting, n, rep)."""
+        """Every stored fit, ordered by (setting, n, rep) (each was verified against its digest on opening)."""
         query = ("SELECT setting, n, rep, seed, metrics, status, started, finished, seconds, worker FROM fits "
                  "ORDER BY 1, 2, 3")
         try:
@@ -318,6 +415,22 @@ class ResultStore:
                 yield FitRecord(setting, n, rep, seed, json.loads(metrics), status, started, finished, seconds, worker)
         except (sqlite3.Error, ValueError) as exc:
             raise SweepError(f"result store {self.path} is damaged ({exc}); move it aside and re-run") from None
+
+
+def verify_paths(store_path: str | Path, tasks: Iterable[Task]) -> None:
+    """Check on a fresh connection that every path of ``tasks`` is stored at all its sizes and verifies (the
+    store's full check included); a :class:`SweepError` names how many are missing and the likely cause."""
+    tasks = list(tasks)
+    with ResultStore(store_path, create=False) as store:
+        by_sizes: dict[tuple[int, ...], set[tuple[str, int]]] = {}
+        missing = [t for t in tasks if t.key not in by_sizes.setdefault(t.sizes, store.completed_paths(t.sizes))]
+    if missing:
+        first = missing[0]
+        raise SweepError(
+            f"{len(missing)} of the {len(tasks)} replicate paths this sweep stored are missing from {store.path} "
+            f"(first: {first.setting} rep {first.rep}); its journal {store.path.name}-wal was probably deleted or "
+            "replaced during the sweep; re-run to recompute them"
+        )
 
 
 def load_results(store_path: str | Path) -> list[FitRecord]:
