@@ -27,8 +27,9 @@ SETTING = setting_from_mapping({
 
 def sample_gaussian_moe(seed: int, n: int):
     """(X, Y) from the density setting built from TRUE (the replicate's own simulator)."""
-    X, y = simulate(SETTING, PairedSample.draw(seed, n, 2, "uniform"))
-    return X, y
+    sample = PairedSample.draw(seed, n, 2, "uniform")
+    X = SETTING.design.transform(sample.raw_X)
+    return X, simulate(SETTING, X, sample)
 
 
 def test_log_likelihood_matches_symbolic_density_mixture():
@@ -117,3 +118,11 @@ def test_blow_ups_are_diverged_with_a_reason_never_converged():
     collapsed = GaussianMoEEM(3, max_iter=200, tol=1e-8, variance_floor=1e-8).fit(X, y, init=collapsing)
     assert collapsed.status_ == "diverged" and collapsed.reason_ == "variance-floor"
     assert GaussianMoEEM(3, max_iter=3, tol=1e-8).fit(X, y, init=TRUE).status_ == "iteration-cap"
+
+
+def test_the_gate_is_projected_on_the_box_and_held_coordinates_pass_the_kkt_test():
+    X, y = sample_gaussian_moe(5, 4000)
+    em = GaussianMoEEM(3, max_iter=2000, tol=1e-8, bound=1.9).fit(X, y, init=TRUE)  # the truth has gamma = 2.0
+    assert em.status_ == "converged" and np.abs(em.params_.gate).max() == pytest.approx(1.9)
+    free = GaussianMoEEM(3, max_iter=2000, tol=1e-8).fit(X, y, init=TRUE)
+    assert free.log_likelihood_ > em.log_likelihood_  # the bound binds: the box MLE is below the free one

@@ -32,10 +32,16 @@ about the returned point theta, verified there:
   While the gain is small but the test fails, EM keeps iterating (a slow, sub-linear EM phase is not
   a stop);
 * ``iteration-cap`` -- ``max_iter`` iterations without passing both tests;
-* ``diverged`` -- a blow-up, detected at every iteration: a non-finite value, a parameter leaving the box
-  ``|gamma|, |c|, |eta| <= bound`` and ``nu <= bound^2`` (reason ``box``), or a variance at
+* ``diverged`` -- a blow-up, detected at every iteration: a non-finite value, an expert coefficient or a
+  variance leaving the box ``|eta| <= bound``, ``nu <= bound^2`` (reason ``box``), or a variance at
   ``variance_floor`` (reason ``variance-floor``: a component collapsed onto a few points, where the
   likelihood is unbounded). The returned point is the last one reached; it is never a usable fit.
+
+The box (the compact parameter space of the theory's MLE): the gate's M-step is projected on
+``|gamma|, |c| <= bound`` (each Newton step clipped, step halving keeps Q from decreasing), so a gate that
+would sharpen without limit -- an over-fitted cell split by an ever steeper boundary, where the MLE over
+an unbounded space does not exist -- stops at the bound; a gate coordinate held there passes the KKT test
+when its score points out of the box.
 
 Measured (catalogue ``gaussian-moe``, near-truth starts, tol 1e-8): cos = 0.9e-5 to 2.2e-5 (exact,
 7-8 iterations) and 1.0e-4 to 3.8e-4 (over-specified, 176-2000 iterations) at n = 1e3..1e5, against
@@ -152,8 +158,10 @@ def mean_log_likelihood(X: Array, y: Array, params: GaussianMoEParams, model: So
     return float(logsumexp_columns(_log_joint(data, params, _log_softmax(params.gate, data))).mean())
 
 
-def gate_newton_step(data: _Data, r: Array, V: Array, log_pi: Array) -> tuple[Array, Array]:
-    """One damped Newton step for max_V Q(V) = sum_ij r_ji log softmax_j(V z_i), V (k, p), V_k = 0.
+def gate_newton_step(data: _Data, r: Array, V: Array, log_pi: Array, bound: float = np.inf) -> tuple[Array, Array]:
+    """One damped Newton step for max_V Q(V) = sum_ij r_ji log softmax_j(V z_i), V (k, p), V_k = 0, projected on
+    the box |V| <= ``bound``: coordinates at the bound whose gradient points out of the box are held, the Newton
+    system is solved on the others, the step is clipped to the box and halved until Q does not decrease.
 
     ``log_pi`` is log softmax at V; returns the new V and its log softmax (Q never decreases).
     """
@@ -165,12 +173,16 @@ def gate_newton_step(data: _Data, r: Array, V: Array, log_pi: Array) -> tuple[Ar
     hess = (weight.reshape(-1, n) @ data.outer).reshape(k - 1, k - 1, p, p)
     hess = hess.transpose(0, 2, 1, 3).reshape((k - 1) * p, (k - 1) * p)
     hess += 1e-10 * np.trace(hess) / len(hess) * np.eye(len(hess))
-    direction = np.linalg.solve(hess, grad).reshape(k - 1, p)
+    held = ((np.abs(V[: k - 1]) >= bound) & (np.sign(grad.reshape(k - 1, p)) == np.sign(V[: k - 1]))).ravel()
+    free = np.flatnonzero(~held)
+    direction = np.zeros_like(grad)
+    direction[free] = np.linalg.solve(hess[np.ix_(free, free)], grad[free])
+    direction = direction.reshape(k - 1, p)
     current = float((r * log_pi).sum())
     step = 1.0
     for _ in range(30):
         candidate = V.copy()
-        candidate[: k - 1] += step * direction
+        candidate[: k - 1] = np.clip(candidate[: k - 1] + step * direction, -bound, bound)
         candidate_log_pi = _log_softmax(candidate, data)
         if float((r * candidate_log_pi).sum()) >= current:
             return candidate, candidate_log_pi
@@ -179,7 +191,8 @@ def gate_newton_step(data: _Data, r: Array, V: Array, log_pi: Array) -> tuple[Ar
 
 
 def em_iteration(
-    data: _Data, params: GaussianMoEParams, log_pi: Array, newton_steps: int, variance_floor: float
+    data: _Data, params: GaussianMoEParams, log_pi: Array, newton_steps: int, variance_floor: float,
+    bound: float = np.inf,
 ) -> tuple[GaussianMoEParams, Array, float]:
     """One EM iteration from ``params`` (with gate log softmax ``log_pi``).
 
@@ -200,7 +213,7 @@ def em_iteration(
     variances = np.maximum((r * residual**2).sum(axis=1) / np.maximum(mass, 1e-300), variance_floor)
     gate = params.gate
     for _ in range(newton_steps):
-        gate, log_pi = gate_newton_step(data, r, gate, log_pi)
+        gate, log_pi = gate_newton_step(data, r, gate, log_pi, bound)
     return GaussianMoEParams(gate, experts, variances), log_pi, float(log_norm.mean())
 
 
@@ -210,12 +223,15 @@ def _responsibilities(data: _Data, params: GaussianMoEParams, log_pi: Array) -> 
     return np.exp(joint - logsumexp_columns(joint))
 
 
-def score_cosine(data: _Data, params: GaussianMoEParams, log_pi: Array) -> float:
+def score_cosine(data: _Data, params: GaussianMoEParams, log_pi: Array, bound: float = np.inf) -> float:
     """max_a |mean_i s_ia| / sqrt(mean_i s_ia^2) over the free parameters (module docstring), with the
     per-sample scores of the log-likelihood log p(y_i | x_i):
 
     s_i(gamma_j, c_j) = (r_ji - pi_ji) z_i (j < k),  s_i(eta_j) = r_ji (y_i - m_ji) phi_e(x_i) / nu_j,
     s_i(nu_j) = r_ji ((y_i - m_ji)^2 / (2 nu_j^2) - 1 / (2 nu_j)).
+
+    A gate coordinate held at the box (|v| = ``bound``) whose score points out of the box satisfies its KKT
+    condition and is left out of the maximum.
     """
     r = _responsibilities(data, params, log_pi)
     k = r.shape[0]
@@ -229,6 +245,10 @@ def score_cosine(data: _Data, params: GaussianMoEParams, log_pi: Array) -> float
         mean = weights @ design.T
         square = (weights**2) @ (design**2).T
         ratios.append(np.abs(mean) / np.sqrt(np.where(square > 0, square * data.y.size, np.inf)))
+    V = params.gate[: k - 1]
+    mean = gate @ data.Zt.T
+    held = (np.abs(V) >= bound) & (np.sign(mean) == np.sign(V))
+    ratios[0] = np.where(held, 0.0, ratios[0])
     return float(max(np.max(v) if v.size else 0.0 for v in ratios))
 
 
@@ -237,8 +257,8 @@ def blow_up(params: GaussianMoEParams, bound: float, variance_floor: float) -> s
     values = (params.gate, params.experts, params.variances)
     if not all(np.all(np.isfinite(v)) for v in values):
         return "non-finite"
-    if np.abs(params.gate).max() > bound or np.abs(params.experts).max() > bound or params.variances.max() > bound**2:
-        return "box"
+    if np.abs(params.experts).max() > bound or params.variances.max() > bound**2:
+        return "box"  # the gate is projected on the box; experts and variances (closed-form M-step) are not
     if params.variances.min() <= variance_floor:
         return "variance-floor"
     return ""
@@ -315,24 +335,26 @@ class GaussianMoEEM:
             params = GaussianMoEParams.from_flat(init, k, d, model.sizes).pinned()
         if params.gate.shape != (k, data.Zt.shape[0]) or np.any(params.variances <= 0):
             raise ModelError(f"initial parameters must describe {k} components in dimension {d} with nu > 0")
-        log_pi = _log_softmax(params.gate, data)
+        params = GaussianMoEParams(np.clip(params.gate, -self.bound, self.bound), params.experts, params.variances)
+        log_pi = _log_softmax(params.gate, data)  # a start outside the box is projected on it (the gate's part)
         previous, threshold = -np.inf, self.accept_score / np.sqrt(len(y))
         self.status_, self.reason_, self.score_cosine_ = "iteration-cap", "max_iter", np.nan
         for iteration in range(1, self.max_iter + 1):
-            new_params, new_log_pi, value = em_iteration(data, params, log_pi, self.newton_steps, self.variance_floor)
+            new_params, new_log_pi, value = em_iteration(data, params, log_pi, self.newton_steps, self.variance_floor,
+                                                         self.bound)
             reason = blow_up(new_params, self.bound, self.variance_floor) or ("" if np.isfinite(value) else "non-finite")
             if reason:
                 self.status_, self.reason_, params, log_pi = "diverged", reason, new_params, new_log_pi
                 break
             if value - previous < self.tol:
-                self.score_cosine_ = score_cosine(data, params, log_pi)
+                self.score_cosine_ = score_cosine(data, params, log_pi, self.bound)
                 if self.score_cosine_ <= threshold:
                     self.status_, self.reason_ = "converged", "tol"
                     break
             params, log_pi, previous = new_params, new_log_pi, value
         self.params_, self.n_iter_, self.model_ = params, iteration, model
         if self.status_ == "iteration-cap":
-            self.score_cosine_ = score_cosine(data, params, log_pi)
+            self.score_cosine_ = score_cosine(data, params, log_pi, self.bound)
         self.log_likelihood_ = mean_log_likelihood(X, y, params, model)
         return self
 
