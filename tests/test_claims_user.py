@@ -278,14 +278,58 @@ def test_nothing_to_run_and_bad_jobs_are_errors(capsys):
     one_line_error(capsys, ["check", "--jobs", "0"], "--jobs must be at least 1")
 
 
-def test_failing_check_is_inconclusive_not_a_traceback(tmp_path, capsys):
-    (tmp_path / "raises.py").write_text(
-        HEADER + '@claim(id="a.raises", title="t", statement="s", hypotheses="none", source="s", expected="proved")\n'
-        "def c():\n    raise ZeroDivisionError('boom')\n"
-    )
-    assert main(["check", "--claims", str(tmp_path), "--json", "--jobs", "1"]) == 1
-    result = json.loads(capsys.readouterr().out)["claims"][0]
-    assert result["status"] == "inconclusive" and result["summary"] == "check raised ZeroDivisionError: boom"
+BROKEN_CHECKS = {  # claim id suffix -> (body of the check, expected outcome, words of the one-line reason)
+    "raises": ("raise ZeroDivisionError('boom')", "check raised ZeroDivisionError: boom"),
+    "exits-0": ("import sys; sys.exit(0)", "check called sys.exit(0)"),
+    "exits-text": ("raise SystemExit('bye')", "check called sys.exit('bye')"),
+    "returns-true": ("return True", "check returned bool, not a Verdict"),
+    "returns-none": ("return None", "check returned NoneType, not a Verdict"),
+    "prints": ("print('{\"not\": json'); return Verdict(Status.INCONCLUSIVE, 'x')",
+               "check wrote 13 characters to stdout"),
+    "missing-data": ("from hmoe_theory.shipped import MissingShippedData; raise MissingShippedData('no fits.csv')",
+                     "check raised MissingShippedData: no fits.csv"),
+}
+KILLS = ("import os; os._exit(3)", "import os, signal; os.kill(os.getpid(), signal.SIGKILL)")
+
+
+def _broken_claims(directory, bodies) -> None:
+    text = HEADER
+    for name, body in bodies.items():  # expected inconclusive: a broken check must still fail
+        text += (f'@claim(id="broken.{name}", title="t", statement="s", hypotheses="none", source="s", '
+                 f'expected="inconclusive")\ndef c_{name.replace("-", "_")}():\n    {body}\n')
+    text += ('@claim(id="fine.ok", title="t", statement="s", hypotheses="none", source="s", expected="inconclusive")\n'
+             "def ok():\n    return Verdict(Status.INCONCLUSIVE, 'nothing decided')\n")
+    (directory / "broken.py").write_text(text)
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_a_broken_check_is_an_error_that_never_passes(tmp_path, capfd, jobs):
+    """Raising, exiting, returning a non-Verdict, printing: outcome 'error', FAIL even though the claim expects
+    inconclusive, a one-line reason; --json stays valid JSON (the prints go to stderr); exit status 1."""
+    _broken_claims(tmp_path, {name: body for name, (body, _) in BROKEN_CHECKS.items()})
+    assert main(["check", "--claims", str(tmp_path), "--no-builtin", "--no-plugins", "--json", "--jobs", jobs]) == 1
+    captured = capfd.readouterr()
+    payload = json.loads(captured.out)  # valid JSON despite the claim that printed
+    by_id = {c["id"]: c for c in payload["claims"]}
+    for name, (_, reason) in BROKEN_CHECKS.items():
+        result = by_id[f"broken.{name}"]
+        assert (result["status"], result["passed"]) == ("error", False), name
+        assert result["error"].startswith(reason) and "\n" not in result["error"], (name, result["error"])
+    assert by_id["fine.ok"]["passed"] is True and by_id["fine.ok"]["error"] is None
+    assert (payload["passed"], payload["failed"]) == (1, len(BROKEN_CHECKS))
+    assert '{"not": json' in captured.err and "Traceback" not in captured.err
+
+
+@pytest.mark.parametrize("body", KILLS)
+def test_a_check_that_kills_its_worker_fails_alone(tmp_path, capfd, body):
+    _broken_claims(tmp_path, {"kills": body, "raises": BROKEN_CHECKS["raises"][0]})
+    assert main(["check", "--claims", str(tmp_path), "--no-builtin", "--no-plugins", "--jobs", "2"]) == 1
+    out = capfd.readouterr()
+    lines = {line.split()[1]: line for line in out.out.splitlines() if line.startswith(("PASS", "FAIL"))}
+    assert lines["broken.kills"].startswith("FAIL") and "killed its worker process" in lines["broken.kills"]
+    assert lines["broken.raises"].startswith("FAIL") and "ZeroDivisionError: boom" in lines["broken.raises"]
+    assert lines["fine.ok"].startswith("PASS")  # the other claims of the broken pool are run again
+    assert "Traceback" not in out.out + out.err
 
 
 def test_entry_point_claims_are_loaded_by_default(tmp_path, monkeypatch, capsys):

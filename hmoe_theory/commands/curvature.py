@@ -13,6 +13,8 @@ from __future__ import annotations
 import argparse
 import json
 
+from hmoe_theory.jsonout import strict_dumps
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
@@ -177,7 +179,7 @@ def run(args: argparse.Namespace) -> int:
                 value = metric.reference_sectional_curvature(point, X, Y, digits=args.digits)
                 result["reference_sectional_curvature"] = mpmath.nstr(value, args.digits)
     if args.json:
-        print(json.dumps(result, indent=2))
+        print(strict_dumps(result, indent=2))
         return 0
     _print_text(result, args)
     return 0

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import json
+
+from hmoe_theory.jsonout import strict_dumps
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -74,7 +77,7 @@ def run(args: argparse.Namespace) -> int:
             )
     else:
         raise ModelError("give --table, or --gate and --expert (with --preset or --fisher)")
-    print(result.to_json() if args.json else result.table())
+    print(strict_dumps(json.loads(result.to_json()), indent=2) if args.json else result.table())
     return 0
 
 

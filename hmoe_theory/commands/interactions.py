@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import json
+
+from hmoe_theory.jsonout import strict_dumps
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -99,7 +102,7 @@ def run(args: argparse.Namespace) -> int:
         proof_budget_s=args.proof_budget,
     )
     if args.json:
-        print(result.to_json())
+        print(strict_dumps(json.loads(result.to_json()), indent=2))
         return 0
     given = set() if args.at is None else set(parse_assignments(args.at))
     drawn = [name for name in result.point if name not in given]
