@@ -11,14 +11,15 @@ from hmoe_theory.errors import ModelError
 from hmoe_theory.estimation import attention_replicate as ar
 from hmoe_theory.estimation.least_squares import fit_least_squares
 from hmoe_theory.newton_system import DerivedSystem
-from hmoe_theory.estimation.replicate import PairedSample
+from hmoe_theory.estimation.replicate import PairedSample, simulate
+from hmoe_theory.estimation.setting import AttentionEntry
 from hmoe_theory.experiments import SweepSpec, load_results, run_sweep, summarise
 
 SQRT2 = math.sqrt(2.0)
 
 
 def _data(position: str, n: int, seed: int = 3) -> tuple[np.ndarray, np.ndarray]:
-    return ar.simulate(PairedSample.draw(seed, n, 2, "uniform"), position)
+    return simulate(ar.SETTINGS[f"attention/{position}/exact"], PairedSample.draw(seed, n, 2, "uniform"))
 
 
 def test_system_matches_finite_differences_of_the_compiled_entry():
@@ -76,12 +77,12 @@ def test_atoms_and_voronoi_loss_on_a_hand_built_example():
     assert names == ["S_1_1_1_1", "S_1_2_1_1", "S_2_1_1_1", "S_2_2_1_1", "V_1_1_1_1", "V_1_1_2_1", "V_2_1_1_1",
                      "V_2_1_2_1"]
     theta = np.array([2.0, 3.0, 2.0, 2.0, 0.6, 0.8, 0.0, 0.5])
-    atoms = ar.read_atoms("plain", 2, theta)
+    atoms = ar.read_atoms(AttentionEntry("plain"), 2, theta)
     assert np.allclose(np.exp(atoms.log_weights), [1.0, 0.5])
     assert np.allclose(atoms.blocks["V"], [[0.6, 0.8], [0.0, 1.0]])
     assert np.allclose(atoms.blocks["S"], [[2.0, 3.0], [2.0, 2.0]])
     assert "g" not in atoms.blocks
-    truth = ar.read_atoms("plain", 1, ar.true_theta("plain"))
+    truth = ar.read_atoms(AttentionEntry("plain"), 1, ar.true_theta("plain"))
     assert np.allclose(np.exp(truth.log_weights), [SQRT2]) and np.allclose(truth.blocks["V"], [[1 / SQRT2] * 2])
     direction = np.array([1, 1]) / SQRT2
     by_hand = (abs(1.5 - SQRT2)  # one cell holding both atoms: weight term, then squared distances per block
@@ -91,16 +92,16 @@ def test_atoms_and_voronoi_loss_on_a_hand_built_example():
     assert metrics["voronoi"] == pytest.approx(by_hand, rel=1e-12)
     assert metrics["weight_discrepancy"] == pytest.approx(abs(1.5 - SQRT2), rel=1e-12)
     # the gauge: (w, V) -> (w c, V / c) does not change the entry; the mass reads |w| ||V|| = ||u||
-    assert np.allclose(ar.read_atoms("plain", 1, ar.true_theta("plain")).log_weights, [math.log(SQRT2)])
+    assert np.allclose(ar.read_atoms(AttentionEntry("plain"), 1, ar.true_theta("plain")).log_weights, [math.log(SQRT2)])
 
 
 def test_gate_weights_enter_their_head_or_every_head():
-    g1 = ar.read_atoms("G1", 2, np.array([2, 2, 2, 2, 1, 1, 1, 1, 0.5, -0.7]))
+    g1 = ar.read_atoms(AttentionEntry("G1"), 2, np.array([2, 2, 2, 2, 1, 1, 1, 1, 0.5, -0.7]))
     assert np.allclose(g1.blocks["g"], [[0.5], [-0.7]])
-    g5 = ar.read_atoms("G5", 2, np.array([2, 2, 2, 2, 1, 1, 1, 1, 0.3]))
+    g5 = ar.read_atoms(AttentionEntry("G5"), 2, np.array([2, 2, 2, 2, 1, 1, 1, 1, 0.3]))
     assert np.allclose(g5.blocks["g"], [[0.3], [0.3]])
     # a zero value atom has weight 0 and direction 0 (no division by zero)
-    zero = ar.read_atoms("plain", 2, np.array([2, 2, 2, 2, 1, 1, 0, 0.0]))
+    zero = ar.read_atoms(AttentionEntry("plain"), 2, np.array([2, 2, 2, 2, 1, 1, 0, 0.0]))
     assert np.exp(zero.log_weights)[1] == 0 and np.all(zero.blocks["V"][1] == 0)
 
 
@@ -109,7 +110,7 @@ def test_over_specified_start_splits_the_true_head_with_opposite_perturbations()
     start = ar.near_truth_start(setting, np.random.default_rng(7))
     names = [p.name for p in ar.entry_function("G2", 2).params]
     value = dict(zip(names, start))
-    truth = ar.true_values("G2", 2)
+    truth = dict(zip(names, setting.attention.theta(setting.truth, 2)))
     for name in names:
         twin = name.replace("_1_", "_2_", 1) if name.split("_")[1] == "1" else None
         if twin is None:
@@ -132,7 +133,7 @@ def test_replicate_path_is_deterministic_nested_and_paired():
     assert other[0]["metrics"]["loss"] != first[0]["metrics"]["loss"]
     # paired: every position sees the same X and the same noise draws z
     sample = PairedSample.draw(11, 140, 2, "uniform")
-    (X_a, y_a), (X_b, y_b) = ar.simulate(sample, "plain"), ar.simulate(sample, "G2")
+    (X_a, y_a), (X_b, y_b) = (simulate(ar.SETTINGS[f"attention/{p}/exact"], sample) for p in ("plain", "G2"))
     assert np.array_equal(X_a, X_b)
     noise_a = y_a - ar.regression("plain", 1).predict(X_a, ar.true_theta("plain"))
     noise_b = y_b - ar.regression("G2", 1).predict(X_b, ar.true_theta("G2"))
