@@ -199,3 +199,85 @@ def test_run_path_accepts_a_schema_mapping_and_refuses_tiny_sizes():
 
     with pytest.raises(ModelError, match=r"typed: sample sizes must be >= 7 \(free parameters \+ 1\)"):
         run_path(mapping, (5, 50), 0, 1)
+
+
+# -- the protocol as data ----------------------------------------------------------------------------------
+_TYPED = {
+    "name": "typed", "inputs": ["x1"], "gate": "b*x1", "expert": "a*x1 + alpha", "design": "uniform(-1, 1)",
+    "noise_variance": 0.01, "k": 2,
+    "truth": [{"weight": 2.0, "b": 3.0, "a": 2.0, "alpha": 1.0}, {"weight": 1.0, "b": 0.0, "a": -2.0, "alpha": -1.0}],
+}
+
+
+def _with(protocol: dict, **fields) -> dict:
+    return {**_TYPED, **fields, "protocol": {"random_path": False, **protocol}}
+
+
+def test_fixed_and_given_designs_are_shared_by_the_replicates():
+    from hmoe_theory.estimation.replicate import _Data
+
+    fixed = setting_from_mapping(_with({"design_points": "fixed", "design_seed": 5}))
+    (X1, y1), (X2, y2) = _Data(fixed, 1, 300).at(fixed, 200), _Data(fixed, 2, 300).at(fixed, 200)
+    np.testing.assert_array_equal(X1, X2)  # one design for every replicate
+    assert not np.array_equal(y1, y2)  # fresh noise per replicate
+    nested = setting_from_mapping(_TYPED)
+    assert not np.array_equal(_Data(nested, 1, 300).at(nested, 200)[0], _Data(nested, 2, 300).at(nested, 200)[0])
+    given = setting_from_mapping(_with({"design_points": "given", "points": [[-0.5], [0.25], [1.0]]}))
+    X, _ = _Data(given, 1, 10).at(given, 7)
+    assert X[:, 0].tolist() == [-0.5, 0.25, 1.0, -0.5, 0.25, 1.0, -0.5]
+
+
+def test_fresh_samples_and_starts_make_each_size_independent_of_the_grid():
+    fresh = _with({"sample": "fresh", "starts": "fresh", "start_perturbation": "n^-1/4"})
+    path = run_path(fresh, (60, 120), 0, 3)
+    alone = run_path(fresh, (120,), 0, 3)
+    assert _dump(path[1:]) == _dump(alone)  # size 120 sees its own sample and start whatever the grid
+    nested = run_path(_with({}), (60, 120), 0, 3)
+    assert nested[1]["metrics"]["loss"] != path[1]["metrics"]["loss"]
+    assert all(row["metrics"]["refit"] == 0.0 for row in path)
+
+
+def test_n_dependent_truth_is_evaluated_at_each_size():
+    from hmoe_theory.estimation.replicate import _Data
+
+    mapping = {**_TYPED, "truth": [{**_TYPED["truth"][0], "b": "3 + 10*n**(-1/2)"}, _TYPED["truth"][1]]}
+    moving = setting_from_mapping(mapping)
+    data = _Data(moving, 4, 400)
+    for n in (100, 400):
+        at = moving.at(n)
+        X, y = data.at(at, n)
+        assert at.truth[0]["b"] == pytest.approx(3 + 10 / math.sqrt(n))
+        np.testing.assert_allclose(y - at.true_model.predict(X, at.true_theta), 0.1 * data.sample.z[:n], atol=1e-12)
+    rows = run_path(mapping, (100, 400), 2, 4)
+    fixed = run_path(_TYPED, (100, 400), 2, 4)
+    assert all(row["metrics"]["l2_error"] < 0.05 for row in rows)  # the fit is close to the truth at that n
+    assert [r["metrics"]["loss"] for r in rows] != [r["metrics"]["loss"] for r in fixed]
+
+
+def test_a_warm_fit_that_is_off_is_refitted_from_a_fresh_near_truth_start(monkeypatch):
+    from hmoe_theory.estimation import replicate
+
+    real, calls = replicate._fit, []
+
+    def fake(setting, X, y, start):
+        calls.append(np.array(start))
+        fit = real(setting, X, y, start)
+        if len(calls) == 2:  # the warm fit at the second size blows up
+            return replicate._Fit(fit.theta + 100.0, "diverged", fit.iterations, fit.loss, fit.grad_norm)
+        return fit
+
+    monkeypatch.setattr(replicate, "_fit", fake)
+    rows = run_path(_with({}), (60, 90, 120), 2, 5)  # rep >= COLD_CHECK_REPS: no cold checks
+    assert [row["metrics"]["refit"] for row in rows] == [0.0, 1.0, 0.0]
+    assert rows[1]["status"] == "converged" and len(calls) == 4
+    assert np.abs(calls[2] - setting_from_mapping(_TYPED).true_theta).max() < 1.0  # a near-truth start
+    assert np.abs(calls[3]).max() < 50  # the next size starts from the refit, not from the blow-up
+
+
+def test_the_attention_parametrisation_runs_with_its_l2_rate_metric():
+    mapping = {"name": "att", "design": "uniform(-1, 1)", "noise_variance": 0.01,
+               "attention": {"position": "plain", "heads": 1, "parametrisation": "attention"},
+               "truth": [{"WQ": 2.0, "WK": 1.0, "WV": 1.0, "WO": 1.0}]}
+    rows = run_path(mapping, (80, 160), 0, 2)
+    assert set(rows[0]["metrics"]) == {"l2_error", "iterations", "grad_norm", "loss", "cold_loss_gap"}
+    assert all(row["metrics"]["l2_error"] < 0.05 for row in rows)

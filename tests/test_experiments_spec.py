@@ -93,3 +93,93 @@ def test_bad_specs_raise_one_line_errors(kwargs, message):
         SweepSpec(**args)
     assert message in str(info.value) and "\n" not in str(info.value)
     assert isinstance(info.value, (SweepError, HmoeError))
+
+
+# -- the setting schema: [attention], [protocol] and n-dependent truths ------------------------------------
+from hmoe_theory.estimation.setting import Perturbation, SpecError, setting_from_mapping  # noqa: E402
+
+_MIXTURE = {
+    "name": "mine", "inputs": ["x1"], "gate": "b*x1", "expert": "a*x1 + alpha", "design": "uniform(-1, 1)",
+    "noise_variance": 0.01, "k": 2,
+    "truth": [{"weight": 1.0, "b": 1.0, "a": 2.0, "alpha": 0.5}, {"weight": 2.0, "b": 0.0, "a": -1.0, "alpha": 0.0}],
+}
+_ATTENTION = {
+    "name": "att", "design": "uniform(-1, 1)", "noise_variance": 0.01,
+    "attention": {"position": "G2", "heads": 2}, "truth": [{"S": 2.0, "V": 1.0, "Wg": 2.0}],
+}
+
+
+def test_an_attention_entry_is_a_setting_with_heads_as_components():
+    setting = setting_from_mapping(_ATTENTION)
+    assert (setting.k, setting.k_true, setting.inputs, setting.gate) == (2, 1, ("x1", "x2"), None)
+    assert setting.protocol.starts == "warm-or-initial" and not setting.protocol.random_path
+    assert setting.true_theta.tolist() == [2.0, 2.0, 1.0, 1.0, 2.0]  # S_1_1, S_1_2, V_1_1, V_1_2, Wg (one head)
+    assert setting.fit_model.n_params == 10
+    again = setting_from_mapping({**setting.to_mapping(), "name": "att"})
+    assert again == setting
+    plain = setting_from_mapping({**_ATTENTION, "attention": {"position": "plain", "heads": 1, "parametrisation":
+                                                              "attention", "temperature": True},
+                                  "truth": [{"WQ": 2.0, "WK": 1.0, "WV": 1.0, "WO": 1.0, "tau": 1.0}]})
+    assert [p.name for p in plain.attention.function(1).params] == ["WQ_1_1_1", "WK_1_1_1", "WV_1_1_1", "WO_1_1", "tau"]
+
+
+def test_protocol_fields_and_n_dependent_truths():
+    setting = setting_from_mapping({**_MIXTURE, "protocol": {
+        "sample": "fresh", "design_points": "given", "points": [[-0.5], [0.5]], "starts": "fresh",
+        "start_perturbation": "n^-1/4", "random_path": False}})
+    p = setting.protocol
+    assert (p.sample, p.design_points, p.points, p.starts, p.random_path) == ("fresh", "given", ((-0.5,), (0.5,)),
+                                                                              "fresh", False)
+    assert p.start_perturbation == Perturbation(1.0, -0.25) and p.start_perturbation.at(10_000) == pytest.approx(0.1)
+    assert Perturbation.parse("0.5*n^(-1/2)").at(100) == pytest.approx(0.05)
+    moving = setting_from_mapping({**_MIXTURE, "truth": [{**_MIXTURE["truth"][0], "b": "1 + n**(-1/4)"},
+                                                         _MIXTURE["truth"][1]]})
+    assert moving.n_dependent and moving.at(10_000).truth[0]["b"] == pytest.approx(1.1)
+    assert moving.at(16).true_theta[0] == pytest.approx(1.5)
+    with pytest.raises(HmoeError, match="depends on n"):
+        moving.true_theta
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        ({"protocol": {"sample": "prefix"}}, "protocol.sample: expected one of nested, fresh"),
+        ({"protocol": {"starts": "cold"}}, "protocol.starts: expected one of warm, fresh, warm-or-initial"),
+        ({"protocol": {"design_points": "grid"}}, "protocol.design_points: expected one of random, fixed, given"),
+        ({"protocol": {"design_points": "given"}}, "protocol.points: design_points = 'given' needs"),
+        ({"protocol": {"design_points": "given", "points": [[0.1, 0.2]]}}, r"protocol.points\[1\]: expected 1 numbers"),
+        ({"protocol": {"points": [[0.1]]}}, "protocol.points: only with design_points = 'given'"),
+        ({"protocol": {"design_seed": -1}}, "protocol.design_seed: expected an integer"),
+        ({"protocol": {"start_perturbation": "n^1/2"}}, "protocol.start_perturbation: needs C > 0"),
+        ({"protocol": {"start_perturbation": "sqrt(n)"}}, "protocol.start_perturbation: expected a number > 0 or"),
+        ({"protocol": {"start_perturbation": 0}}, "protocol.start_perturbation: must be > 0"),
+        ({"protocol": {"random_path": "yes"}}, "protocol.random_path: expected true or false"),
+        ({"protocol": {"warm": True}}, "protocol: unknown field"),
+        ({"protocol": 3}, "protocol: expected a .protocol. table"),
+        ({"truth": [{"weight": "1 - n", "b": 1.0, "a": 2.0, "alpha": 0.5}]}, r"truth\[1\].weight: .* not a finite positive"),
+        ({"truth": [{"weight": 1.0, "b": "log(m)", "a": 2.0, "alpha": 0.5}]}, r"truth\[1\].b: "),
+    ],
+)
+def test_bad_protocol_and_truth_fields_name_the_field(change, message):
+    with pytest.raises(SpecError, match=message):
+        setting_from_mapping({**_MIXTURE, **change})
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        ({"attention": {"position": "G9", "heads": 1}}, "attention.position: expected one of plain"),
+        ({"attention": {"position": "G2"}}, "attention.heads: missing"),
+        ({"attention": {"position": "G2", "heads": 9}}, "attention.heads: expected an integer from 1 to 4"),
+        ({"attention": {"position": "G2", "heads": 1, "tokens": 1}}, "attention.tokens: expected an integer from 2"),
+        ({"attention": {"position": "G2", "heads": 1, "parametrisation": "free"}}, "attention.parametrisation: expected"),
+        ({"attention": {"position": "G2", "heads": 1, "temperature": True}}, "attention.temperature: only with"),
+        ({"attention": {"position": "G2", "heads": 1, "causal": True}}, "attention: unknown field"),
+        ({"k": 2}, "k: not used by an .attention. setting"),
+        ({"truth": [{"S": 2.0, "V": 1.0}]}, r"truth\[1\]: missing Wg"),
+        ({"protocol": {"random_path": True}}, "protocol.random_path: not available for attention"),
+    ],
+)
+def test_bad_attention_fields_name_the_field(change, message):
+    with pytest.raises(SpecError, match=message):
+        setting_from_mapping({**_ATTENTION, **change})

@@ -308,7 +308,7 @@ def _run_path(setting: str | Setting | Mapping, sizes: Sequence[int], rep: int, 
     data = _Data(chosen, seed, sizes[-1])
     rng = np.random.default_rng(setting_seed(seed, chosen.name))
     path = _warm_or_initial if chosen.protocol.starts == "warm-or-initial" else _warm_or_fresh
-    return path(chosen, sizes, rep, data, rng)
+    return path(chosen, sizes, rep, data, rng, seed)
 
 
 def _specs(setting: Setting) -> Callable[[Setting], object]:
@@ -324,7 +324,13 @@ def _specs(setting: Setting) -> Callable[[Setting], object]:
     return spec
 
 
-def _warm_or_fresh(chosen: Setting, sizes: list[int], rep: int, data: _Data, rng: np.random.Generator) -> list[dict]:
+def _size_seed(seed: int, setting: str, n: int) -> np.random.SeedSequence:
+    return np.random.SeedSequence([int(seed), zlib.crc32(setting.encode("utf-8")), int(n)])
+
+
+def _warm_or_fresh(
+    chosen: Setting, sizes: list[int], rep: int, data: _Data, rng: np.random.Generator, seed: int
+) -> list[dict]:
     """Starts ``warm`` (with the refit rule and the cold checks) or ``fresh``, plus the optional random path."""
     protocol, specs = chosen.protocol, _specs(chosen)
     headline_start = other_start = None
@@ -335,7 +341,9 @@ def _warm_or_fresh(chosen: Setting, sizes: list[int], rep: int, data: _Data, rng
         spec = specs(at)
         scale = protocol.start_perturbation.at(n)
         fresh = headline_start is None or protocol.starts == "fresh"
-        if fresh:
+        if protocol.starts == "fresh":  # the start at n depends on (seed, setting, n) only, not on the grid
+            headline_start = near_truth_start(at, np.random.default_rng(_size_seed(seed, chosen.name, n)), scale)
+        elif fresh:
             headline_start = near_truth_start(at, rng, scale)
         headline = _fit(at, X, y, headline_start)
         refit = not fresh and headline.status in OFF
@@ -362,7 +370,9 @@ def _warm_or_fresh(chosen: Setting, sizes: list[int], rep: int, data: _Data, rng
     return rows
 
 
-def _warm_or_initial(chosen: Setting, sizes: list[int], rep: int, data: _Data, rng: np.random.Generator) -> list[dict]:
+def _warm_or_initial(
+    chosen: Setting, sizes: list[int], rep: int, data: _Data, rng: np.random.Generator, seed: int
+) -> list[dict]:
     """At every size the better of the warm fit and the fit from the first near-truth start."""
     specs = _specs(chosen)
     initial = start = near_truth_start(chosen.at(sizes[0]), rng, chosen.protocol.start_perturbation.at(sizes[0]))

@@ -55,9 +55,10 @@ attention parametrisation enters through W_Q W_K^T and W_V W_O only, so its rate
     start_perturbation = 0.1     # sd of the near-truth start's N(0, sd^2) kick: a number or "C*n^-p" ("n^-1/4")
     random_path = true           # a second path from N(0, 1) parameters (best_loss, best_voronoi)
 
-A ``[[truth]]`` value may be an expression in ``n`` (e.g. ``beta_1 = "1 + n^(-1/4)"``): the truth at sample
-size n (:meth:`Setting.at`). Every error names the field: one line, raised as :class:`SpecError`. No text is
-ever evaluated: expressions go through :mod:`hmoe_theory.expr`, numbers must be TOML numbers.
+A ``[[truth]]`` value may be an expression in ``n`` (e.g. ``beta_1 = "1 + n**(-1/4)"``, safe parser of
+:mod:`hmoe_theory.expr`): the truth at sample size n (:meth:`Setting.at`). Every error names the field: one
+line, raised as :class:`SpecError`. No text is ever evaluated: expressions go through :mod:`hmoe_theory.expr`,
+numbers must be TOML numbers.
 """
 
 from __future__ import annotations
