@@ -260,3 +260,14 @@ def test_holm_controls_the_family_and_keeps_a_clear_separation(records):
     assert out[1].holm_verdict == "not separated at this design" and out[1].holm_level == pytest.approx(0.95)
     nominal = out[0].result.ci
     assert out[0].holm_ci[0] < nominal[0] and out[0].holm_ci[1] > nominal[1]  # wider than the 95 % CI
+
+
+def test_a_metric_without_any_usable_value_is_a_labelled_empty_panel_not_a_crash(records, tmp_path):
+    zeros = [FitRecord(r.setting, r.n, r.rep, r.seed, {**r.metrics, "flag": 0.0}, r.status)
+             for r in records if r.setting == "quarter"]
+    fig = rate_figure(zeros, "quarter", n_boot=20)
+    empty = next(ax for ax in fig.axes if ax.get_title() == "flag (does not count: 0 % usable)")
+    assert [t.get_text() for t in empty.texts] == ["no usable value"]
+    from hmoe_theory.experiments.plots import _save
+
+    assert _save(fig, tmp_path / "f", ("svg",))[0].stat().st_size > 0

@@ -70,7 +70,12 @@ def _log_axes(ax, ylabel: str) -> None:
 def _rate_panel(ax, r: RateResult) -> None:
     sizes, mean = np.array(r.sizes, dtype=float), np.array(r.mean_loss)
     band = np.array(r.band, dtype=float)
-    shown = np.isfinite(mean)
+    shown = np.isfinite(mean) & (mean > 0)
+    flag = "" if r.counts else f" (does not count: {100 * r.used_share:.0f} % usable)"
+    ax.set_title(r.metric + flag, fontsize="medium")
+    if not shown.any():  # nothing to draw on a log scale: say so instead of failing
+        ax.text(0.5, 0.5, "no usable value", ha="center", va="center", transform=ax.transAxes)
+        return
     ax.fill_between(sizes[shown], band[shown, 0], band[shown, 1], color="C0", alpha=0.25, linewidth=0,
                     label=f"{100 * r.level:g} % bootstrap band")
     ax.plot(sizes[shown], mean[shown], "o", color="C0", markersize=4, label="mean over converged replicates")
@@ -81,8 +86,6 @@ def _rate_panel(ax, r: RateResult) -> None:
         for slope, colour in zip(REFERENCE_SLOPES, ("0.35", "0.6")):
             ax.plot(sizes[shown], reference_line(sizes[shown], mean[shown], slope), ":", color=colour,
                     label=f"reference slope {slope:g}")
-    flag = "" if r.counts else f" (does not count: {100 * r.used_share:.0f} % usable)"
-    ax.set_title(r.metric + flag, fontsize="medium")
     _log_axes(ax, metric_label(r.metric))
     ax.legend(fontsize="x-small")
 
