@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import os
+import sys
 from dataclasses import dataclass
 
 from .errors import BoundError
@@ -53,18 +54,26 @@ BOUNDS: dict[str, Bound] = {
 
 
 def limit(name: str) -> int:
-    """The bound ``name``, raised (or lowered) by ``HMOE_MAX_<NAME>`` when that is a positive integer."""
+    """The bound ``name``, raised (or lowered) by ``HMOE_MAX_<NAME>`` when that is a positive integer.
+
+    Raising ``number_digits`` above Python's limit on integer-string conversion (4300 digits by default,
+    ``sys.set_int_max_str_digits``) raises that limit to match in this process, so every accepted number
+    can be printed and parsed (otherwise the interpreter's ``ValueError`` would escape as a traceback).
+    """
     bound = BOUNDS[name]
     raw = os.environ.get(bound.variable, "").strip()
-    if raw:
-        try:
-            value = int(raw)
-        except ValueError:
-            raise BoundError(f"{bound.variable}={raw!r} is not an integer") from None
-        if value < 1:
-            raise BoundError(f"{bound.variable}={raw!r} must be positive")
-        return value
-    return bound.limit
+    if not raw:
+        return bound.limit
+    if len(raw) > 30 or not raw.lstrip("+").isdigit():
+        raise BoundError(f"{bound.variable}={raw[:40]!r} is not a positive integer of at most 30 digits")
+    value = int(raw)
+    if value < 1:
+        raise BoundError(f"{bound.variable}={raw!r} must be positive")
+    if name == "number_digits" and hasattr(sys, "set_int_max_str_digits"):
+        current = sys.get_int_max_str_digits()
+        if current and value + 2 > current:
+            sys.set_int_max_str_digits(value + 2)  # the number, its sign and a digit of slack
+    return value
 
 
 def refusal(name: str, value: object, subject: str | None = None) -> BoundError:

@@ -24,7 +24,7 @@ from . import __version__, bounds, commands
 from .errors import HmoeError, TimeLimitExceeded
 from .timelimit import DEFAULT_TIME_LIMIT_S, parse_time_limit, run_captured
 
-TIME_LIMITED = ("interactions", "identifiability", "curvature")
+TIME_LIMITED = ("interactions", "identifiability", "curvature", "inverse-bound")
 # argparse dest -> (bound name, smallest accepted value or None)
 FLAG_BOUNDS: dict[str, tuple[str, int | None]] = {
     "digits": ("digits", 0),
@@ -108,6 +108,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (MemoryError, RecursionError) as exc:
         kind = "memory" if isinstance(exc, MemoryError) else "recursion depth"
         print(f"hmoe: error: the input is too large (ran out of {kind}); see docs/hardening.md", file=sys.stderr)
+        return 2
+    except OverflowError as exc:  # only reachable with HMOE_MAX_NUMBER_DIGITS above 308 (docs/hardening.md)
+        print(f"hmoe: error: a number of the input exceeds double precision ({exc}); numbers above "
+              "HMOE_MAX_NUMBER_DIGITS=308 digits do not fit a float: rescale the input", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("hmoe: interrupted", file=sys.stderr)

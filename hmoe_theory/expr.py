@@ -24,6 +24,13 @@ building, on upper estimates computed bottom-up, so no huge object is ever creat
   not only ``**``; the default 308 keeps every accepted number within float range);
 * ``degree``: total degree, where a product adds degrees and ``p**e`` multiplies by ``|e|``.
 
+Constants built by calls are bounded the same way: for a call with a constant argument whose value
+involves ``exp(z)`` (``exp``, ``sigmoid``, ``silu``, ``softplus``, ``normal_pdf``), ``|z| * log10(e)``
+digits count under ``number_digits`` (``z`` is evaluated to 15 digits first; it is itself a bounded
+constant, so this is cheap). A constant tower such as ``sin(exp(exp(exp(10))))`` is refused at its inner
+``exp(exp(10))`` (9566 digits) before anything huge is built or evaluated, whatever the function around
+it, so the outcome never depends on sympy's evaluation order (or on ``PYTHONHASHSEED``).
+
 An expression that is undefined or complex as written (``0**-1``, ``log(0)``, ``1/(x-x)``, ``sqrt(-1)``)
 is refused.
 """
@@ -94,6 +101,14 @@ FUNCTIONS: dict[str, tuple[Callable[..., sp.Expr], int]] = {
     "normal_pdf": (normal_pdf, 3),
 }
 CONSTANTS: dict[str, sp.Expr] = {"pi": sp.pi, "E": sp.E}
+# the argument z of the exponential exp(z) inside each function that has one (for the constant-size bound)
+_EXPONENT_OF: dict[str, Callable[..., sp.Expr]] = {
+    "exp": lambda z: z,
+    "sigmoid": lambda z: -z,
+    "silu": lambda z: -z,
+    "softplus": lambda z: z,
+    "normal_pdf": lambda y, mean, variance: -((y - mean) ** 2) / (2 * variance),
+}
 _GROUP = {ast.Add: "sum", ast.Sub: "sum", ast.Mult: "product", ast.Div: "product"}
 _IDENTIFIER = re.compile(r"^(?!.*__)[A-Za-z][A-Za-z0-9_]*$")  # no double underscore anywhere
 _BINARY = {
@@ -281,7 +296,25 @@ class _Builder:
             raise self.exceeds("calls", calls)
         degree = max(a.degree for a in args) * (2 if arity > 1 else 1)  # normal_pdf squares (y - mean)
         digits = sum(a.digits for a in args)
+        if name in _EXPONENT_OF:
+            digits = max(digits, self.exponential_digits(name, _EXPONENT_OF[name](*(a.expr for a in args))))
         return _Built(builder(*(a.expr for a in args)), degree, digits, calls)
+
+    def exponential_digits(self, name: str, exponent: sp.Expr) -> float:
+        """Decimal digits of ``exp(exponent)`` when ``exponent`` is a constant (``|z| log10 e``), else 0;
+        refused above the ``number_digits`` bound before ``exp`` of it is built."""
+        if exponent.free_symbols:
+            return 0.0
+        try:
+            value = complex(exponent.evalf(15))
+        except (TypeError, ValueError, OverflowError, ZeroDivisionError):
+            raise self.fail(f"the argument of {name} is not a finite number") from None
+        if not math.isfinite(value.real):
+            raise self.fail(f"the argument of {name} is not a finite number")
+        digits = abs(value.real) * math.log10(math.e)
+        if digits > self.limits["number_digits"]:
+            raise self.exceeds("number_digits", digits)
+        return digits
 
 
 def _sizes(built: _Built) -> tuple[float, float, int]:

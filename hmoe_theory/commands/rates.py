@@ -82,9 +82,11 @@ def _report(store: Path, out: Path, formats: tuple[str, ...], contrasts: tuple) 
 def _definitions(files: list[str]) -> dict[str, dict]:
     """Validated user settings by name (the mapping is what the workers receive)."""
     from hmoe_theory.estimation.setting import SpecError, read_setting
+    from hmoe_theory.experiments.spec import check_spec_numbers
 
     definitions: dict[str, dict] = {}
     for file in files:
+        check_spec_numbers(file)
         raw, setting = read_setting(file)
         if setting.name in definitions:
             raise SpecError(f"{file}: setting name {setting.name!r} is used by two --spec files")

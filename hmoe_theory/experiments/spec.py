@@ -20,8 +20,13 @@ the replicate from (seed, crc32(setting)) (``crc32`` is stable, unlike Python's 
 
 from __future__ import annotations
 
+import math
 import re
+import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -66,6 +71,37 @@ def parse_sizes(spec: str) -> tuple[int, ...]:
         sizes = {int(round(v)) for v in np.geomspace(start, stop, count)}
         return tuple(sorted(sizes))
     return tuple(sorted({_parse_size(part, spec) for part in spec.split(",")}))
+
+
+def _number_fields(value: Any, field: str) -> None:
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            _number_fields(item, f"{field}.{key}" if field else str(key))
+    elif isinstance(value, list):
+        for i, item in enumerate(value, start=1):
+            _number_fields(item, f"{field}[{i}]")
+    elif isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 1023:
+        digits = int(value.bit_length() * math.log10(2)) + 1
+        raise SweepError(f"{field}: an integer of about {digits} digits is outside double range (|x| < 1.8e308)")
+    elif isinstance(value, float) and not math.isfinite(value):
+        raise SweepError(f"{field}: expected a finite number, got {value!r}")
+
+
+def check_spec_numbers(path: str | Path) -> None:
+    """Refuse a TOML setting file whose numbers cannot be doubles (one line naming the field): integers
+    beyond double range (``math.isfinite`` and ``float`` would overflow on them) or longer than Python's
+    integer-parsing limit, and ``nan``/``inf``. Other checks stay with the setting's own validation."""
+    path = Path(path)
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return  # reported by the setting reader with its own message
+    except ValueError as exc:  # int() of a literal above sys.get_int_max_str_digits()
+        raise SweepError(f"{path}: a number has too many digits to be read ({str(exc).split(';')[0]})") from None
+    try:
+        _number_fields(raw, "")
+    except SweepError as exc:
+        raise SweepError(f"{path}: {exc}") from None
 
 
 def task_seed(base_seed: int, rep: int) -> int:
