@@ -4,12 +4,13 @@ DESIGN.md lists attention, interactions, geometry and estimation side by side ab
 they are ordered, and this test keeps them so (every import, also inside functions, read with ``ast``):
 
     base modules (expr, compile, certify, ...; they may import one another) < families < interactions, geometry < attention < estimation
-    < experiments < explorer, commands, cli
+    < rate_orders < experiments < explorer, commands < cli < __main__
 
 attention sits above interactions because its relation tables (attention/relations.py) run the interaction
 engine on attention families; estimation sits above both because its derived Voronoi exponents use the
-relations and the gated-attention experiment fits attention families. Peers of one rank (interactions and
-geometry) must not import each other.
+relations and the gated-attention experiment fits attention families; rate_orders sits above estimation
+because it reads its settings and its Voronoi loss D1 (and seeds its search with the interaction engine's
+relations). Peers of one rank (interactions and geometry) must not import each other.
 """
 
 from __future__ import annotations
@@ -26,11 +27,12 @@ RANKS = {
     "geometry": 2,
     "attention": 3,
     "estimation": 4,
-    "experiments": 5,
-    "explorer": 6,
-    "commands": 6,
-    "cli": 7,
-    "__main__": 8,
+    "rate_orders": 5,
+    "experiments": 6,
+    "explorer": 7,
+    "commands": 7,
+    "cli": 8,
+    "__main__": 9,
 }  # every other top-level module (expr, compile, certify, symbols, errors, timelimit, bounds, ...) is rank 0: the
 #    base utilities, which may import one another
 
@@ -81,8 +83,9 @@ def test_the_checker_sees_relative_and_absolute_imports():
     """The import reader itself: relative imports one and two levels up, absolute ones, imports in functions."""
     attention = PACKAGE / "attention" / "relations.py"
     assert "interactions" in _imported_units(attention) and "families" in _imported_units(attention)
-    replicate = PACKAGE / "estimation" / "attention_replicate.py"
-    assert {"attention", "families"} <= _imported_units(replicate)
+    setting = PACKAGE / "estimation" / "setting.py"
+    assert {"attention", "families"} <= _imported_units(setting)
     interactions_cli = PACKAGE / "commands" / "interactions.py"
     assert "attention" in _imported_units(interactions_cli)  # an absolute import inside a function
     assert _rank("estimation") > _rank("attention") > _rank("interactions") > _rank("families") > _rank("expr")
+    assert _rank("experiments") > _rank("rate_orders") > _rank("estimation")

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from fractions import Fraction
 
 import numpy as np
 
@@ -185,3 +186,74 @@ def align_translation(
     log_mass = log_w[members].max() + np.log(w.sum())
     shift = float(np.asarray(true.log_weights, dtype=float)[ref]) - log_mass
     return Atoms(log_w + shift, blocks)
+
+
+# ---- the exponent-one loss D1 and its two conventions (rate orders from inverse bounds) -------------
+
+D1_CONVENTIONS: tuple[str, ...] = ("atomwise", "merged")
+
+
+@dataclass(frozen=True)
+class D1Loss:
+    """D1(G, G*) and its parts under one convention; ``cells[j]`` lists the fitted atoms in V_j (floats, or
+    exact rationals when the inputs are :class:`fractions.Fraction` object arrays)."""
+
+    value: float | Fraction
+    mass_term: float | Fraction
+    atomwise_term: float | Fraction
+    merged_term: float | Fraction
+    convention: str
+    cells: tuple[tuple[int, ...], ...]
+
+
+def d1_loss(
+    weights: Array,
+    atoms: Array,
+    true_weights: Array,
+    true_atoms: Array,
+    *,
+    convention: str = "atomwise",
+    merged: Sequence[int] = (),
+    cells: Sequence[Sequence[int]] | None = None,
+) -> D1Loss:
+    """The exponent-one, weight-weighted Voronoi loss D1 (one scalar parameter per coordinate).
+
+    Fitted atoms theta_i (rows of ``atoms``, k x P) with weights w_i, true atoms theta*_j with w*_j::
+
+        D1 = sum_j | sum_{i in V_j} w_i - w*_j |                                            (mass)
+           + sum_j sum_{i in V_j} w_i sum_{p atom-wise} |theta_ip - theta*_jp|               (atom-wise)
+           + sum_j sum_{p merged} | sum_{i in V_j} w_i theta_ip - w*_j theta*_jp |           (merged)
+
+    ``convention``: ``"atomwise"`` -- every coordinate atom-wise (``merged`` ignored); ``"merged"`` -- the
+    coordinates listed in ``merged`` (those the model sees only through the cell average, e.g. the
+    coefficients a, alpha of a linear expert in least squares) enter through the cell aggregate
+    sum_i w_i theta_ip only, the others stay atom-wise. Cells V_j: ``cells`` if given (a configuration
+    fixed by the caller), else nearest true atom in all coordinates (:func:`voronoi_cells`'s rule).
+    Hypotheses: weights > 0; the softmax translation removed beforehand (a pinned atom).
+    Exact arithmetic: with object arrays of :class:`fractions.Fraction` every part is an exact rational.
+    """
+    if convention not in D1_CONVENTIONS:
+        raise ModelError(f"unknown D1 convention {convention!r} (known: {', '.join(D1_CONVENTIONS)})")
+    exact = any(np.asarray(a).dtype == object for a in (weights, atoms, true_weights, true_atoms))
+    dtype = object if exact else float
+    w, theta = np.asarray(weights, dtype=dtype), np.atleast_2d(np.asarray(atoms, dtype=dtype))
+    w_true, theta_true = np.asarray(true_weights, dtype=dtype), np.atleast_2d(np.asarray(true_atoms, dtype=dtype))
+    if theta.shape[1] != theta_true.shape[1] or len(w) != len(theta) or len(w_true) != len(theta_true):
+        raise ModelError(f"shapes differ: atoms {theta.shape}, true atoms {theta_true.shape}")
+    if cells is None:
+        gaps = (theta[:, None, :] - theta_true[None, :, :]).astype(float)
+        nearest = np.linalg.norm(gaps, axis=2).argmin(axis=1)
+        cells = [np.flatnonzero(nearest == j) for j in range(len(w_true))]
+    cells = tuple(tuple(int(i) for i in cell) for cell in cells)
+    merged_set = sorted(set(merged)) if convention == "merged" else []
+    atomwise = [p for p in range(theta.shape[1]) if p not in merged_set]
+    mass = atom_term = merged_term = 0
+    for j, cell in enumerate(cells):
+        members = list(cell)
+        mass += abs(w[members].sum() - w_true[j])
+        atom_term += (w[members, None] * np.abs(theta[members][:, atomwise] - theta_true[j, atomwise])).sum()
+        if merged_set:
+            aggregate = (w[members, None] * theta[members][:, merged_set]).sum(axis=0)
+            merged_term += np.abs(aggregate - w_true[j] * theta_true[j, merged_set]).sum()
+    cast = (lambda v: v) if exact else float
+    return D1Loss(cast(mass + atom_term + merged_term), cast(mass), cast(atom_term), cast(merged_term), convention, cells)

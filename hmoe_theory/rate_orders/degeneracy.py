@@ -1,0 +1,89 @@
+"""Exact degeneracy scan: a structured merge G_t with f_Gt = f_G* identically and D1(G_t, G*) > 0.
+
+The merge of an over-fitted cell j with m atoms: every atom keeps the true gate parameters and the weight
+w*_j / m; the coordinates the model sees only linearly (``linear_names``: e.g. a, alpha of a linear expert)
+are split as theta*_jp + t xi_i with sum_i xi_i = 0 (xi = (1, -1, 0, ..)); everything else stays at the truth.
+Then f_G - f_G* is decided identically zero in (inputs, t) by :func:`hmoe_theory.certify.decide_zero`
+(sympy; ``proved`` only for an exact reduction to 0). If it is, every point of the family has
+phi = 0 while its D1 is
+
+* atom-wise: sum_i (w*_j/m) sum_p |t xi_i| > 0 -- the loss is **not identifiable**: phi = 0 on a curve with
+  D1 = c t, so no inverse bound of any order holds and no rate is possible under that loss;
+* merged: 0 (the cell aggregate is exact) -- no contradiction; the merged loss is not refuted by the scan.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
+
+import numpy as np
+import sympy as sp
+
+from ..certify import Status, decide_zero
+from ..estimation.voronoi import d1_loss
+from .models import RateModel
+
+
+@dataclass(frozen=True)
+class Degeneracy:
+    """Outcome of the scan for one configuration."""
+
+    status: Status | None  # PROVED: f_Gt = f_G* identically; None: no merge to try
+    method: str
+    family: str
+    d1_at_tenth: float  # D1 of the family at t = 1/10 under the convention
+
+    @property
+    def not_identifiable(self) -> bool:
+        return self.status is Status.PROVED and self.d1_at_tenth > 0
+
+    def to_dict(self) -> dict:
+        return {"status": None if self.status is None else self.status.value, "method": self.method,
+                "family": self.family, "d1_at_t_0.1": self.d1_at_tenth}
+
+
+def merge_scan(model: RateModel, sizes: tuple[int, ...], convention: str, time_limit_s: float = 10.0) -> Degeneracy:
+    """The scan of the module docstring for the configuration ``sizes``."""
+    linear = model.index(model.linear_names)
+    cells = [j for j, m in enumerate(sizes) if m > 1]
+    if not linear or not cells:
+        return Degeneracy(None, "no over-fitted cell or no linearly entering coordinate", "", 0.0)
+    t = sp.Symbol("t", real=True)
+    built = model.build(sum(sizes))
+    truth = model.build(model.k_true)
+    values: dict = {}
+    weights, atoms, members = [], [], []
+    i = 0
+    for j, m in enumerate(sizes):
+        members.append(list(range(i, i + m)))
+        for r in range(m):
+            xi = (1 if r == 0 else -1 if r == 1 else 0) if m > 1 else 0
+            w = _q(model.true_weights[j]) / m
+            values[built.weights[i]] = w
+            row = []
+            for p, symbol in enumerate(built.atoms[i]):
+                value = _q(model.true_atoms[j][p]) + (t * xi if p in linear and j in cells else 0)
+                values[symbol] = value
+                row.append(value.subs(t, sp.Rational(1, 10)))
+            weights.append(w)
+            atoms.append(row)
+            i += 1
+    true_values = {w: _q(v) for w, v in zip(truth.weights, model.true_weights)}
+    true_values.update({s: _q(v) for row, true in zip(truth.atoms, model.true_atoms) for s, v in zip(row, true)})
+    difference = built.expr.xreplace(values) - truth.expr.xreplace(true_values)
+    decision = decide_zero(difference, [*built.inputs, t], time_limit_s=time_limit_s)
+    split = ", ".join(model.linear_names)
+    family = (f"cells {sizes}: atoms of an over-fitted cell share the true gate and weight w*/m; {split} split as "
+              "theta* +- t")
+    loss = d1_loss(np.array(weights, dtype=float), np.array(atoms, dtype=float),
+                   np.array([float(w) for w in model.true_weights]),
+                   np.array([[float(v) for v in row] for row in model.true_atoms]),
+                   convention=convention, merged=linear, cells=members)
+    status = decision.status if decision.status in (Status.PROVED, Status.REFUTED) else Status.INCONCLUSIVE
+    detail = f" ({decision.detail})" if decision.detail and status is not Status.PROVED else ""
+    return Degeneracy(status, decision.method + detail, family, loss.value)
+
+
+def _q(value: Fraction) -> sp.Rational:
+    return sp.Rational(value.numerator, value.denominator)

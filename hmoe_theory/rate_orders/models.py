@@ -1,0 +1,232 @@
+"""The model f_G of a rate-order question: a mixture with k atoms as one sympy expression, and its truth.
+
+A :class:`RateModel` holds, for a family of mixing measures G = sum_i w_i delta_{theta_i}:
+
+* ``build(k)``: the symbolic f_G with k atoms -- weight symbols w_1..w_k (> 0) and a (k, P) array of atom
+  parameter symbols theta_i = (theta_i1..theta_iP), in the order of ``atom_names``;
+* the truth G* (exact rationals: ``true_weights``, ``true_atoms``), and the measure of ||f_G - f_G*||_{L2(mu)}
+  (:class:`~.quadrature.Measure`);
+* which coordinates are gate parameters (``gate_names``: pinned on one exact atom, the softmax translation)
+  and which enter the model linearly (``linear_names``: merged per cell by the ``merged`` D1 convention).
+
+Builders:
+
+* :func:`from_setting` -- a setting of the estimation schema (catalogue name or TOML spec): least-squares
+  regression f_G(x) = sum_i softmax_i(s_i(x) + log w_i) E_i(x) or conditional density
+  p_G(y|x) = sum_i softmax_i(.) N(y | E_i(x), nu_i) (the :class:`~hmoe_theory.families.Mixture` with the bias
+  c_i replaced by log w_i);
+* :func:`gaussian_mixture` -- p_G(y) = sum_i w_i N(y | mu_i, v_i), location (v = 1 fixed) or location-scale
+  (variance v free), sum_i w_i = 1.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from fractions import Fraction
+
+import numpy as np
+import sympy as sp
+
+from ..errors import ModelError
+from ..expr import normal_pdf
+from ..families import Mixture, ParametricFunction, gate_expert
+from ..families.base import is_linear_homogeneous
+from ..families.noise import response_symbol
+from ..symbols import indexed_name, input_symbols, positive_symbol, real_symbol
+from ..estimation.setting import Setting
+from .quadrature import Measure
+
+MODELS = ("regression", "density")
+GAUSSIAN_KINDS = ("location", "location-scale")
+
+
+@dataclass(frozen=True)
+class Built:
+    """f_G with k atoms: ``expr`` in ``inputs``; ``weights`` (k,) and ``atoms`` (k, P) symbol arrays.
+
+    ``components`` (density models only): per atom (gate weight, mean, variance) so that
+    f_G = sum_i gate_i N(y | mean_i, variance_i) -- the closed form of the y-integral uses it."""
+
+    expr: sp.Expr
+    inputs: tuple[sp.Symbol, ...]
+    weights: tuple[sp.Symbol, ...]
+    atoms: np.ndarray
+    components: tuple[tuple[sp.Expr, sp.Expr, sp.Expr], ...] = ()
+
+
+@dataclass(frozen=True, eq=False)
+class RateModel:
+    """A model and its truth (module docstring). ``simplex``: the weights sum to 1 (no gate)."""
+
+    name: str
+    model: str  # regression | density
+    parametrisation: str
+    atom_names: tuple[str, ...]
+    gate_names: tuple[str, ...]
+    linear_names: tuple[str, ...]
+    true_weights: tuple[Fraction, ...]
+    true_atoms: tuple[tuple[Fraction, ...], ...]
+    measure: Measure
+    builder: Callable[[int], Built]
+    single_atom: Callable[[], ParametricFunction]
+    simplex: bool = False
+    d: int = 1
+
+    @property
+    def k_true(self) -> int:
+        return len(self.true_weights)
+
+    @property
+    def pinned(self) -> bool:
+        """True for softmax-gated models: one exactly fitted atom's gate and weight are pinned to the truth."""
+        return not self.simplex
+
+    def index(self, names: tuple[str, ...]) -> tuple[int, ...]:
+        return tuple(self.atom_names.index(n) for n in names)
+
+    def build(self, k: int) -> Built:
+        return self.builder(k)
+
+
+def _rational(value: float) -> Fraction:
+    """The exact rational of a decimal literal (0.1 -> 1/10), or of the double itself."""
+    text = repr(float(value))
+    return Fraction(text) if len(text) <= 12 else Fraction(float(value))
+
+
+def _mixture_builder(setting: Setting, model: str) -> Callable[[int], Built]:
+    mode = "regression" if model == "regression" else "density"
+
+    def build(k: int) -> Built:
+        mixture = Mixture(setting.gate, setting.expert, k, setting.d, mode)
+        weights = tuple(positive_symbol(indexed_name("w", j)) for j in range(1, k + 1))
+        biases = {c["gate"].bias: sp.log(w) for c, w in zip(mixture.components, weights)}
+        rows = []
+        for c in mixture.components:
+            rows.append([*c["gate"].params, *c["expert_params"], *([c["variance"]] if c["variance"] is not None else [])])
+        expr = mixture.function.expr.xreplace(biases)
+        components = ()
+        if mode == "density":
+            components = tuple(
+                (w.xreplace(biases), c["expert"], c["variance"])
+                for w, c in zip(mixture.weights, mixture.components)
+            )
+        return Built(expr, mixture.function.inputs, weights, np.array(rows, dtype=object), components)
+
+    return build
+
+
+def from_setting(setting: Setting, model: str = "regression") -> RateModel:
+    """The rate model of a setting (k* = number of [[truth]] tables; k is chosen by the caller).
+
+    Density mode: every atom gets a variance nu_i; its true value is the truth's ``variance`` (EM settings)
+    or the setting's ``noise_variance``. Hypotheses: a softmax gate (the schema enforces it) and k* >= 2
+    (with k* = 1 the gate is free when the expert is exact: every gate gives the same f_G).
+    """
+    if model not in MODELS:
+        raise ModelError(f"unknown model {model!r} (known: {', '.join(MODELS)})")
+    if setting.k_true < 2:
+        raise ModelError(
+            f"setting {setting.name!r} has k* = 1: with one true expert the gate parameters are free (every gate "
+            "gives the same f_G); use k* >= 2"
+        )
+    x = input_symbols(setting.d)
+    gate_names = tuple(p.name for p in setting.gate.builder(x, None)[1])
+    expert_expr, expert_params = setting.expert.term(x)
+    expert_names = tuple(p.name for p in expert_params)
+    linear = tuple(p.name for p in expert_params) if is_linear_homogeneous(expert_expr, expert_params) else ()
+    names = gate_names + expert_names + (("nu",) if model == "density" else ())
+    variances = setting.true_variances
+    truth = []
+    for j, t in enumerate(setting.truth):
+        row = [_rational(t[n]) for n in gate_names + expert_names]
+        if model == "density":
+            row.append(_rational(float(variances[j])))
+        truth.append(tuple(row))
+    weights = tuple(_rational(t["weight"]) for t in setting.truth)
+    measure = Measure.from_design(setting.design.law, setting.design.a, setting.design.b, setting.d)
+    if model == "density":
+        spread = max(float(v) for v in variances)
+        measure = measure.with_response(_response_range(setting, truth, expert_expr, x, spread))
+    return RateModel(
+        name=setting.name,
+        model=model,
+        parametrisation=f"{setting.gate.name} gate x {setting.expert.name} experts, softmax weights w_i = exp(c_i)",
+        atom_names=names,
+        gate_names=gate_names,
+        linear_names=linear,
+        true_weights=weights,
+        true_atoms=tuple(truth),
+        measure=measure,
+        builder=_mixture_builder(setting, model),
+        single_atom=lambda: gate_expert(setting.gate, setting.expert, setting.d, model),
+        d=setting.d,
+    )
+
+
+def _response_range(setting: Setting, truth: list, expert_expr: sp.Expr, x: tuple, variance: float) -> tuple[float, float]:
+    """[min - 10 sd, max + 10 sd] of the true experts' means over the design's box (density models)."""
+    params = setting.expert.term(x)[1]
+    start = len(setting.gate.builder(x, None)[1])
+    lo, hi = (setting.design.a, setting.design.b) if setting.design.law == "uniform" else (-4.0, 4.0)
+    mesh = np.stack(np.meshgrid(*([np.linspace(lo, hi, 41)] * len(x)), indexing="ij"), axis=-1).reshape(-1, len(x))
+    means = [
+        np.broadcast_to(sp.lambdify(x, expert_expr.xreplace(dict(zip(params, map(sp.Rational, row[start:])))))(*mesh.T),
+                        (len(mesh),))
+        for row in truth
+    ]
+    sd = float(np.sqrt(variance))
+    return float(np.min(means) - 10 * sd), float(np.max(means) + 10 * sd)
+
+
+def _gaussian_builder(kind: str) -> Callable[[int], Built]:
+    y = response_symbol()
+
+    def build(k: int) -> Built:
+        weights = tuple(positive_symbol(indexed_name("w", j)) for j in range(1, k + 1))
+        rows, components = [], []
+        for j in range(1, k + 1):
+            mu = real_symbol(indexed_name("mu", j))
+            v = positive_symbol(indexed_name("v", j)) if kind == "location-scale" else sp.Integer(1)
+            rows.append([mu] + ([v] if kind == "location-scale" else []))
+            components.append((weights[j - 1], mu, v))
+        expr = sp.Add(*(w * normal_pdf(y, mu, v) for w, mu, v in components))
+        return Built(expr, (y,), weights, np.array(rows, dtype=object), tuple(components))
+
+    return build
+
+
+def _gaussian_kernel(kind: str) -> ParametricFunction:
+    """N(y | mu, v) (v = 1 for ``location``) with the unindexed atom names."""
+    mu, v = real_symbol("mu"), positive_symbol("v")
+    if kind == "location":
+        return ParametricFunction("N(y | mu, 1)", normal_pdf(response_symbol(), mu, 1), (response_symbol(),), (mu,))
+    return ParametricFunction("N(y | mu, v)", normal_pdf(response_symbol(), mu, v), (response_symbol(),), (mu, v))
+
+
+def gaussian_mixture(kind: str) -> RateModel:
+    """One true atom N(0, 1) fitted by a mixture sum_i w_i N(mu_i, v_i) (v_i = 1 for ``location``).
+
+    ||p_G - p_G*|| in L2(dy) on the real line (the certificates use the closed form of the Gaussian
+    products; the search a Gauss-Legendre rule on [-12, 12], whose truncation error is below e^-70).
+    """
+    if kind not in GAUSSIAN_KINDS:
+        raise ModelError(f"unknown Gaussian mixture {kind!r} (known: {', '.join(GAUSSIAN_KINDS)})")
+    names = ("mu", "v") if kind == "location-scale" else ("mu",)
+    truth = ((Fraction(0), Fraction(1)),) if kind == "location-scale" else ((Fraction(0),),)
+    return RateModel(
+        name=f"gaussian-{kind}",
+        model="density",
+        parametrisation="Gaussian " + ("location-scale mixture (mean mu, variance v)" if kind == "location-scale"
+                                       else "location mixture (mean mu, variance 1 known)"),
+        atom_names=names,
+        gate_names=(),
+        linear_names=(),
+        true_weights=(Fraction(1),),
+        true_atoms=truth,
+        measure=Measure.lebesgue(-12.0, 12.0),
+        builder=_gaussian_builder(kind),
+        single_atom=lambda: _gaussian_kernel(kind),
+        simplex=True,
+    )

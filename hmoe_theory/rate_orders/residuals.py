@@ -1,0 +1,130 @@
+"""The residual r(u) = sqrt(W_q) (f_G(p_q) - f_G*(p_q)) on a quadrature rule, and its exact Jacobian.
+
+phi at a point is ||r||_2 = ||f_G - f_G*||_{L2(mu)} up to the rule's error. Two evaluations of the same
+sympy expression (compiled by :mod:`hmoe_theory.compile`):
+
+* float64 (numpy kernel of f_G and its gradient in (w, theta)): fast, but f_G - f_G* loses ~1e-16 ||f*||
+  to cancellation;
+* ball arithmetic (python-flint arb at ``PRECISION`` bits) with the parameters in deviation form
+  w_i = (w*_j + dm_j) pi_i / sum_{V_j} pi, theta_i = theta*_j + Delta_i (the shares renormalised in balls, so a
+  cell's mass is exact although the doubles pi_i sum to 1 only to rounding), the truth exact rationals: no cancellation is
+  lost. Used whenever the float64 phi is below ``EXTENDED_BELOW`` ||f*|| (the note's switch to extended
+  precision; residuals *and* parameters are then exact to 2^-PRECISION).
+
+The Jacobian d r / d u = sqrt(W) (d f_G / d(w, theta)) (d(w, theta) / d u): exact symbolic gradient (float64
+suffices: it multiplies a step, no cancellation) times the complex-step Jacobian of the coordinate map.
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+import flint
+import mpmath
+import sympy as sp
+import numpy as np
+
+from ..compile import compile_arb, compile_exprs, gradient
+from .coordinates import Coordinates, Deviations
+
+PRECISION = 320  # bits of the ball-arithmetic residuals (phi down to ~1e-60 ||f*|| keeps 30 digits)
+EXTENDED_BELOW = 1e-7
+EXTENDED_STEP = mpmath.mpf(10) ** -30
+
+
+def arb_of(value: Fraction | float | mpmath.mpf) -> flint.arb:
+    """The exact ball of a rational, a double or an mpmath number."""
+    if isinstance(value, mpmath.mpf):
+        sign, mantissa, exponent, _ = value._mpf_
+        return flint.arb(flint.fmpz((-1) ** sign * int(mantissa))) * flint.arb(2) ** int(exponent)
+    q = Fraction(value)
+    return flint.arb(flint.fmpq(q.numerator, q.denominator))
+
+
+class Residuals:
+    """Residuals and Jacobians of one configuration on one rule (module docstring)."""
+
+    def __init__(self, coords: Coordinates, points: np.ndarray, weights: np.ndarray):
+        self.coords = coords
+        model = coords.model
+        built = model.build(coords.k)
+        truth = model.build(model.k_true)
+        self.args = [*built.weights, *np.ravel(built.atoms)]
+        values = {w: v for w, v in zip(truth.weights, model.true_weights)}
+        values.update({s: v for row, true in zip(truth.atoms, model.true_atoms) for s, v in zip(row, true)})
+        true_expr = truth.expr.xreplace({s: _sympy_rational(v) for s, v in values.items()})
+        self.points, self.sqrt_w = points, np.sqrt(weights)
+        self.kernel = compile_exprs([built.expr, *gradient(built.expr, self.args)], [*built.inputs, *self.args])
+        self.arb_kernel = compile_arb([built.expr], [*built.inputs, *self.args])
+        old = flint.ctx.prec
+        flint.ctx.prec = PRECISION
+        try:
+            true_kernel = compile_arb([true_expr], list(truth.inputs))
+            self.arb_points = [[flint.arb(float(c)) for c in p] for p in points]
+            self.true_arb = [true_kernel(*p)[0] for p in self.arb_points]
+        finally:
+            flint.ctx.prec = old
+        self.true_float = np.array([float(v.mid()) for v in self.true_arb])
+        self.scale = float(np.sqrt(np.sum(weights * self.true_float**2)))
+
+    def _float(self, vector: np.ndarray) -> np.ndarray:
+        return self.kernel(*self.points.T, *vector)
+
+    def extended(self, dev: Deviations) -> np.ndarray:
+        """sqrt(W) (f_G - f*) at the point ``dev`` in ball arithmetic (midpoints returned)."""
+        return self.sqrt_w * np.array([float(v.mid()) for v in self._balls(dev)])
+
+    def _balls(self, dev: Deviations) -> list[flint.arb]:
+        """f_G - f* at every node, as balls (``PRECISION`` bits)."""
+        c = self.coords
+        old = flint.ctx.prec
+        flint.ctx.prec = PRECISION
+        try:
+            shares = [arb_of(p) for p in dev.pi]
+            totals = [sum((shares[i] for i in rows), flint.arb(0)) for rows in c.members]
+            weights = [(arb_of(c.model.true_weights[j]) + arb_of(dev.dm[j])) * shares[i] / totals[j]
+                       for i, j in enumerate(c.cell_of)]
+            atoms = [arb_of(c.model.true_atoms[j][p]) + arb_of(dev.delta[i, p])
+                     for i, j in enumerate(c.cell_of) for p in range(c.P)]
+            return [self.arb_kernel(*p, *weights, *atoms)[0] - t for p, t in zip(self.arb_points, self.true_arb)]
+        finally:
+            flint.ctx.prec = old
+
+    def residual(self, u: np.ndarray, eps: float) -> np.ndarray:
+        """r at u (doubles, or an object array of mpf: the extended-precision parameters)."""
+        values = self._float(self.coords.vector(np.asarray(u, dtype=float), eps))[0]
+        r = self.sqrt_w * (values - self.true_float)
+        if np.linalg.norm(r) < EXTENDED_BELOW * self.scale or not np.all(np.isfinite(r)):
+            r = self.extended(self.coords.deviations(u, eps))
+        return r
+
+    def jacobian(self, u: np.ndarray, eps: float, extended: bool = False) -> np.ndarray:
+        """d r / d u: float64 (symbolic gradient x complex-step map), or with ``extended`` (u an mpf array) forward
+        differences with step ``EXTENDED_STEP`` in ball arithmetic: the step's truncation error (~1e-30) and the
+        balls' rounding (~1e-96 / 1e-30) are far below the entries a cancellation inside a cell leaves (the float64
+        product loses every entry below ~1e-17)."""
+        if extended:
+            base = self._balls(self.coords.deviations(u, eps))
+            step = arb_of(EXTENDED_STEP)
+            columns = []
+            for a in range(len(u)):
+                moved = np.array(u, dtype=object)
+                moved[a] = moved[a] + EXTENDED_STEP
+                old = flint.ctx.prec
+                flint.ctx.prec = PRECISION
+                try:
+                    shifted = self._balls(self.coords.deviations(moved, eps))
+                    columns.append([float(((b - a0) / step).mid()) for b, a0 in zip(shifted, base)])
+                finally:
+                    flint.ctx.prec = old
+            return self.sqrt_w[:, None] * np.array(columns, dtype=float).T
+        u = np.asarray(u, dtype=float)
+        grads = self._float(self.coords.vector(u, eps))[1:].T
+        return self.sqrt_w[:, None] * (grads @ self.coords.vector_jacobian(u, eps))
+
+    def needs_extended(self, r: np.ndarray) -> bool:
+        return bool(np.linalg.norm(r) < EXTENDED_BELOW * self.scale)
+
+
+def _sympy_rational(value: Fraction) -> sp.Rational:
+    return sp.Rational(value.numerator, value.denominator)

@@ -1,0 +1,93 @@
+"""The verdict of a rate-order question: exponent, status, convention, slowest cells, table, certificate.
+
+Statuses follow the project's ledger vocabulary (:class:`hmoe_theory.certify.Status`) plus one string:
+
+* ``"proved"`` -- phi = 0 identically on an explicit family with D1 > 0 (sympy identity): the loss is not
+  identifiable (``exponent`` is null);
+* ``"certified"`` -- rigorous enclosures along an explicit family bound phi <= C eps^s at >= 3 eps
+  ("no faster than n^-1/(2s)" at those eps) and the search's order agrees;
+* ``"supported"`` -- a numerical minimum only (a search bounds phi from above; the rate achieved is never
+  certified by it).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+
+SUPPORTED = "supported"
+
+
+def _finite(value):
+    """JSON-safe: non-finite floats become null."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    return value
+
+
+@dataclass
+class RateOrder:
+    """Result of :func:`~.engine.rate_order` (see the module docstring for ``status``)."""
+
+    setting: str
+    exponent: float | None
+    identifiable: bool
+    status: str
+    verdict: str
+    convention: dict
+    cells: dict
+    table: list[dict]
+    minimiser: dict
+    configurations: list[dict] = field(default_factory=list)
+    degeneracy: dict | None = None
+    certificate: dict | None = None
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def rate(self) -> str:
+        if self.exponent is None:
+            return "none" if not self.identifiable else "undetermined"
+        return f"n^-1/{2 * self.exponent:.3g}"
+
+    def to_dict(self) -> dict:
+        return _finite({
+            "setting": self.setting, "exponent": self.exponent, "identifiable": self.identifiable,
+            "status": self.status, "verdict": self.verdict, "convention": self.convention, "cells": self.cells,
+            "table": self.table, "minimiser": self.minimiser, "configurations": self.configurations,
+            "degeneracy": self.degeneracy, "certificate": self.certificate, "notes": self.notes,
+        })
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2, allow_nan=False)
+
+    def text(self) -> str:
+        c = self.convention
+        lines = [
+            f"setting: {self.setting}",
+            f"convention: model {c['model']}, loss D1 {c['loss']}, {c['parametrisation']}; pin: {c['pin']}; "
+            f"k* = {c['k_true']}, k = {c['k']}; box {c['box']}",
+            f"verdict ({self.status}): {self.verdict}",
+            f"slowest cells: {self.cells.get('sizes')}  (branch {self.cells.get('branch')})",
+        ]
+        if self.table:
+            lines.append(f"{'eps':>10} {'D1':>11} {'phi':>11} {'enclosure':>25} {'slope':>7}  branch")
+            for row in self.table:
+                enc = row.get("enclosure")
+                enc_text = f"[{enc[0]:.3e}, {enc[1]:.3e}]" if enc else "-"
+                slope = row.get("slope")
+                lines.append(f"{row['eps']:>10.3e} {row['d1']:>11.4e} {row['phi']:>11.4e} {enc_text:>25} "
+                             f"{'-' if slope is None else f'{slope:.3f}':>7}  {row['branch']}")
+        if self.minimiser:
+            shown = ", ".join(f"{k}: {'-' if v is None else v}" for k, v in self.minimiser.items())
+            lines.append(f"minimiser exponents d log|dtheta| / d log D1: {shown}")
+        lines += [f"note: {n}" for n in self.notes]
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        return (f"RateOrder({self.setting!r}, exponent={self.exponent}, status={self.status!r}, "
+                f"loss={self.convention.get('loss')!r}, cells={self.cells.get('sizes')})")

@@ -1,0 +1,146 @@
+"""phi(eps) = min { ||f_G - f_G*|| : D1-surrogate level eps } by continuation over a grid of eps.
+
+For one configuration and each eps (largest first), every branch (one per seed, :mod:`.seeds`) is minimised
+twice: from its construction re-seeded at level eps (random starts: fresh at the first eps only), and from the
+better (smaller phi) of its own minimiser at the previous eps and the prediction of :func:`extrapolate` from its
+last two points. The better result is the branch's point at eps. The minimiser is Levenberg-Marquardt
+(:func:`levenberg_marquardt`) with the exact Jacobian of :class:`~.residuals.Residuals` and extended-precision
+iterates. Each point is then re-evaluated in ball arithmetic on a finer rule (independent quadrature), its exact
+D1 under the convention computed (:func:`hmoe_theory.estimation.voronoi.d1_loss`) and its Voronoi
+assignment checked (every atom nearest to its own true atom)."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import mpmath
+import numpy as np
+
+from ..estimation.voronoi import d1_loss
+from .coordinates import Coordinates, Deviations
+from .residuals import Residuals
+from .seeds import Seed, as_float, at_level, level, seeds
+
+SEARCH_NODES = {"input": 24, "input-2d": 12, "response": 64}  # Gauss-Legendre nodes per axis (search rule)
+CHECK_NODES = {"input": 40, "input-2d": 20, "response": 96}  # ... of the independent re-evaluation
+MAX_ITERATIONS = 150
+STALL = 1e-9  # two accepted steps in a row that lower phi^2 by less than this fraction end the search
+DIGITS = 50
+TINY = 1e-28  # below this phi^2 / ||f*||^2 the float64 Jacobian loses the directions that matter
+
+
+@dataclass
+class Point:
+    """One branch at one eps."""
+
+    eps: float
+    d1: float
+    phi: float
+    phi_check: float
+    voronoi_ok: bool
+    deviations: Deviations  # doubles (the search keeps mpmath values; phi_check uses them)
+    seed_t: float
+    u: np.ndarray
+
+
+@dataclass
+class Branch:
+    seed: Seed
+    points: list[Point] = field(default_factory=list)
+
+
+def levenberg_marquardt(res: Residuals, u0: np.ndarray, eps: float) -> tuple[np.ndarray, float]:
+    """Minimise ||r(u)|| from u0: Marquardt steps (J^T J + lam diag(J^T J)) du = -J^T r with the exact float
+    Jacobian, the iterate u kept in mpmath (``DIGITS`` digits) so that parameter rounding never limits phi
+    (a double u caps the cancellation inside a cell at ~1e-16 |Delta|). Returns (u as doubles, phi)."""
+    with mpmath.workdps(DIGITS):
+        u = np.array([mpmath.mpf(float(v)) for v in u0], dtype=object)
+        r = res.residual(u, eps)
+        f = float(r @ r)
+        lam, stalled = 1e-3, 0
+        for _ in range(MAX_ITERATIONS):
+            J = res.jacobian(u, eps, extended=res.needs_extended(r) and f < TINY * res.scale**2)
+            A, g = J.T @ J, J.T @ r
+            scale = np.maximum(np.diag(A), 1e-300 + 1e-12 * np.max(np.diag(A)))
+            accepted = False
+            while lam < 1e10:
+                try:
+                    step = np.linalg.solve(A + lam * np.diag(scale), -g)
+                except np.linalg.LinAlgError:
+                    lam *= 10
+                    continue
+                trial = u + np.array([mpmath.mpf(float(v)) for v in step], dtype=object)
+                r_new = res.residual(trial, eps)
+                f_new = float(r_new @ r_new)
+                if np.isfinite(f_new) and f_new < f:
+                    accepted = True
+                    break
+                lam *= 4
+            if not accepted:
+                break
+            stalled = stalled + 1 if f - f_new <= STALL * f else 0
+            u, r, f, lam = trial, r_new, f_new, max(lam / 5, 1e-12)
+            if stalled >= 2:
+                break
+        return np.array([float(v) for v in u]), float(np.sqrt(f)), u
+
+
+def search_configuration(coords: Coordinates, grid: list[float], seed: int = 0) -> list[Branch]:
+    """Every branch of the configuration over the eps grid (module docstring)."""
+    points, weights = coords.model.measure.rule(_nodes(coords.model, SEARCH_NODES))
+    res = Residuals(coords, points, weights)
+    check = Residuals(coords, *coords.model.measure.rule(_nodes(coords.model, CHECK_NODES)))
+    # a seed invisible to D1 (e.g. a merge under the merged convention) has no level: it is no start
+    branches = [Branch(s) for s in seeds(coords, seed) if level(coords, s.family(0.1)) > 1e-12]
+    for eps in grid:
+        for branch in branches:
+            t, start = at_level(coords, branch.seed, eps)
+            candidates = []
+            if branch.seed.exact or not branch.points:  # random starts are fresh at the first eps only
+                candidates.append(levenberg_marquardt(res, coords.coordinates(start), eps))
+            continued = [p.u for p in branch.points[-1:]]
+            if len(branch.points) >= 2:
+                continued.append(coords.coordinates(extrapolate(branch.points[-2], branch.points[-1], eps)))
+            if continued:
+                best = min(continued, key=lambda u0: float(np.linalg.norm(res.residual(u0, eps))))
+                candidates.append(levenberg_marquardt(res, best, eps))
+            u, phi, u_mp = min(candidates, key=lambda c: c[1])
+            with mpmath.workdps(DIGITS):
+                dev = coords.deviations(u_mp, eps)
+                branch.points.append(_record(coords, check, dev, eps, phi, t, u))
+    return branches
+
+
+def extrapolate(a: Point, b: Point, eps: float) -> Deviations:
+    """The next point predicted from the last two: every deviation follows its own power of eps,
+    Delta(eps) = Delta_b (eps / eps_b)^e with e = log(Delta_b / Delta_a) / log(eps_b / eps_a) (same sign; else
+    Delta_b scaled linearly); split fractions kept."""
+    step = math.log(eps / b.eps) / math.log(b.eps / a.eps)
+
+    def follow(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        same = (x * y > 0)
+        ratio = np.where(same, np.abs(y) / np.where(same, np.abs(x), 1.0), eps / b.eps)
+        return y * np.where(same, ratio**step, ratio)
+
+    return Deviations(b.deviations.pi, follow(a.deviations.dm, b.deviations.dm),
+                      follow(a.deviations.delta, b.deviations.delta))
+
+
+def _nodes(model, counts: dict[str, int]) -> tuple[int, ...]:
+    """Nodes per axis: the response (Lebesgue axis) gets many (a coarse rule there aliases: the search can
+    make the discrete norm vanish while the integral does not), inputs fewer in d >= 2 (tensor rules)."""
+    kind = "input" if model.d == 1 else "input-2d"
+    return tuple(counts["response"] if law == "lebesgue" else counts[kind] for law, _, _ in model.measure.axes)
+
+
+def _record(coords: Coordinates, check: Residuals, exact: Deviations, eps: float, phi: float, t: float,
+            u: np.ndarray) -> Point:
+    phi_check = float(np.linalg.norm(check.extended(exact)))
+    dev = as_float(exact)
+    weights = (coords.true_w[coords.cell_of] + dev.dm[coords.cell_of]) * dev.pi
+    atoms = coords.true_theta[coords.cell_of] + dev.delta
+    loss = d1_loss(weights, atoms, coords.true_w, coords.true_theta, convention=coords.convention,
+                   merged=coords.merged, cells=coords.members)
+    nearest = np.linalg.norm(atoms[:, None, :] - coords.true_theta[None, :, :], axis=2).argmin(axis=1)
+    return Point(eps, loss.value, phi, phi_check, bool(np.all(nearest == coords.cell_of)), dev, t, u)
