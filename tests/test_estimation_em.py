@@ -27,9 +27,8 @@ SETTING = setting_from_mapping({
 
 def sample_gaussian_moe(seed: int, n: int):
     """(X, Y) from the density setting built from TRUE (the replicate's own simulator)."""
-    sample = PairedSample.draw(seed, n, 2, "uniform")
-    X = SETTING.design.transform(sample.raw_X)
-    return X, simulate(SETTING, X, sample)
+    X, y = simulate(SETTING, PairedSample.draw(seed, n, 2, "uniform"))
+    return X, y
 
 
 def test_log_likelihood_matches_symbolic_density_mixture():
