@@ -83,7 +83,7 @@ def _badge(result: ClaimResult) -> str:
     label = result.label
     return (
         f'<span class="badge {LABEL_CLASS[label]}">{escape(label)}</span> '
-        f'<span class="badge status">{escape(result.verdict.status.value)}</span>'
+        f'<span class="badge status">{escape(result.outcome)}</span>'
     )
 
 
@@ -144,7 +144,7 @@ def claim_page(result: ClaimResult, by_id: dict[str, ClaimResult], users: tuple[
         f"<p>{escape(c.source)}</p>",
         f"<p>Paper: {paper}. Defined in <code>{escape(c.origin or 'unknown')}</code>.</p>",
         "<h3>Verdict</h3>",
-        f"<p><strong>{escape(v.status.value)}</strong> (expected {escape(c.expected.value)}) &mdash; "
+        f"<p><strong>{escape(result.outcome)}</strong> (expected {escape(c.expected.value)}) &mdash; "
         f"{escape(result.summary)}</p>",
     ]
     if v.counterexample:
@@ -167,7 +167,7 @@ def dependency_svg(results: Sequence[ClaimResult]) -> str:
     """The dependency graph with boxes coloured by verdict and a legend counting each verdict class."""
     kind = {r.claim.id: verdict_class(r) for r in results}
     css_class = {r.claim.id: f"{kind[r.claim.id]} {r.claim.kind.replace(' ', '-')}" for r in results}
-    tooltip = {r.claim.id: f"{r.claim.title} ({r.label}, {r.verdict.status.value})" for r in results}
+    tooltip = {r.claim.id: f"{r.claim.title} ({r.label}, {r.outcome})" for r in results}
     fill = {i: VERDICT_COLOUR[k] for i, k in kind.items()}
     counts = {key: sum(k == key for k in kind.values()) for key, _, _ in VERDICTS}
     legend = [(f"{label} ({counts[key]})", colour) for key, label, colour in VERDICTS]

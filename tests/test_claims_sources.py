@@ -9,7 +9,7 @@ import pytest
 from proofs_check.registry import builtin_claims
 
 INTERNAL = re.compile(r"\b(issues?|brief|notes?|todo|internal|project)\b|#\d", re.IGNORECASE)
-ARXIV = re.compile(r"arXiv[: ]?(\d{4}\.\d{4,5})(v\d+)?")
+ARXIV = re.compile(r"arXiv[: ]?(\d{4}\.\d{4,5})(?: ?(v\d+))?")  # "2410.11222v3" or "2410.11222 v3"
 AUTHOR = r"(?:(?:de|do|van|von) )?[A-Z][A-Za-z'-]+"
 CLASSICAL = re.compile(rf"{AUTHOR}(?: et al\.|(?:, {AUTHOR})* & {AUTHOR})? (?:1[89]|20)\d\d\b")
 PROJECT_PAPERS = {"2410.11222": "v3", "2602.01468": "v1", "2604.14702": "v1", "2505.10860": "v1"}
@@ -54,6 +54,7 @@ def test_bad_sources_are_caught(source, problem):
         "Vaswani et al. 2017",
         "Nguyen, Nguyen & Ho 2023, NeurIPS",
         "arXiv 2604.14702v1, abstract",
+        "arXiv 2505.10860 v1, Definition 1",
     ],
 )
 def test_citable_sources_pass(source):

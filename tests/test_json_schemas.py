@@ -63,9 +63,18 @@ def test_command_outputs_match_their_schema(name, argv, capfd):
     validate(name, run_json(capfd, *argv))
 
 
-def test_check_outputs_match_their_schemas(capfd):
+def test_check_outputs_match_their_schemas(tmp_path, capfd):
     payload = run_json(capfd, "check", "--only", "pde.gaussian*", "--json", "--jobs", "1")
     assert [c["status"] for c in payload["claims"]] == ["proved", "refuted"] and payload["claims"][1]["counterexample"]
+    validate("check", payload)
+    broken = tmp_path / "broken.py"
+    broken.write_text(
+        "from proofs_check import claim\n"
+        '@claim(id="u.broken", title="t", statement="s", hypotheses="none", source="Chen 1995", expected="proved")\n'
+        "def broken():\n    raise ValueError('no data')\n"
+    )
+    payload = run_json(capfd, "check", "--claims", str(broken), "--json", "--jobs", "1", code=1)
+    assert payload["claims"][0]["status"] == "error" and payload["claims"][0]["error"] == "check raised ValueError: no data"
     validate("check", payload)
     listing = run_json(capfd, "check", "--list", "--json")
     assert len(listing["claims"]) >= 50
@@ -77,7 +86,12 @@ def test_rates_summary_matches_its_schema():
     from hmoe_theory.experiments import read_csv, summarise, summary_json
     from hmoe_theory.shipped import RATES_V2_FITS, shipped_file
 
-    validate("rates-summary", json.loads(summary_json(summarise(read_csv(shipped_file(RATES_V2_FITS)), CONTRASTS))))
+    fresh = json.loads(summary_json(summarise(read_csv(shipped_file(RATES_V2_FITS)), CONTRASTS)))
+    validate("rates-summary", fresh)
+    settings = fresh["settings"].values()  # fields optional only for older summaries are in today's output
+    assert all("all_fits" in m for s in settings for m in s["metrics"].values())
+    assert all("convention" in s and "predicted_order" in s for s in settings)
+    assert fresh["contrasts"] and all("holm" in c for c in fresh["contrasts"]) and "multiplicity" in fresh["method"]
     for shipped in ("rates_v2", "gated_attention"):  # the summaries shipped with the reproductions
         validate("rates-summary", json.loads((DOCS / shipped / "summary.json").read_text()))
 

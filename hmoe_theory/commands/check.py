@@ -126,7 +126,7 @@ def run(args: argparse.Namespace) -> int:
 
         def show(result) -> None:
             print(format_line(result), flush=True)
-            if not result.passed:
+            if not result.passed and not result.error:  # a broken check's reason is on its FAIL line already
                 print(reason_line(result), flush=True)
 
         results = run_claims(claims, jobs=args.jobs, on_result=None if args.json else show, sources=sources)
