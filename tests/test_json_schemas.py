@@ -54,6 +54,10 @@ CASES = {
         ("curvature", "--map", SPHERE, "--coords", "u,v", "--symbolic", "--set", "R=2", "--json"),
         ("curvature", "--map", "[u, v, w, u*v*w]", "--coords", "u,v,w", "--at", "u=0.1,v=0.2,w=0.3", "--digits", "20",
          "--json"),
+    ],    "inverse-bound": [
+        ("inverse-bound", "--setting", "gaussian-location/m2", "--json"),  # certified: enclosures
+        ("inverse-bound", "--gaussian", "location-scale", "--atoms", "2", "--no-certificates", "--json"),  # supported
+        ("inverse-bound", "--setting", "d1/softmax-linear/linear/over", "--no-certificates", "--json"),  # proved phi=0
     ],
 }
 
