@@ -109,7 +109,8 @@ class Coordinates:
         npen = len(self.penalised)
         batch = u.shape[:-1]  # complex steps evaluate every column at once: u of shape (columns, n)
         z = u[..., :npen]
-        scaled = (mpmath.mpf(float(eps)) if exact else eps) * z / sqrt(np.sum(z * z, axis=-1, keepdims=True))
+        scaled = z * (mpmath.mpf(float(eps)) if exact else eps) / sqrt(np.sum(z * z, axis=-1, keepdims=True))  # array first:
+        # mpf * ndarray would make mpmath try (and fail) to convert the array
         dtype = object if exact else np.result_type(u.dtype, float)
         zero = mpmath.mpf(0) if exact else 0.0
         cells, width = len(self.sizes), max(self.sizes)

@@ -12,22 +12,11 @@ Statuses follow the project's ledger vocabulary (:class:`hmoe_theory.certify.Sta
 
 from __future__ import annotations
 
-import json
-import math
 from dataclasses import dataclass, field
 
+from ..jsonout import finite_or_none, strict_dumps
+
 SUPPORTED = "supported"
-
-
-def _finite(value):
-    """JSON-safe: non-finite floats become null."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_finite(v) for v in value]
-    return value
 
 
 @dataclass
@@ -55,7 +44,7 @@ class RateOrder:
         return f"n^-1/{2 * self.exponent:.3g}"
 
     def to_dict(self) -> dict:
-        return _finite({
+        return finite_or_none({
             "setting": self.setting, "exponent": self.exponent, "identifiable": self.identifiable,
             "status": self.status, "verdict": self.verdict, "convention": self.convention, "cells": self.cells,
             "table": self.table, "minimiser": self.minimiser, "configurations": self.configurations,
@@ -63,7 +52,7 @@ class RateOrder:
         })
 
     def to_json(self) -> str:
-        return json.dumps(self.to_dict(), indent=2, allow_nan=False)
+        return strict_dumps(self.to_dict(), indent=2)
 
     def text(self) -> str:
         c = self.convention

@@ -24,8 +24,8 @@ from .seeds import Seed, as_float, at_level, level, seeds
 
 SEARCH_NODES = {"input": 24, "input-2d": 12, "response": 64}  # Gauss-Legendre nodes per axis (search rule)
 CHECK_NODES = {"input": 40, "input-2d": 20, "response": 96}  # ... of the independent re-evaluation
-MAX_ITERATIONS = 150
-STALL = 1e-9  # two accepted steps in a row that lower phi^2 by less than this fraction end the search
+MAX_ITERATIONS = 100
+STALL = 1e-6  # two accepted steps in a row that lower phi^2 by less than this fraction end the search
 DIGITS = 50
 TINY = 1e-28  # below this phi^2 / ||f*||^2 the float64 Jacobian loses the directions that matter
 
@@ -53,14 +53,16 @@ class Branch:
 def levenberg_marquardt(res: Residuals, u0: np.ndarray, eps: float) -> tuple[np.ndarray, float]:
     """Minimise ||r(u)|| from u0: Marquardt steps (J^T J + lam diag(J^T J)) du = -J^T r with the exact float
     Jacobian, the iterate u kept in mpmath (``DIGITS`` digits) so that parameter rounding never limits phi
-    (a double u caps the cancellation inside a cell at ~1e-16 |Delta|). Returns (u as doubles, phi)."""
+    (a double u caps the cancellation inside a cell at ~1e-16 |Delta|). When the float Jacobian stalls with
+    phi^2 < TINY ||f*||^2, the iteration goes on with the ball-arithmetic Jacobian (its entries below ~1e-17
+    are lost in float64). Returns (u as doubles, phi, u in mpmath)."""
     with mpmath.workdps(DIGITS):
         u = np.array([mpmath.mpf(float(v)) for v in u0], dtype=object)
         r = res.residual(u, eps)
         f = float(r @ r)
-        lam, stalled = 1e-3, 0
+        lam, stalled, polish = 1e-3, 0, False
         for _ in range(MAX_ITERATIONS):
-            J = res.jacobian(u, eps, extended=res.needs_extended(r) and f < TINY * res.scale**2)
+            J = res.jacobian(u, eps, extended=polish)
             A, g = J.T @ J, J.T @ r
             scale = np.maximum(np.diag(A), 1e-300 + 1e-12 * np.max(np.diag(A)))
             accepted = False
@@ -77,11 +79,16 @@ def levenberg_marquardt(res: Residuals, u0: np.ndarray, eps: float) -> tuple[np.
                     accepted = True
                     break
                 lam *= 4
+            if not accepted and not polish and f < TINY * res.scale**2:
+                polish, stalled = True, 0  # float64 Jacobian exhausted: polish with the ball-arithmetic one
+                continue
             if not accepted:
                 break
             stalled = stalled + 1 if f - f_new <= STALL * f else 0
             u, r, f, lam = trial, r_new, f_new, max(lam / 5, 1e-12)
-            if stalled >= 2:
+            if stalled >= 2 and not polish and f < TINY * res.scale**2:
+                polish, stalled, lam = True, 0, 1e-3
+            elif stalled >= 2:
                 break
         return np.array([float(v) for v in u]), float(np.sqrt(f)), u
 
