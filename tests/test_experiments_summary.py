@@ -235,7 +235,7 @@ def test_settings_name_their_convention_and_negative_controls(summary):
     data = json.loads(summary_json(summary))["settings"]["root-n"]
     assert data["convention"] == {"model": None, "loss": None, "parametrisation": None}  # outside the catalogue
     assert data["negative_control"] is False
-    assert data["predicted_order"] == {"s": None, "status": "not computed: no rate-order engine in this version"}
+    assert data["predicted_order"] == {"s": None, "status": "not computed"}
     records = [FitRecord("softmax-linear/linear/over", r.n, r.rep, r.seed, r.metrics, r.status)
                for r in synthetic_records() if r.setting == "root-n"]
     control = json.loads(summary_json(summarise(records, n_boot=50)))["settings"]["softmax-linear/linear/over"]
@@ -271,3 +271,18 @@ def test_a_metric_without_any_usable_value_is_a_labelled_empty_panel_not_a_crash
     from hmoe_theory.experiments.plots import _save
 
     assert _save(fig, tmp_path / "f", ("svg",))[0].stat().st_size > 0
+
+
+def test_a_predicted_order_sits_next_to_the_measured_d1_slope(records):
+    """s = 1 predicts D1 ~ n^-1/2; the synthetic |mean_n| loss stored as ``d1`` has exactly that rate."""
+    d1 = [FitRecord(r.setting, r.n, r.rep, r.seed, {"d1": r.metrics["voronoi"]}, r.status)
+          for r in records if r.setting in ("root-n", "quarter")]
+    summary = summarise(d1, n_boot=300, predicted={"root-n": (1.0, "certified"), "quarter": (2.0, "supported")})
+    data = json.loads(summary_json(summary))["settings"]
+    assert data["root-n"]["predicted_order"] == {"s": 1.0, "status": "certified"}
+    text = summary_markdown(summary)
+    for name, s in (("root-n", 1.0), ("quarter", 2.0)):
+        r = summary.result(name, "d1")
+        assert r.fit.contains(-1 / (2 * s))
+        assert (f"D1 slope -1/(2s) = {-1 / (2 * s):+.3f}; measured `d1` slope {r.fit.slope:+.3f} "
+                f"[{r.fit.ci_low:+.3f}, {r.fit.ci_high:+.3f}].") in text

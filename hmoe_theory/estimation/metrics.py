@@ -16,6 +16,9 @@ diagnostics reported beside them:
 
 * ``voronoi``            -- weighted Voronoi loss with the setting's headline exponents (D1 or D2: the
                            setting's convention, :func:`hmoe_theory.estimation.catalogue.convention`);
+* ``d1``                 -- the exponent-one Voronoi loss D1 (:func:`~.voronoi.d1_loss`, the setting's atomwise or
+                           merged convention), whose decay n^(-1/(2s)) the rate orders predict (stored by
+                           replicate functions that compute it);
 * ``weight_discrepancy`` -- sum_j |sum_{i in V_j} exp(c_i) - exp(c*_j)|;
 * ``l2_error``           -- ||f_hat - f*||_{L2(design)};
 * ``voronoi_derived``    -- diagnostic only: the weighted loss with the exponents of
@@ -35,7 +38,7 @@ from __future__ import annotations
 STATUSES: tuple[str, ...] = ("converged", "iteration-cap", "diverged", "failed")
 CONVERGED = "converged"
 
-RATE_METRICS: tuple[str, ...] = ("voronoi", "weight_discrepancy", "l2_error")
+RATE_METRICS: tuple[str, ...] = ("voronoi", "d1", "weight_discrepancy", "l2_error")
 DIAGNOSTIC_METRICS: tuple[str, ...] = (
     "voronoi_derived", "max_atom_distance", "iterations", "grad_norm", "loss", "best_voronoi", "best_loss", "cold_voronoi", "cold_loss_gap",
     "refit",

@@ -13,8 +13,11 @@ usable). Contrasts ``(name, setting_a, setting_b, metric, statement)`` are paire
 Honest accounting (rates v3): beside the slope over converged fits, every metric also gets the slope over
 ALL fits with a finite positive value whatever their status (``all_fits``), and the converged share per n;
 every setting names its convention (model, loss, parametrisation), whether it is a negative control (a
-non-identifiable setting, expected not to converge) and its ``predicted_order`` ``{"s", "status"}`` (the
-predicted loss decay n^(-1/(2s)); not computed in this version: no rate-order engine is installed).
+non-identifiable setting, expected not to converge) and its ``predicted_order`` ``{"s", "status"}``: the
+order s of the inverse bound ||f_G - f_G*|| >= C D1^s (:mod:`hmoe_theory.rate_orders`), which predicts the
+exponent-one loss D1 (metric ``d1``) to decay like n^(-1/(2s)). Computing s takes minutes per over-specified
+setting, so it is passed in (``predicted``: setting -> (s, status), e.g. a table precomputed with
+:func:`hmoe_theory.rate_orders.rate_order`); a setting without one says "not computed".
 
 Multiplicity (Holm 1979): the contrasts that can test the theory -- one functional on both sides
 (:func:`hmoe_theory.estimation.catalogue.same_functional`) and no negative-control side
@@ -37,7 +40,7 @@ import importlib
 import json
 import math
 import statistics
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -64,7 +67,9 @@ from .store import FitRecord, ResultStore
 SUMMARY_MD = "summary.md"
 SUMMARY_JSON = "summary.json"
 SIGNIFICANT = 6
-NOT_COMPUTED = "not computed: no rate-order engine in this version"
+NOT_COMPUTED = "not computed"
+D1_METRIC = "d1"  # the exponent-one Voronoi loss whose rate the rate orders predict
+Predicted = tuple[float | None, str]  # (s, status) of a setting's rate order
 Contrast = tuple[str, str, str, str, str]  # (name, setting_a, setting_b, metric, statement)
 
 
@@ -110,6 +115,7 @@ class SettingSummary:
     warm_start: WarmStartCheck | None = None
     all_fits: tuple[RateResult, ...] = ()
     convention: Convention | None = None
+    predicted_order: Predicted = (None, NOT_COMPUTED)
 
     @property
     def negative_control(self) -> bool:
@@ -227,7 +233,7 @@ class Summary:
 
 
 def _setting_summary(records: Sequence[FitRecord], setting: str, n_boot: int, level: float,
-                     seed: int) -> SettingSummary:
+                     seed: int, predicted: Predicted) -> SettingSummary:
     own = [r for r in records if r.setting == setting]
     sizes = tuple(sorted({r.n for r in own}))
     by_n = tuple(sum(r.status == CONVERGED for r in own if r.n == n) / sum(r.n == n for r in own) for n in sizes)
@@ -241,7 +247,7 @@ def _setting_summary(records: Sequence[FitRecord], setting: str, n_boot: int, le
                        for m, g in grids.items())
     return SettingSummary(setting, sizes, len({r.rep for r in own}), len(own),
                           sum(r.status == CONVERGED for r in own) / len(own), by_n, dict(sorted(left.items())), results,
-                          WarmStartCheck.of(own), everything, convention(setting))
+                          WarmStartCheck.of(own), everything, convention(setting), predicted)
 
 
 def _check_contrast(contrast: object) -> Contrast:
@@ -259,14 +265,17 @@ def _records(source: str | Path | Iterable[FitRecord]) -> list[FitRecord]:
 
 
 def summarise(source: str | Path | Iterable[FitRecord], contrasts: Sequence[Contrast] = (), n_boot: int = N_BOOT,
-              level: float = LEVEL, seed: int = 0) -> Summary:
+              level: float = LEVEL, seed: int = 0, predicted: Mapping[str, Predicted] | None = None) -> Summary:
     """Analyse every (setting, rate metric) and every contrast whose two settings are present.
 
-    ``source`` is a store (directory or ``.sqlite`` file) or the fit records themselves.
+    ``source`` is a store (directory or ``.sqlite`` file) or the fit records themselves; ``predicted`` gives
+    settings their rate order (s, status) (module docstring).
     """
     records = sorted(_records(source), key=lambda r: r.key)
     names = sorted({r.setting for r in records})
-    settings = tuple(_setting_summary(records, s, n_boot, level, seed) for s in names)
+    predicted = predicted or {}
+    settings = tuple(_setting_summary(records, s, n_boot, level, seed, predicted.get(s, (None, NOT_COMPUTED)))
+                     for s in names)
     pairs, skipped = [], []
     for contrast in map(_check_contrast, contrasts):
         name, a, b, metric, _ = contrast
@@ -352,7 +361,7 @@ def _convention_json(s: SettingSummary) -> dict:
         "negative_control": s.negative_control,
         "negative_control_reason": c.reason if c and c.negative_control else None,
         "identifiable_twin": c.twin if c and c.twin else None,
-        "predicted_order": {"s": None, "status": NOT_COMPUTED},
+        "predicted_order": {"s": s.predicted_order[0], "status": s.predicted_order[1]},
     }
 
 
@@ -428,13 +437,24 @@ def _row(setting: str, r: RateResult, everything: RateResult) -> str:
             f"| n >= {half.first_n}: {_with_ci(half.slope, (half.ci_low, half.ci_high))} | {decay} |")
 
 
+def _prediction_words(s: SettingSummary) -> str:
+    """The predicted D1 slope -1/(2s) next to the measured one (metric ``d1``) when both exist."""
+    order, status = s.predicted_order
+    if order is None:
+        return f"Predicted order s: {status}."
+    words = f"Predicted order s = {order:.3g} ({status}): D1 slope -1/(2s) = {-1 / (2 * order):+.3f}"
+    measured = next((r for r in s.results if r.metric == D1_METRIC), None)
+    if measured is None or measured.fit is None:
+        return words + f"; no `{D1_METRIC}` slope measured."
+    return words + f"; measured `{D1_METRIC}` slope {_with_ci(measured.fit.slope, measured.fit.ci)}."
+
+
 def _convention_lines(s: SettingSummary) -> list[str]:
     c = s.convention
     if c is None:
-        return ["Convention: not recorded (a setting outside the catalogue). Predicted order: "
-                f"{NOT_COMPUTED}.", ""]
+        return [f"Convention: not recorded (a setting outside the catalogue). {_prediction_words(s)}", ""]
     lines = [f"Convention: model {c.model}; loss {c.loss}; parametrisation {c.parametrisation}. "
-             f"Predicted order s: {NOT_COMPUTED} (the D slope would be compared with -1/(2s)).", ""]
+             f"{_prediction_words(s)}", ""]
     if c.negative_control:
         lines += [f"**Negative control**: {c.reason}. Its slopes are shown, never used as evidence"
                   + (f"; identifiable twin: `{c.twin}`." if c.twin else "; no identifiable twin in this catalogue yet."),
@@ -544,11 +564,11 @@ def _descriptions(replicate: str) -> dict[str, str]:
 
 
 def write_summary(store_path: str | Path, out_dir: str | Path, contrasts: Sequence[Contrast] = (),
-                  n_boot: int = N_BOOT, seed: int = 0) -> list[Path]:
+                  n_boot: int = N_BOOT, seed: int = 0, predicted: Mapping[str, Predicted] | None = None) -> list[Path]:
     """Write ``summary.json`` and ``summary.md`` for the store into ``out_dir``; return both paths."""
     with ResultStore(store_path, readonly=True) as store:
         records, meta, failures = list(store.fits()), store.meta(), store.failures()
-    summary = summarise(records, contrasts, n_boot=n_boot, seed=seed)
+    summary = summarise(records, contrasts, n_boot=n_boot, seed=seed, predicted=predicted)
     replicate = meta.get("replicate", "?")
     header = [f"{len(records)} stored fits, {len(summary.settings)} settings, base seed {meta.get('base_seed', '?')}, "
               f"replicate `{replicate}`."
