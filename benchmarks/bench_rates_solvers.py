@@ -12,12 +12,10 @@ the Newton systems (exact Hessians) and residual evaluations used, and CPU secon
   Marquardt-scaled eigenbasis: s = -(H + lambda I)^-1 g with ||s|| = Delta when H is indefinite or the Newton
   step is too long, hard case along the lowest eigenvector; Delta x2 when rho > 3/4 at the boundary, x1/4 of
   ||s|| when rho < 1/4), cap 100;
-* ``varpro``: variable projection (Golub-Pereyra): linear experts enter f = sum_j pi_j(x) eta_j . phi(x)
-  linearly, so eta*(gamma) = argmin_eta ||Phi(gamma) eta - y|| is solved exactly and the damped Newton runs on
-  the gate parameters gamma alone, with the exact reduced Hessian (the Schur complement
-  H_gg - H_ge H_ee^+ H_eg of the full exact Hessian at (gamma, eta*(gamma)); the reduced gradient is the full
-  one's gate block, envelope theorem), then the shipped solver polishes and verifies on the full problem;
-  cap 100 each.
+* ``varpro``: variable projection, now the library's default for experts linear in their parameters
+  (``least_squares.variable_projection``: eta*(gamma) solved exactly, damped Newton on the gate parameters
+  with the exact reduced Hessian, then the full problem polished and verified); cap 100 per stage. The other
+  variants run with ``projection=False`` (the engine before it).
 
 Every variant's status is verified the same way (KKT + positive semi-definite Hessian on the full problem).
 Run by hand:  nice -n 5 python benchmarks/bench_rates_solvers.py [--reps 0,1] [--settings A,B]
@@ -33,13 +31,11 @@ import time
 import numpy as np
 
 from hmoe_theory.estimation import least_squares, replicate
-from hmoe_theory.estimation.least_squares import LeastSquaresFit, _cosine, held_at_bound, verified_result
-from hmoe_theory.numeric import softmax
+from hmoe_theory.estimation.least_squares import _cosine, held_at_bound, verified_result
 
 SIZES = sorted({int(round(v)) for v in np.geomspace(1e3, 1e5, 20)})
 COUNTS = collections.Counter()
 SHIPPED_SOLVER = least_squares.damped_newton
-SHIPPED_FIT = least_squares.fit_least_squares
 
 
 def counted(residual, system):
@@ -118,49 +114,12 @@ def trust_region(residual, system, x0, bound=None, max_iter=100, gtol=1e-10, fto
     return verified_result(x, (r, norms, g, H), rr_start, reason, iterations, bound, accept_cos)
 
 
-def varpro_fit(model, data, y, start, bound=5.0, max_iter=100, start_index=0) -> LeastSquaresFit:
-    """Variable projection over the gate parameters, then the shipped solver on the full problem."""
-    k, (pg, pe) = model.k, model.sizes
-    width = pg + 1 + pe
-    theta0 = model.pin(np.asarray(start, dtype=float))
-    gate = np.array([j * width + a for j in range(k) for a in range(pg + 1)])
-    gate = gate[model.free_mask[gate]]
-    expert = np.array([j * width + pg + 1 + m for j in range(k) for m in range(pe)])
-    _, features = model.expert_kernel.values_and_gradients(data, np.zeros((1, pe)))
-    phi = features[:, 0, :]
-
-    def full(v):
-        theta = theta0.copy()
-        theta[gate] = v
-        rows = theta.reshape(k, width)
-        pi = softmax(model.gate_kernel.values(data, rows[:, :pg]) + rows[:, pg][:, None], axis=0)
-        design = (pi[:, None, :] * phi[None]).reshape(k * pe, len(y))
-        theta[expert] = np.linalg.lstsq(design.T, y, rcond=None)[0]
-        return theta, design
-
-    def residual(v):
-        theta, design = full(v)
-        return design.T @ theta[expert] - y
-
-    def system(v):
-        r, norms, g, H = model.system(data, y, full(v)[0])
-        coupling = np.linalg.lstsq(H[np.ix_(expert, expert)], H[np.ix_(expert, gate)], rcond=1e-12)[0]
-        reduced = H[np.ix_(gate, gate)] - H[np.ix_(gate, expert)] @ coupling
-        return r, norms[gate], g[gate], 0.5 * (reduced + reduced.T)
-
-    with np.errstate(all="ignore"):
-        reduced = SHIPPED_SOLVER(*counted(residual, system), theta0[gate], bound=bound, max_iter=max_iter)
-        polished = SHIPPED_FIT(model, data, y, full(reduced.x)[0], bound=bound, max_iter=max_iter)
-    return LeastSquaresFit(polished.theta, polished.status, polished.reason, reduced.iterations + polished.iterations,
-                           polished.loss, polished.grad_norm, start_index)
-
-
 VARIANTS = {"shipped": 100, "cap-500": 500, "trust-region": 100, "varpro": 100}
 
 
 def run(variant: str, setting: str, reps: list[int]) -> dict:
     least_squares.damped_newton = trust_region if variant == "trust-region" else shipped
-    replicate.fit_least_squares = varpro_fit if variant == "varpro" else SHIPPED_FIT
+    replicate.PROJECTION = variant == "varpro"
     replicate.MAX_ITER = VARIANTS[variant]
     COUNTS.clear()
     statuses = collections.Counter()

@@ -7,7 +7,7 @@ import pytest
 from hmoe_theory.errors import ModelError
 from hmoe_theory.estimation import GaussianMoEEM, GaussianMoEParams, LeastSquaresMoE, SoftmaxMoE
 from hmoe_theory.estimation.catalogue import SETTINGS
-from hmoe_theory.estimation.least_squares import damped_newton, fit_least_squares
+from hmoe_theory.estimation.least_squares import _stalled, damped_newton, fit_least_squares, variable_projection
 from hmoe_theory.estimation.replicate import PairedSample, simulate
 
 TRUTH = np.array([2.0, -1.0, 0.5, 2.0, -1.0, 0.5, 0.0, 0.0, 0.0, -1.0, 2.0, -0.5])  # softmax-linear x linear, k=2
@@ -60,8 +60,11 @@ def test_a_well_specified_noisy_fit_converges_near_the_truth():
 
 def test_an_iteration_cap_of_two_is_reported_as_such():
     model, data, y = _exact_data()
-    fit = fit_least_squares(model, data, y, np.random.default_rng(2).normal(size=TRUTH.size), max_iter=2)
+    start = np.random.default_rng(2).normal(size=TRUTH.size)
+    fit = fit_least_squares(model, data, y, start, max_iter=2, projection=False)
     assert (fit.status, fit.reason, fit.iterations) == ("iteration-cap", "max_iter", 2)
+    projected = fit_least_squares(model, data, y, start, max_iter=2)  # the cap holds per stage: 2 + 2 systems
+    assert (projected.status, projected.reason, projected.iterations) == ("iteration-cap", "max_iter", 4)
     assert fit.loss > 1e-6 and np.isfinite(fit.grad_norm)
 
 
@@ -155,3 +158,54 @@ def test_em_status_is_converged_or_iteration_cap():
     np.testing.assert_allclose(em.params_.variances, setting.true_variances, rtol=0.25)
     with pytest.raises(ModelError, match="linear in their parameters"):
         GaussianMoEEM(2, gate="laplace").fit(X, y)
+
+
+def test_variable_projection_solves_linear_experts_exactly_given_the_gate():
+    model, data, y = _exact_data(n=2000, seed=6)
+    y = y + 0.1 * np.random.default_rng(7).normal(size=len(y))
+    start = model.pin(TRUTH + 0.3 * np.random.default_rng(8).normal(size=TRUTH.size))
+    theta, systems = variable_projection(model, data, y, start, 5.0, 100)
+    linear = model.linear_indices
+    design = model.linear_design(data, theta)
+    np.testing.assert_allclose(theta[linear], np.linalg.lstsq(design.T, y, rcond=None)[0], rtol=0, atol=1e-12)
+    _, _, g, _ = model.system(data, y, theta)
+    assert np.abs(g[model.free_mask]).max() < 1e-9 * len(y) and systems < 30  # the reduced stage converged
+    projected = fit_least_squares(model, data, y, start)
+    plain = fit_least_squares(model, data, y, start, projection=False)
+    assert projected.status == plain.status == "converged"
+    np.testing.assert_allclose(projected.theta, plain.theta, rtol=0, atol=1e-6)  # the same minimum (both cos <= 1e-6)
+    assert projected.loss == pytest.approx(plain.loss, rel=1e-12)
+
+
+def test_only_experts_linear_in_their_parameters_are_projected():
+    assert SoftmaxMoE.from_names("softmax-linear", "linear", 3, 2).linear_indices.tolist() == [3, 4, 5, 9, 10, 11,
+                                                                                                15, 16, 17]
+    assert SoftmaxMoE.from_names("softmax-linear", "ridge-tanh", 2, 2).linear_indices.size == 0
+
+
+def test_a_crawl_without_progress_on_the_cosine_is_stopped_as_stalled():
+    flat, falling = [1.0] * 11, [1.0 - 1e-3 * i for i in range(11)]
+    assert not _stalled([1e-2] * 10, flat[:10], 10, 1e-6)  # the window is not full yet
+    assert _stalled([1e-2] * 11, flat, 10, 1e-6)  # a flat loss with a cosine above accept_cos
+    assert not _stalled([1e-2] * 11, falling, 10, 1e-6)  # a slow descent is not a stall
+    assert not _stalled([1e-2] * 10 + [1e-7], flat, 10, 1e-6)  # the window reached accept_cos
+    assert not _stalled([1e-2] * 11, flat, None, 1e-6)
+
+    # r(x) = (x^3, 1): Newton's steps x -> (4/5) x lower ||r||^2 = 1 + x^6 by about x^6 while the cosine
+    # |g| / (||J|| ||r||) is x^3: the loss goes flat (to round-off: 1 + x^6 = 1) long before the cosine can
+    # reach a strict accept_cos = 1e-12 (ftol off). The rule says so (stalled) instead of stepping on until
+    # the steps vanish (xtol, a bare "failed")
+    def residual(x):
+        return np.array([x[0] ** 3, 1.0])
+
+    def system(x):
+        r = residual(x)
+        J = np.array([[3 * x[0] ** 2], [0.0]])
+        return r, (J**2).sum(axis=0), J.T @ r, J.T @ J + r[0] * np.array([[6 * x[0]]])
+
+    strict = {"max_iter": 60, "accept_cos": 1e-12, "gtol": 1e-14, "ftol": 0.0}
+    stopped = damped_newton(residual, system, np.array([0.1]), stall_window=10, **strict)
+    unruled = damped_newton(residual, system, np.array([0.1]), stall_window=None, **strict)
+    assert (stopped.status, stopped.reason, stopped.iterations) == ("stalled", "stall", 18)
+    assert (unruled.status, unruled.reason, unruled.iterations) == ("failed", "xtol", 19)
+    assert stopped.cosine > strict["accept_cos"]

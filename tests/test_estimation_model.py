@@ -152,3 +152,13 @@ def test_kernels_are_compiled_from_the_symbolic_terms():
     # linear score: every derivative is a feature of x alone (computed once per data set), no second derivative
     assert model.gate_kernel.varying == () and model.gate_kernel.hessian_pairs == ()
     assert model.expert_kernel.varying != () and model.expert_kernel.hessian_pairs != ()
+
+
+@pytest.mark.parametrize("gate", ["softmax-linear", "quadratic-monomial"])
+def test_linear_design_reproduces_the_mixture_for_linear_experts(gate):
+    model = SoftmaxMoE.from_names(gate, "linear", 3, 2)
+    rng = np.random.default_rng(4)
+    X, theta = rng.uniform(-1, 1, (50, 2)), rng.normal(size=model.n_params)
+    design = model.linear_design(X, theta)
+    assert design.shape == (len(model.linear_indices), 50)
+    np.testing.assert_allclose(design.T @ theta[model.linear_indices], model.predict(X, theta), rtol=0, atol=1e-13)

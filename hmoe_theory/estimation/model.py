@@ -27,6 +27,7 @@ import numpy as np
 
 from ..errors import ModelError
 from ..families import Expert, Gate, Mixture, get_expert, get_gate
+from ..families.base import is_linear_homogeneous
 from ..newton_system import DerivedSystem, System
 from ..numeric import softmax
 from ..symbols import input_symbols
@@ -133,6 +134,28 @@ class SoftmaxMoE:
         pg, _ = self.sizes
         rows = self.mixture.canonical(theta)
         return ComponentParams(rows[:, :pg], rows[:, pg], rows[:, pg + 1 :])
+
+    @cached_property
+    def linear_indices(self) -> Array:
+        """Indices in theta of the parameters f is linear in given the others: every expert parameter when the
+        expert is linear in them, E(x; eta) = eta . phi(x) (:func:`~hmoe_theory.families.base.is_linear_homogeneous`),
+        so f = sum_j pi_j(x) eta_j . phi(x); empty otherwise. Used by variable projection
+        (:func:`~.least_squares.fit_least_squares`)."""
+        kernel = self.expert_kernel
+        if not kernel.size or not is_linear_homogeneous(kernel.expr, kernel.params):
+            return np.array([], dtype=int)
+        pg, pe = self.sizes
+        width = pg + 1 + pe
+        return np.array([j * width + pg + 1 + m for j in range(self.k) for m in range(pe)])
+
+    def linear_design(self, X: Array | PreparedData, theta: Array) -> Array:
+        """Rows pi_j(x) phi_m(x) (order of :attr:`linear_indices`, shape (k p_expert, n)): f(x_i; theta) =
+        (design^T theta[linear_indices])_i for an expert linear in its parameters."""
+        data = self._data(X)
+        p = self.split(theta)
+        pi = softmax(self.gate_kernel.values(data, p.gate) + p.bias[:, None], axis=0)
+        _, features = self.expert_kernel.values_and_gradients(data, np.zeros((1, self.sizes[1])))
+        return (pi[:, None, :] * features[:, 0, :][None]).reshape(-1, len(data))
 
     # -- evaluation -------------------------------------------------------------------------------------
     def prepare(self, X: Array) -> PreparedData:

@@ -47,6 +47,7 @@ from . import attention_replicate
 from .catalogue import CONTRASTS, DEFAULT_SETTINGS, SETTINGS as MIXTURES, get_setting as _catalogue_setting
 from .em import GaussianMoEEM, GaussianMoEParams
 from .exponents import block_of, derived_exponents, literature_exponents
+from .metrics import STATUSES
 from .least_squares import fit_least_squares
 from .setting import Setting, setting_from_mapping
 from .voronoi import Atoms, align_translation, voronoi_loss
@@ -59,6 +60,7 @@ EM_TOL = 1e-8  # on the mean log-likelihood gain per iteration
 COLD_CHECK_REPS = 2
 COLD_CHECK_EVERY = 5
 OFF = ("diverged", "failed")  # a warm fit with this status is refitted from a fresh near-truth start
+PROJECTION = True  # variable projection for experts linear in their parameters (least_squares.fit_least_squares)
 #: every setting :func:`run_path` knows by name: the mixture catalogue and the attention catalogue
 SETTINGS: dict[str, Setting] = {**MIXTURES, **attention_replicate.SETTINGS}
 
@@ -282,7 +284,7 @@ def _fit(setting: Setting, X: Array, y: Array, start: Array) -> _Fit:
         sizes = setting.fit_model.sizes
         em.fit(X, y, init=GaussianMoEParams.from_flat(start, setting.k, setting.d, sizes))
         return _Fit(em.theta_, em.status_, em.n_iter_, -em.log_likelihood_, float("nan"))
-    fit = fit_least_squares(setting.fit_model, X, y, start, bound=BOUND, max_iter=MAX_ITER)
+    fit = fit_least_squares(setting.fit_model, X, y, start, bound=BOUND, max_iter=MAX_ITER, projection=PROJECTION)
     return _Fit(fit.theta, fit.status, fit.iterations, fit.loss, fit.grad_norm)
 
 
@@ -322,6 +324,12 @@ def _specs(setting: Setting) -> Callable[[Setting], object]:
         return cache[key]
 
     return spec
+
+
+def _stored(status: str) -> str:
+    """The store's status of a fit: a solver status the store does not know yet (``stalled``) is a kind of
+    ``failed`` (stopped without passing its verification, :mod:`.metrics`)."""
+    return status if status in STATUSES else "failed"
 
 
 def _size_seed(seed: int, setting: str, n: int) -> np.random.SeedSequence:
@@ -366,7 +374,7 @@ def _warm_or_fresh(
             metrics["cold_voronoi"] = losses(at, cold.theta, spec)["voronoi"]
             metrics["cold_loss_gap"] = (headline.loss - cold.loss) / abs(cold.loss)
         headline_start = headline.theta
-        rows.append({"n": n, "status": headline.status, "metrics": metrics})
+        rows.append({"n": n, "status": _stored(headline.status), "metrics": metrics})
     return rows
 
 
@@ -390,7 +398,7 @@ def _warm_or_initial(
                        grad_norm=fit.grad_norm, loss=fit.loss, cold_loss_gap=(warm.loss - cold.loss) / abs(cold.loss))
         if "voronoi" in metrics:  # hmoe parametrisation (the attention one has l2_error only)
             metrics["cold_voronoi"] = metrics["voronoi"] if cold is fit else losses(at, cold.theta, spec)["voronoi"]
-        rows.append({"n": n, "status": fit.status, "metrics": metrics})
+        rows.append({"n": n, "status": _stored(fit.status), "metrics": metrics})
     return rows
 
 
