@@ -37,7 +37,9 @@ about the returned point theta, verified there:
   ``variance_floor`` (reason ``variance-floor``: a component collapsed onto a few points, where the
   likelihood is unbounded). The returned point is the last one reached; it is never a usable fit.
 
-The box (the compact parameter space of the theory's MLE): the gate's M-step is projected on
+The box (the compact parameter space of the theory's MLE; default ``BOUND`` = 50, a safety net: a study
+should pass a box that fits its truth, e.g. max(5, 2 max|theta*|) -- the group's CRPE-SGaME truth has
+|theta*| = 25, the catalogue's 2): the gate's M-step is projected on
 ``|gamma|, |c| <= bound`` (each Newton step clipped, step halving keeps Q from decreasing), so a gate that
 would sharpen without limit -- an over-fitted cell split by an ever steeper boundary, where the MLE over
 an unbounded space does not exist -- stops at the bound; a gate coordinate held there passes the KKT test
@@ -62,7 +64,7 @@ from .model import SoftmaxMoE
 
 Array = np.ndarray
 LOG_2PI = float(np.log(2 * np.pi))
-BOUND = 10.0
+BOUND = 50.0  # a safety net; a study passes a box that fits its truth (e.g. max(5, 2 max|theta*|))
 ACCEPT_SCORE = 0.1
 
 
