@@ -32,6 +32,7 @@ import multiprocessing as mp
 import os
 import sys
 import time
+from fractions import Fraction
 from pathlib import Path
 
 os.environ.setdefault("GEOMSTATS_BACKEND", "autograd")
@@ -260,7 +261,8 @@ def _exact_worker(case: int, engine: str, limit: float, queue) -> None:
     from hmoe_theory.errors import TimeLimitExceeded
 
     name, text, coords, point, quantity = EXACT_CASES[case]
-    metric = PullbackMetric(text, coords)
+    metric = PullbackMetric.from_text(text, coords)
+    point = None if point is None else {k: Fraction(v) for k, v in point.items()}
     started = time.perf_counter()
     try:
         if engine == "canonical":

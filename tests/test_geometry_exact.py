@@ -1,6 +1,7 @@
 """Exact curvature in canonical form: field arithmetic, canonical values, 50-digit checks, CLI, hardening."""
 
 import json
+from fractions import Fraction as F
 
 import numpy as np
 import pytest
@@ -11,6 +12,7 @@ from hmoe_theory.errors import HmoeError, ModelError, TimeLimitExceeded
 from hmoe_theory.geometry.exact_field import ExactField
 from hmoe_theory.geometry.maps import sigmoid_gated_map, ungated_attention_map
 from hmoe_theory.geometry.metric import PullbackMetric
+from hmoe_theory.geometry.text import parse_mean_map
 from hmoe_theory.symbols import positive_symbol, real_symbol
 
 u, v = real_symbol("u"), real_symbol("v")
@@ -57,15 +59,15 @@ def test_exponents_without_a_small_common_base_stay_exact():
 
 
 def test_helicoid_at_a_rational_point_is_a_reduced_fraction():
-    metric = PullbackMetric(HELICOID, "u, v")
-    assert metric.exact_gaussian_curvature({"u": "2/5", "v": "9/10"}) == sp.Rational(-22500, 58081)
+    metric = PullbackMetric.from_text(HELICOID, "u, v")
+    assert metric.exact_gaussian_curvature({"u": F(2, 5), "v": F(9, 10)}) == sp.Rational(-22500, 58081)
     assert metric.exact_gaussian_curvature() == -36 / (4 * u**2 + 9) ** 2
-    raw = metric.exact_gaussian_curvature({"u": "2/5", "v": "9/10"}, simplify=False)
+    raw = metric.exact_gaussian_curvature({"u": F(2, 5), "v": F(9, 10)}, simplify=False)
     assert raw.has(sp.sin) and abs(sp.N(raw, 40) + sp.Rational(22500, 58081)) < 1e-35  # raw form kept
 
 
 def test_three_sphere_scalar_ricci_and_all_coordinate_planes():
-    metric = PullbackMetric(THREE_SPHERE, "a, b, c")
+    metric = PullbackMetric.from_text(THREE_SPHERE, "a, b, c")
     exact = metric.exact_curvature()
     a, b, _ = metric.params
     assert exact.scalar == 6 / R**2
@@ -73,13 +75,13 @@ def test_three_sphere_scalar_ricci_and_all_coordinate_planes():
     assert exact.ricci == sp.diag(2, 2 * sp.cos(a) ** 2, 2 * sp.cos(a) ** 2 * sp.cos(b) ** 2)
     assert exact.riemann[0, 1, 0, 1] == R**2 * sp.cos(a) ** 2  # K (g_aa g_bb - g_ab^2)
     assert "scalar" in exact.checked and "ricci(1, 1)" in exact.checked  # each form was checked at 50 digits
-    assert metric.subs({"R": 2}).exact_scalar_curvature({"a": "1/3", "b": "1/5", "c": "1/7"}) == sp.Rational(3, 2)
+    assert metric.subs({"R": 2}).exact_scalar_curvature({"a": F(1, 3), "b": F(1, 5), "c": F(1, 7)}) == sp.Rational(3, 2)
 
 
 def test_four_coordinates_sphere_and_gated_map_agree_with_numerics():
     names = "a, b, c, d"
     four_sphere = "[R*cos(a)*cos(b)*cos(c)*cos(d), R*cos(a)*cos(b)*cos(c)*sin(d), R*cos(a)*cos(b)*sin(c), R*cos(a)*sin(b), R*sin(a)]"
-    assert PullbackMetric(four_sphere, names).exact_scalar_curvature() == 12 / R**2
+    assert PullbackMetric.from_text(four_sphere, names).exact_scalar_curvature() == 12 / R**2
     gated = sigmoid_gated_map(
         [[1, -1, 0, 0], [0, 1, -1, 0], [0, 0, 1, -1], [-1, 0, 0, 1], [1, 1, 1, 1]], [0, 1, -1, 2, 0], [1, 1, 1, 1, 1]
     ).metric()
@@ -98,8 +100,8 @@ def test_flat_attention_is_exactly_zero_in_three_coordinates():
 
 
 def test_a_wrong_canonical_form_is_caught_by_the_reference_check():
-    metric = PullbackMetric(HELICOID, "u, v")
-    exact = metric.exact_curvature({"u": "2/5", "v": "9/10"})
+    metric = PullbackMetric.from_text(HELICOID, "u, v")
+    exact = metric.exact_curvature({"u": F(2, 5), "v": F(9, 10)})
     with pytest.raises(HmoeError, match="disagrees with the 50-digit reference"):
         exact._check("sectional", (0, 1), sp.Rational(-22500, 58082))
 
@@ -107,27 +109,28 @@ def test_a_wrong_canonical_form_is_caught_by_the_reference_check():
 def test_huge_coefficients_are_exact_and_checked_at_higher_precision(monkeypatch):
     monkeypatch.setenv("HMOE_MAX_NUMBER_DIGITS", "1000")
     c = 10**400 - 1
-    metric = PullbackMetric(f"[u, v, {c}*u*v]", "u, v")
-    K = metric.exact_gaussian_curvature({"u": "1/2", "v": "1/5"})
+    metric = PullbackMetric.from_text(f"[u, v, {c}*u*v]", "u, v")
+    K = metric.exact_gaussian_curvature({"u": F(1, 2), "v": F(1, 5)})
     assert K == sp.Rational(-(c**2), (1 + c**2 * sp.Rational(29, 100)) ** 2)
 
 
 def test_list_text_is_parsed_safely_like_the_cli():
-    metric = PullbackMetric("[u, v, u*v]", "u, v")
+    metric = PullbackMetric.from_text("[u, v, u*v]", "u, v")
     assert metric.ambient_dimension == 3 and metric.params == (u, v)
     assert metric.exact_gaussian_curvature({"u": 0, "v": 0}) == -1
-    positive = PullbackMetric("[x, y, x*y]", [positive_symbol("x"), positive_symbol("y")])
+    x, y = positive_symbol("x"), positive_symbol("y")
+    positive = PullbackMetric(parse_mean_map("[x, y, x*y]", [x, y]), [x, y])
     assert positive.constants == ()  # parsed names are the given (positive) coordinate symbols
     with pytest.raises(HmoeError, match="not allowed"):
-        PullbackMetric("[u, v, __import__('os')]", "u, v")
+        PullbackMetric.from_text("[u, v, __import__('os')]", "u, v")
 
 
 def test_relu_and_abs_work_off_the_kink_and_refuse_it():
     for text in ("[u, v, relu(u)*v]", "[u, v, abs(u)*v]"):
-        metric = PullbackMetric(text, "u, v")
-        assert metric.exact_gaussian_curvature({"u": "1/2", "v": "1/5"}) == sp.Rational(-10000, 16641)
+        metric = PullbackMetric.from_text(text, "u, v")
+        assert metric.exact_gaussian_curvature({"u": F(1, 2), "v": F(1, 5)}) == sp.Rational(-10000, 16641)
         assert abs(metric.gaussian_curvature([0.5, 0.2]) + 10000 / 16641) < 1e-12
-        for call in (lambda: metric.gaussian_curvature([0.0, 0.2]), lambda: metric.exact_gaussian_curvature({"u": 0, "v": "1/5"})):
+        for call in (lambda: metric.gaussian_curvature([0.0, 0.2]), lambda: metric.exact_gaussian_curvature({"u": 0, "v": F(1, 5)})):
             with pytest.raises(ModelError, match="kink") as info:
                 call()
             assert "\n" not in str(info.value)

@@ -22,6 +22,7 @@ from hmoe_theory.geometry.maps import (
 from hmoe_theory.geometry.metric import PullbackMetric
 from hmoe_theory.symbols import positive_symbol, real_symbol
 
+U, V = real_symbol("u"), real_symbol("v")
 SIGMOID_K00 = "1.959288346505794791036702888030466325597"  # K(0,0) of the sigmoid-gate witness, 40 digits
 RNG = np.random.default_rng(1)
 
@@ -59,7 +60,7 @@ def test_numeric_path_matches_mpmath_reference_to_1e_10_with_general_sigma():
         point = [float(sp.Rational(str(round(x, 3)))) for x in point]
         reference = metric.reference_gaussian_curvature(point, digits=40)
         assert abs(metric.gaussian_curvature(point) - float(reference)) < 1e-10 * max(1, abs(float(reference)))
-        exact = metric.exact_gaussian_curvature({"u": str(point[0]), "v": str(point[1])}, simplify=False)
+        exact = metric.exact_gaussian_curvature({"u": point[0], "v": point[1]}, simplify=False)  # 0.527 -> 527/1000
         assert abs(sp.N(exact, 30) - sp.Float(mpmath.nstr(reference, 35), 30)) < 1e-25
 
 
@@ -128,13 +129,19 @@ def test_field_is_vectorised_over_a_grid():
 @pytest.mark.parametrize(
     "build, message",
     [
-        (lambda: PullbackMetric(["u", "u", "u"], ["u", "v"]).gaussian_curvature([0, 0]), "rank-deficient"),
-        (lambda: PullbackMetric(["u + v", "u + v", "u*v"], ["u", "v"]).gaussian_curvature([0, 0]), "not an immersion"),
-        (lambda: PullbackMetric(["u + v", "u + v", "u*v"], ["u", "v"]).exact_gaussian_curvature([0, 0]), "singular"),
-        (lambda: PullbackMetric(["u*v"], ["u", "v"]), "cannot be an immersion"),
-        (lambda: PullbackMetric(["u", "v"], ["u", "v"], [[1, 2], [2, 1]]), "not positive definite"),
-        (lambda: PullbackMetric(["u", "v"], ["u", "v"], [[1, 0], [1, 1]]), "not symmetric"),
-        (lambda: PullbackMetric(["u", "v"], ["u", "v"], [1, 2, 3]), "expected 2 variances"),
+        (lambda: PullbackMetric([U, U, U], [U, V]).gaussian_curvature([0, 0]), "rank-deficient"),
+        (lambda: PullbackMetric([U + V, U + V, U * V], [U, V]).gaussian_curvature([0, 0]), "not an immersion"),
+        (lambda: PullbackMetric([U + V, U + V, U * V], [U, V]).exact_gaussian_curvature([0, 0]), "singular"),
+        (lambda: PullbackMetric([U * V], [U, V]), "cannot be an immersion"),
+        (lambda: PullbackMetric([U, V], [U, V], [[1, 2], [2, 1]]), "not positive definite"),
+        (lambda: PullbackMetric([U, V], [U, V], [[1, 0], [1, 1]]), "not symmetric"),
+        (lambda: PullbackMetric([U, V], [U, V], [1, 2, 3]), "expected 2 variances"),
+        (lambda: PullbackMetric("[u, v, u*v]", [U, V]), "from_text reads text"),  # text only at the boundary
+        (lambda: PullbackMetric(["u", "v", "u*v"], [U, V]), "from_text reads text"),
+        (lambda: PullbackMetric([U, V, U * V], "u, v"), "expected sympy symbols"),
+        (lambda: PullbackMetric([U, V, U * V], ["u", "v"]), "expected sympy symbols"),
+        (lambda: PullbackMetric([U, V], [U, V], ["1", "2"]), "got the text '1'"),
+        (lambda: PullbackMetric([U, V, U * V], [U, V]).exact_gaussian_curvature({"u": "1/2", "v": 0}), "got the text"),
         (lambda: round_sphere_map().metric().gaussian_curvature([0, 0]), "assign the constant"),
         (lambda: round_sphere_map(1).metric().gaussian_curvature([0, 0, 0]), "needs 2 coordinates"),
         (lambda: round_sphere_map(1).metric().sectional_curvature([0, 0], [1, 0], [2, 0]), "linearly dependent"),

@@ -54,7 +54,7 @@ def _plane(text: str, n: int) -> tuple[list[float], list[float]]:
 
 
 def _sigma(text: str | None, size: int):
-    from hmoe_theory.geometry.metric import parse_covariance
+    from hmoe_theory.geometry.text import parse_covariance
 
     return None if text is None else parse_covariance(text, size, "--sigma")
 
@@ -128,18 +128,21 @@ def run(args: argparse.Namespace) -> int:
     import sympy as sp
 
     from hmoe_theory.errors import ModelError
-    from hmoe_theory.expr import parse_assignments, parse_names, parse_vector
+    from hmoe_theory.expr import parse_assignments
     from hmoe_theory.geometry.metric import PullbackMetric
+    from hmoe_theory.geometry.text import parse_coordinates, parse_mean_map
     from hmoe_theory.timelimit import time_limit
 
     _check_options(args)
-    coords = parse_names(args.coords)
+    symbols = parse_coordinates(args.coords)
+    coords = [s.name for s in symbols]
     constants = parse_assignments(args.set) if args.set else {}
     clash = sorted(set(coords) & set(constants))
     if clash:
         raise ModelError(f"--set assigns coordinate(s) {', '.join(clash)}; give them in --at")
-    exprs = parse_vector(args.map, names=[*coords, *constants]) if constants or not args.symbolic else parse_vector(args.map)
-    metric = PullbackMetric(exprs, coords, _sigma(args.sigma, len(exprs)), "--map")
+    # at a point every name must be a coordinate or assigned by --set; --symbolic keeps other names as constants
+    exprs = parse_mean_map(args.map, symbols, None if args.symbolic and not constants else constants)
+    metric = PullbackMetric(exprs, symbols, _sigma(args.sigma, len(exprs)), "--map")
     if constants:
         metric = metric.subs(constants)
     result: dict = {"coords": coords}

@@ -16,7 +16,7 @@ import numpy as np
 import sympy as sp
 
 from ..errors import ExpressionError, ModelError
-from ..expr import parse_assignments, parse_expression, parse_name, parse_names, parse_vector
+from ..expr import parse_assignments, parse_expression, parse_name, parse_vector
 
 
 @dataclass(frozen=True)
@@ -126,11 +126,18 @@ def parse_sigma(text: str, size: int) -> list | None:
     """Covariance text for ``N(Y, Sigma)`` with ``Y`` in R^size: empty or ``"identity"`` -> None; ``size``
     variances (``"1, 2, 1/2"``, brackets optional) -> a diagonal; ``size**2`` entries -> the matrix, row-major.
     Constant entries only (safe parser); positivity is checked by the metric."""
-    from ..geometry.metric import parse_covariance
+    from ..geometry.text import parse_covariance
 
     if not text.strip() or text.strip().lower() in ("identity", "i"):
         return None
     return parse_covariance(text, size)
+
+
+def _set_value(value: object) -> sp.Expr:
+    """A value given in ``sets``: text through the safe parser (a constant), a number made exact."""
+    from ..geometry.metric import as_exact_number
+
+    return parse_expression(value, names=[]) if isinstance(value, str) else as_exact_number(value)
 
 
 def explore_curvature(
@@ -150,10 +157,12 @@ def explore_curvature(
     ``D*D`` entries row-major, see :func:`parse_sigma`). Raises :class:`ModelError` where the map is not
     an immersion.
     """
-    from ..geometry.metric import PullbackMetric, as_exact_number
+    from ..geometry.metric import PullbackMetric
+    from ..geometry.text import parse_coordinates
 
-    coord_names = parse_names(coords) if isinstance(coords, str) else [parse_name(c) for c in coords]
-    values = parse_assignments(sets) if isinstance(sets, str) else {parse_name(k): as_exact_number(v) for k, v in (sets or {}).items()}
+    symbols = parse_coordinates(coords)
+    coord_names = [s.name for s in symbols]
+    values = parse_assignments(sets) if isinstance(sets, str) else {parse_name(k): _set_value(v) for k, v in (sets or {}).items()}
     bounds = parse_ranges(ranges) if isinstance(ranges, str) else {parse_name(k): _as_range(k, v) for k, v in ranges.items()}
     axes = [c for c in coord_names if c in bounds]
     if len(axes) != 2 or len(bounds) != 2:
@@ -167,10 +176,10 @@ def explore_curvature(
         if not low < high:
             raise ModelError(f"range of {name!r} must have low < high, got {low:g}:{high:g}")
     constants = {k: v for k, v in values.items() if k not in coord_names}
-    exprs = parse_vector(map_text, names=[*coord_names, *constants])
+    exprs = parse_vector(map_text, names=[*symbols, *constants])
     if isinstance(sigma, str):
         sigma = parse_sigma(sigma, len(exprs))
-    metric = PullbackMetric(exprs, coord_names, sigma, name=f"Y = {map_text}")
+    metric = PullbackMetric(exprs, symbols, sigma, name=f"Y = {map_text}")
     if constants:
         metric = metric.subs(constants)
     U, V = np.meshgrid(*(np.linspace(*bounds[a], resolution) for a in axes), indexing="ij")

@@ -21,12 +21,16 @@ there); a point on a kink (an argument of ``Heaviside``/``sign``/``Abs``/``Max``
 
 Hypotheses checked: ``Sigma`` symmetric positive definite with the right size; ``Y`` an immersion at
 the points used (full-rank Jacobian) -- otherwise :class:`~hmoe_theory.errors.ModelError`.
+
+The class takes sympy objects and numbers only; user text is read once, at the boundary, by
+:mod:`.text` (:meth:`PullbackMetric.from_text`, ``hmoe curvature``, the explorer).
 """
 
 from __future__ import annotations
 
 import random
 from collections.abc import Mapping, Sequence
+from fractions import Fraction
 from functools import cached_property
 from itertools import combinations
 
@@ -46,37 +50,24 @@ PointLike = Sequence[float] | np.ndarray | Mapping[str | sp.Symbol, object]
 
 
 def as_exact_number(value: object) -> sp.Expr:
-    """An exact sympy number: floats become the rational with the same decimal digits (0.1 -> 1/10);
-    text such as ``"pi/4"`` is parsed by the safe parser."""
+    """An exact sympy number: ints and ``Fraction`` exactly, floats as the rational with the same decimal
+    digits (0.1 -> 1/10), sympy numbers as they are. Text is refused: parse it at the boundary
+    (:func:`hmoe_theory.expr.parse_expression`)."""
     if isinstance(value, sp.Expr):
         return value
-    if isinstance(value, str):  # text: through the safe parser, constants only
-        from ..expr import parse_expression
-
-        return parse_expression(value, names=[])
+    if isinstance(value, str):
+        raise ModelError(f"expected a number, got the text {value!r} (parse text with hmoe_theory.expr.parse_expression)")
     if isinstance(value, (bool, np.bool_)):
         raise ModelError(f"expected a number, got {value!r}")
     if isinstance(value, (int, np.integer)):
         return sp.Integer(int(value))
+    if isinstance(value, Fraction):
+        return sp.Rational(value.numerator, value.denominator)
     if isinstance(value, (float, np.floating)):
         if not np.isfinite(value):
             raise ModelError(f"expected a finite number, got {value!r}")
         return sp.Rational(repr(float(value)))
     raise ModelError(f"expected a number, got {type(value).__name__}")
-
-
-def parse_covariance(text: str, size: int, label: str = "Sigma") -> list:
-    """Covariance text through the safe parser: ``size`` variances (``"1, 2, 1/2"``, brackets optional) -> a
-    diagonal; ``size**2`` entries -> the matrix, row-major. Constant entries only; :func:`covariance_matrix`
-    checks symmetry and positive definiteness."""
-    from ..expr import parse_vector
-
-    entries = parse_vector(text if text.strip().startswith("[") else f"[{text}]", names=[])
-    if len(entries) == size:
-        return entries
-    if len(entries) == size * size:
-        return [entries[i * size : (i + 1) * size] for i in range(size)]
-    raise ModelError(f"{label}: expected {size} variances or {size * size} entries, got {len(entries)}")
 
 
 def covariance_matrix(sigma: object, size: int) -> sp.Matrix:
@@ -121,22 +112,18 @@ def covariance_condition(sigma: sp.Matrix) -> mpmath.mpf:
 
 
 def _as_expression(value: object) -> sp.Expr:
-    """A sympy expression; text goes through the safe parser (never ``sympify``)."""
+    """A sympy expression (a number is made exact); text is refused, see :meth:`PullbackMetric.from_text`."""
     if isinstance(value, str):
-        from ..expr import parse_expression
-
-        return parse_expression(value)
+        raise ModelError(f"mean map: got the text {value!r}; PullbackMetric takes sympy expressions (PullbackMetric.from_text reads text)")
     if isinstance(value, sp.Basic):
         return value
     return as_exact_number(value)
 
 
-def _symbols(params: Sequence[sp.Symbol | str] | str) -> tuple[sp.Symbol, ...]:
-    from ..expr import parse_names, symbol_for
-
-    if isinstance(params, str):  # "u, v", as in the CLI's --coords
-        params = parse_names(params)
-    symbols = tuple(p if isinstance(p, sp.Symbol) else symbol_for(p) for p in params)
+def _symbols(params: Sequence[sp.Symbol]) -> tuple[sp.Symbol, ...]:
+    if isinstance(params, str) or any(not isinstance(p, sp.Symbol) for p in params):
+        raise ModelError(f"parameters: expected sympy symbols, got {params!r} (PullbackMetric.from_text reads text)")
+    symbols = tuple(params)
     if len(set(symbols)) != len(symbols):
         raise ModelError("parameters must be distinct")
     if not symbols:
@@ -149,33 +136,32 @@ class PullbackMetric:
 
     Parameters
     ----------
-    mean_map : ``Y_1..Y_D`` as sympy expressions (or texts), or one list text ``"[Y_1, ..., Y_D]"`` as
-        given to ``hmoe curvature --map`` (read by the safe parser, never evaluated) in ``params``;
-        other free symbols are constants: allowed on the exact symbolic path, to be assigned with
-        :meth:`subs` before numerics.
-    params : the coordinates ``theta_1..theta_n`` (symbols or names, or ``"u, v"``), ``n <= D``.
-    sigma : fixed covariance (``None`` = identity; variances; or a ``D x D`` SPD matrix).
+    mean_map : ``Y_1..Y_D`` as sympy expressions (numbers are made exact); free symbols other than
+        ``params`` are constants: allowed on the exact symbolic path, to be assigned with :meth:`subs`
+        before numerics. Text goes through :meth:`from_text`.
+    params : the coordinates ``theta_1..theta_n`` as sympy symbols, ``n <= D``.
+    sigma : fixed covariance (``None`` = identity; variances; or a ``D x D`` SPD matrix), numbers or sympy.
     name : used in error messages.
 
     Numeric methods take a point ``(n,)`` or a batch ``(..., n)`` (a mapping name -> value is
     accepted for one point) and return arrays with the batch shape.
+
+    >>> u, v = sp.symbols("u v", real=True)
+    >>> PullbackMetric([u, v, u * v], [u, v]).exact_curvature({"u": 0, "v": 0}).gaussian
+    -1
     """
 
     def __init__(
         self,
-        mean_map: Sequence[sp.Expr] | str,
-        params: Sequence[sp.Symbol | str] | str,
+        mean_map: Sequence[sp.Expr],
+        params: Sequence[sp.Symbol],
         sigma: object = None,
         name: str = "mean map",
     ):
         self.name = name
         self.params = _symbols(params)
-        if isinstance(mean_map, str):  # list text, as in the CLI's --map: the safe parser, never eval
-            from ..expr import parse_vector
-
-            by_name = {p.name: p for p in self.params}
-            parsed = parse_vector(mean_map)
-            mean_map = [e.xreplace({s: by_name[s.name] for s in e.free_symbols if s.name in by_name}) for e in parsed]
+        if isinstance(mean_map, str):
+            raise ModelError(f"{name}: got the text {mean_map!r}; PullbackMetric.from_text reads text")
         self.mean_map = tuple(_as_expression(e) for e in mean_map)
         if not self.mean_map:
             raise ModelError(f"{name}: the mean map has no components")
@@ -188,6 +174,26 @@ class PullbackMetric:
         self.constants = tuple(
             sorted(set().union(*(e.free_symbols for e in self.mean_map)) - set(self.params), key=str)
         )
+
+    @classmethod
+    def from_text(cls, mean_map: str, params: str, sigma: str | object = None, name: str = "mean map") -> "PullbackMetric":
+        """The metric of a map typed as text, read once by the safe parser (never evaluated) as ``hmoe
+        curvature`` reads ``--map``, ``--coords`` and ``--sigma``: ``PullbackMetric.from_text("[u, v, u*v]",
+        "u, v")``. Other names in the map become real constants; ``sigma`` as text: ``D`` variances or the
+        ``D*D`` entries row-major (:func:`.text.parse_covariance`)."""
+        from .text import parse_coordinates, parse_covariance, parse_mean_map
+
+        symbols = parse_coordinates(params)
+        exprs = parse_mean_map(mean_map, symbols)
+        if isinstance(sigma, str):
+            sigma = parse_covariance(sigma, len(exprs))
+        return cls(exprs, symbols, sigma, name)
+
+    def __repr__(self) -> str:
+        shown = _shorten(f"[{', '.join(map(str, self.mean_map))}]")
+        sigma = "I" if self.sigma == sp.eye(self.ambient_dimension) else _shorten(str(self.sigma.tolist()))
+        constants = f"; constants {', '.join(c.name for c in self.constants)}" if self.constants else ""
+        return f"PullbackMetric(Y = {shown} in ({self._names()}), Sigma = {sigma}{constants}; g = J^T Sigma^-1 J)"
 
     @property
     def dimension(self) -> int:
@@ -727,3 +733,8 @@ def _smooth(expr: sp.Expr) -> sp.Expr:
 def _describe_numeric(points: np.ndarray, index) -> str:
     p = points if index is None or points.ndim == 1 else points[tuple(index)]
     return "theta = (" + ", ".join(f"{x:.6g}" for x in np.ravel(p)) + ")"
+
+
+def _shorten(text: str, limit: int = 160) -> str:
+    """``text`` cut to about ``limit`` characters for a repr, saying how long it was."""
+    return text if len(text) <= limit else f"{text[: limit - 30]} ... ({len(text)} characters)"
