@@ -84,7 +84,7 @@ def question(
     """(model, k, label) of the question the CLI flags describe (exactly one source)."""
     given = [v for v in (setting, spec, gaussian) if v is not None]
     if len(given) != 1:
-        raise ModelError("give exactly one of --setting, --spec, --gaussian, --attention")
+        raise ModelError("give exactly one of --setting, --spec, --gaussian")
     if gaussian is not None:
         if not isinstance(atoms, int) or not 2 <= atoms <= 4:
             raise ModelError(f"--atoms: 2 to 4 atoms for one true Gaussian, got {atoms!r}")

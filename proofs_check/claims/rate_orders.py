@@ -1,0 +1,212 @@
+"""Rate orders from inverse bounds (``rate-orders.*``): the papers' comparative rate claims, decided by
+:mod:`hmoe_theory.rate_orders` instead of a Monte Carlo slope.
+
+phi(eps) = min { ||f_G - f_G*||_L2(mu) : D1(G, G*) ~ eps } ~ eps^s gives the D1 rate n^-1/(2s) (an n^-1/2 estimate
+of f_G* and the inverse bound ||f_G - f_G*|| >= C D1^s); phi = 0 on a curve with D1 > 0 means no rate at all under
+that loss. Statuses (strict): *proved* -- a sympy identity (phi = 0) or exact reasoning on proved parts;
+*certified* -- ball-arithmetic enclosures along an explicit family with exact rational parameters (phi <= C eps^s at
+the enclosed eps: "no faster than n^-1/(2s)"); a search minimum only *supports* a rate achieved, so a comparison
+that needs one is ``inconclusive`` here and its summary gives the supported orders.
+
+Common hypotheses: least-squares regression f_G(x) = sum_i softmax_i(s_i(x) + log w_i) E_i(x), d = 1,
+X ~ Uniform[-1, 1], k* = 2 true atoms (weights 3/2 and 1; gate and expert truths of ``hmoe inverse-bound
+--setting d1/<gate>/<expert>/over``), k = 3 fitted atoms (every distribution of the extra atom over the two cells;
+the slowest reported); the softmax translation pinned on the exactly fitted atom. D1 conventions
+(:func:`hmoe_theory.estimation.voronoi.d1_loss`): *atomwise* -- every non-weight coordinate enters as
+sum_i w_i |theta_ip - theta*_jp|; *merged* -- the linear expert's coefficients (a, alpha) enter through the cell
+aggregate |sum_i w_i theta_ip - w*_j theta*_jp| (the model sees them only through it), gate coordinates atom-wise;
+merged within-cell spreads bounded by 1, split atoms keep >= 2 % of their cell's mass. The search grid is
+eps = 10^-2.5 .. 10^-4 (half decades), so each claim runs the engine in seconds rather than the full grid.
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from functools import cache
+
+from hmoe_theory.certify import Status
+from hmoe_theory.rate_orders import rate_order, resolve
+from hmoe_theory.rate_orders.certificates import certify_family
+from hmoe_theory.rate_orders.coordinates import Coordinates
+from hmoe_theory.rate_orders.degeneracy import merge_scan
+from hmoe_theory.rate_orders.seeds import seeds
+from proofs_check.claim import Verdict
+from proofs_check.registry import claim
+
+GRID = (10**-2.5, 1e-3, 10**-3.5, 1e-4)
+GATES = ("softmax-linear", "quadratic-polynomial", "quadratic-monomial")
+HYPOTHESES = (
+    "least-squares regression, d = 1, X ~ U[-1, 1], k* = 2 true atoms, k = 3 fitted (settings "
+    "d1/<gate>/<expert>/over of hmoe inverse-bound); every distribution of the extra atom over the cells",
+    "D1 = sum_j |sum_{V_j} w_i - w*_j| + atom-wise terms sum_i w_i |theta_ip - theta*_jp| (+ merged terms "
+    "|sum_{V_j} w_i theta_ip - w*_j theta*_jp| for the linear coefficients under the merged convention)",
+    "rate n^-1/(2s) from phi(eps) ~ eps^s and an n^-1/2 estimate of the regression function (inverse-bound method "
+    "of arXiv 2505.10860 v1, Appendix D.1; hypotheses reconstructed)",
+)
+SOURCE_GATES = "arXiv 2410.11222 v3, abstract (quadratic monomial vs quadratic polynomial gate, linear experts)"
+SOURCE_EXPERTS = ("arXiv 2410.11222 v3, abstract and arXiv 2505.10860 v1, Section 3 / Appendix D "
+                  "(non-linear experts estimated faster than linear ones)")
+
+
+@cache
+def _order(setting: str, loss: str):
+    model, k = resolve(setting)
+    return rate_order(model, k, loss, GRID)
+
+
+def _shown(result) -> str:
+    if result.exponent is None:
+        return f"{result.setting} [{result.convention['loss']}]: {result.status}, no exponent"
+    return (f"{result.setting} [{result.convention['loss']}]: s = {result.exponent:.2f} "
+            f"(search; phi <= C eps^s along an explicit family: {result.status}), cells {result.cells['sizes']}")
+
+
+@claim(
+    id="rate-orders.linear-experts.atomwise-not-identifiable",
+    title="Linear experts, one true atom over-fitted by two: f_G = f_G* exactly while the atom-wise D1 > 0",
+    statement="For the softmax-linear, quadratic-polynomial and quadratic-monomial gates with linear experts a x + "
+    "alpha, two atoms with the true gate, weights w*/2 each and experts (a* +- t) x + (alpha* +- t) give f_G = f_G* "
+    "identically in (x, t), while the atom-wise D1 is 3 t / 2 * w*: no inverse bound of any order, no rate under the "
+    "atom-wise loss",
+    hypotheses=HYPOTHESES,
+    source=SOURCE_GATES + "; the exact merge is what the over-specified linear-expert least-squares fits show",
+    paper="arXiv:2410.11222",
+    paper_version="v3",
+    expected=Status.PROVED,
+    time_limit_s=60.0,
+)
+def linear_experts_atomwise_not_identifiable() -> Verdict:
+    verdicts = []
+    for gate in GATES:
+        model, _ = resolve(f"d1/{gate}/linear/over")
+        scan = merge_scan(model, (2, 1), "atomwise")
+        ok = scan.not_identifiable
+        verdicts.append(Verdict(Status.PROVED if ok else Status.INCONCLUSIVE,
+                                f"{gate}: f_G - f_G* = 0 ({scan.method}), D1(t = 1/10) = {scan.d1_at_tenth:.3g}"))
+    return Verdict.combine(verdicts, "the merge identity for three gates")
+
+
+@claim(
+    id="rate-orders.monomial-vs-polynomial.atomwise",
+    title="Monomial vs polynomial gate (linear experts) under the atom-wise D1: neither has a rate",
+    statement="Under the atom-wise D1, over-specified least squares with linear experts is estimated faster with the "
+    "quadratic monomial gate than with the quadratic polynomial gate",
+    hypotheses=(*HYPOTHESES, "convention: atomwise D1"),
+    source=SOURCE_GATES,
+    paper="arXiv:2410.11222",
+    paper_version="v3",
+    expected=Status.REFUTED,
+    depends_on=("rate-orders.linear-experts.atomwise-not-identifiable",),
+    time_limit_s=60.0,
+)
+def monomial_vs_polynomial_atomwise() -> Verdict:
+    results = [_order(f"d1/quadratic-{g}/linear/over", "atomwise") for g in ("monomial", "polynomial")]
+    if all(r.status == Status.PROVED.value and not r.identifiable for r in results):
+        return Verdict(Status.REFUTED, "both gates: phi = 0 on an explicit curve with D1 > 0 (sympy identity), so "
+                       "neither gate gives any rate under the atom-wise loss and 'faster' is false",
+                       counterexample={r.setting: r.degeneracy["family"] for r in results})
+    return Verdict(Status.INCONCLUSIVE, "; ".join(_shown(r) for r in results))
+
+
+def _heat_certificate(setting: str, relation: str, t_values=(Fraction(1, 30), Fraction(1, 100), Fraction(1, 300),
+                                                              Fraction(1, 1000))):
+    model, _ = resolve(setting)
+    coords = Coordinates(model, (2, 1), "merged")
+    seed = next(s for s in seeds(coords) if s.name == relation)
+    return certify_family(coords, seed, t_values)
+
+
+@claim(
+    id="rate-orders.polynomial-linear.merged-no-faster-than-n-one-eighth",
+    title="Quadratic polynomial gate x linear experts, over-specified: no faster than n^-1/8 under the merged D1",
+    statement="Along the heat family of dF/dA = d2F/db^2 (b = b* +- t, A = A* - t^2/2, linear coefficients at the "
+    "truth, weights w*/2), ||f_Gt - f_G*|| <= C D1^4 at D1 = t w* (t = 1/30 .. 1/1000): phi(eps) <= C eps^4 there, "
+    "so the merged-D1 rate is no faster than n^-1/8",
+    hypotheses=(*HYPOTHESES, "convention: merged D1; cells (2, 1)"),
+    source=SOURCE_GATES,
+    paper="arXiv:2410.11222",
+    paper_version="v3",
+    expected=Status.CERTIFIED,
+    depends_on=("pde.quadratic-polynomial.dA-equals-dbdb",),
+    time_limit_s=60.0,
+)
+def polynomial_linear_merged_slow() -> Verdict:
+    cert = _heat_certificate("d1/quadratic-polynomial/linear/over", "pde:d/dA_1_1=c d2/db_1db_1")
+    bounds = cert.slope_bounds
+    shown = ", ".join(f"[{lo:.4f}, {hi:.4f}]" for lo, hi in bounds)
+    if all(3.9 <= lo and hi <= 4.1 for lo, hi in bounds):
+        return Verdict(Status.CERTIFIED, f"rigorous slopes of log ||f_Gt - f_G*|| vs log D1: {shown} ({cert.method})",
+                       evidence=cert.to_dict())
+    return Verdict(Status.INCONCLUSIVE, f"the family's rigorous slopes {shown} are not all within 4 +- 0.1")
+
+
+@claim(
+    id="rate-orders.monomial-vs-polynomial.merged",
+    title="Monomial vs polynomial gate (linear experts) under the merged D1: orders 2 vs 4",
+    statement="Under the merged D1, over-specified least squares with linear experts is estimated faster with the "
+    "quadratic monomial gate (phi ~ eps^2, n^-1/4) than with the quadratic polynomial gate (phi ~ eps^4, n^-1/8)",
+    hypotheses=(*HYPOTHESES, "convention: merged D1"),
+    source=SOURCE_GATES,
+    paper="arXiv:2410.11222",
+    paper_version="v3",
+    expected=Status.INCONCLUSIVE,
+    kind="finding",
+    depends_on=("rate-orders.polynomial-linear.merged-no-faster-than-n-one-eighth",),
+    time_limit_s=120.0,
+)
+def monomial_vs_polynomial_merged() -> Verdict:
+    mono, poly = (_order(f"d1/quadratic-{g}/linear/over", "merged") for g in ("monomial", "polynomial"))
+    found = f"{_shown(mono)}; {_shown(poly)}"
+    if mono.exponent is None or poly.exponent is None:
+        return Verdict(Status.INCONCLUSIVE, f"no stable order: {found}")
+    if mono.exponent < poly.exponent - 1:
+        return Verdict(Status.INCONCLUSIVE, "supported, not proved: the polynomial gate's slowness is certified but "
+                       f"the monomial gate's rate achieved is a numerical minimum: {found}")
+    return Verdict(Status.INCONCLUSIVE, f"the search does not separate the orders: {found}")
+
+
+@claim(
+    id="rate-orders.tanh-vs-linear.atomwise",
+    title="tanh vs linear experts (softmax-linear gate, over-specified) under the atom-wise D1",
+    statement="Under the atom-wise D1, tanh experts are estimated faster than linear experts (softmax-linear gate, "
+    "one true atom over-fitted by two)",
+    hypotheses=(*HYPOTHESES, "convention: atomwise D1"),
+    source=SOURCE_EXPERTS,
+    paper="arXiv:2410.11222",
+    paper_version="v3",
+    expected=Status.INCONCLUSIVE,
+    kind="finding",
+    depends_on=("rate-orders.linear-experts.atomwise-not-identifiable",),
+    time_limit_s=120.0,
+)
+def tanh_vs_linear_atomwise() -> Verdict:
+    tanh, linear = _order("d1/softmax-linear/ridge-tanh/over", "atomwise"), _order("d1/softmax-linear/linear/over",
+                                                                                      "atomwise")
+    found = f"{_shown(tanh)}; {_shown(linear)}"
+    if linear.status == Status.PROVED.value and not linear.identifiable and tanh.exponent is not None:
+        return Verdict(Status.INCONCLUSIVE, "supported, not proved: linear experts have no rate (proved), tanh "
+                       f"experts a numerical order s = {tanh.exponent:.2f} (its rate achieved is not proved): {found}")
+    return Verdict(Status.INCONCLUSIVE, found)
+
+
+@claim(
+    id="rate-orders.tanh-vs-linear.merged",
+    title="tanh vs linear experts (softmax-linear gate, over-specified) under the merged D1: equal orders",
+    statement="Under the merged D1 (linear coefficients through the cell aggregate), tanh experts are estimated "
+    "faster than linear experts (softmax-linear gate, one true atom over-fitted by two)",
+    hypotheses=(*HYPOTHESES, "convention: merged D1 (tanh experts have no merged coordinate: atom-wise = merged)"),
+    source=SOURCE_EXPERTS,
+    paper="arXiv:2410.11222",
+    paper_version="v3",
+    expected=Status.INCONCLUSIVE,
+    kind="finding",
+    time_limit_s=120.0,
+)
+def tanh_vs_linear_merged() -> Verdict:
+    tanh, linear = _order("d1/softmax-linear/ridge-tanh/over", "atomwise"), _order("d1/softmax-linear/linear/over",
+                                                                                      "merged")
+    found = f"{_shown(tanh)}; {_shown(linear)}"
+    if tanh.exponent is not None and linear.exponent is not None and abs(tanh.exponent - linear.exponent) < 0.25:
+        return Verdict(Status.INCONCLUSIVE, "the search finds equal orders (supported; against 'faster', but a "
+                       f"refutation needs the linear experts' rate achieved proved): {found}")
+    return Verdict(Status.INCONCLUSIVE, found)
