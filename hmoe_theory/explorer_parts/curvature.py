@@ -38,6 +38,18 @@ class CurvatureField:
     values: np.ndarray
     quantity: str
 
+    def __repr__(self) -> str:
+        from ..geometry.curvature import SIGN_CONVENTION
+
+        (a, b), v = self.axes, self.values
+        constants = f" with {', '.join(f'{k}={x}' for k, x in self.constants.items())}" if self.constants else ""
+        return (
+            f"CurvatureField({self.quantity} of Y = {self.map_text}{constants} on a {v.shape[0]}x{v.shape[1]} grid over "
+            f"{a} in [{self.U.min():g}, {self.U.max():g}], {b} in [{self.V.min():g}, {self.V.max():g}]"
+            f"{''.join(f', {k}={x:g}' for k, x in self.fixed.items())}: min {v.min():.6g}, max {v.max():.6g}; "
+            f"metric of N(Y, Sigma), Sigma fixed; {SIGN_CONVENTION})"
+        )
+
     def __str__(self) -> str:
         (a, b), v = self.axes, self.values
         fixed = "".join(f", {k}={x:g}" for k, x in self.fixed.items())

@@ -111,6 +111,16 @@ class FamilyReport:
                 rows.append(("theta-dependent", symbolic.status.value, symbolic.text))
         return rows
 
+    def __repr__(self) -> str:
+        found, point = self.discovery, ", ".join(f"{k}={v}" for k, v in self.point.items())
+        strong = "yes" if self.strongly_identifiable else "no"
+        return (
+            f"FamilyReport({self.function.name}: F = {found.expression} ({found.mode}) at theta_0 {point}; "
+            f"{found.size} derivatives of order <= {found.order}, rank {found.rank}: {len(self.interactions)} interaction(s), "
+            f"{len(self.vanishing)} trivial, {len(self.pointwise)} theta-dependent; Fisher rank {self.first_order_rank} "
+            f"of {len(self.function.params)}; strongly identifiable: {strong}; print() it for the relations)"
+        )
+
     def __str__(self) -> str:
         f, found = self.function, self.discovery
         n = len(f.params)

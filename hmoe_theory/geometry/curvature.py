@@ -35,6 +35,14 @@ import numpy as np
 
 from ..errors import ModelError
 
+#: the sign convention every curvature result prints (see the module docstring)
+SIGN_CONVENTION = "sign: a sphere of radius R has K = +1/R^2"
+
+
+def shorten(text: str, limit: int = 160) -> str:
+    """``text`` cut to about ``limit`` characters for a repr, saying how long it was."""
+    return text if len(text) <= limit else f"{text[: limit - 30]} ... ({len(text)} characters)"
+
 # ---------------------------------------------------------------- numeric (batched numpy) path
 
 
@@ -216,6 +224,15 @@ class NumericCurvature:
     @property
     def dimension(self) -> int:
         return self.metric.shape[-1]
+
+    def __repr__(self) -> str:
+        label, values = ("K", self.gaussian) if self.dimension == 2 else ("scalar S", self.scalar)
+        values = np.asarray(values)
+        if values.ndim == 0:
+            shown = f"{label} = {float(values):.12g} at one point"
+        else:
+            shown = f"{label} in [{values.min():.6g}, {values.max():.6g}] over {'x'.join(map(str, values.shape))} points"
+        return f"NumericCurvature({shown}, {self.dimension} coordinates; {SIGN_CONVENTION})"
 
     @property
     def gaussian(self) -> np.ndarray:

@@ -20,13 +20,14 @@ turns them into sympy expressions on demand.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from functools import cached_property
 from itertools import combinations
 
 import sympy as sp
 
-from ..errors import ModelError
+from ..errors import HmoeError, ModelError
+from .curvature import SIGN_CONVENTION, shorten
 from .exact_field import ExactField, RationalFunction
 
 
@@ -197,6 +198,7 @@ class ExactCurvature:
 
 
 Checker = Callable[[str, tuple[int, ...], sp.Expr], None]
+CHECK_DIGITS = 50  # digits to which every canonical form must match the mpmath reference
 
 
 class CanonicalCurvature:
@@ -209,9 +211,18 @@ class CanonicalCurvature:
     ``sectional`` (coordinate planes ``(a, b)``, ``a < b``) and ``gaussian`` (two coordinates).
     """
 
-    def __init__(self, core: ExactCurvature, params: Sequence[sp.Symbol], check: Checker | None, time_limit_s: float, what: str):
+    def __init__(
+        self,
+        core: ExactCurvature,
+        params: Sequence[sp.Symbol],
+        check: Checker | None,
+        time_limit_s: float,
+        what: str,
+        point: Mapping[sp.Symbol, sp.Expr] | None = None,
+    ):
         self.core = core
         self.params = tuple(params)
+        self.point = dict(point or {})  # the exact point; empty: symbolic in ``params``
         self._check = check
         self._time_limit_s = time_limit_s
         self._what = what
@@ -230,6 +241,20 @@ class CanonicalCurvature:
     @property
     def dimension(self) -> int:
         return self.core.n
+
+    def __repr__(self) -> str:
+        """The Gaussian curvature (two coordinates) or the scalar curvature, where, how checked, the sign."""
+        label, quantity = ("K", "gaussian") if self.dimension == 2 else ("scalar S", "scalar")
+        try:
+            shown = f"{label} = {shorten(str(getattr(self, quantity)))}"
+        except HmoeError as error:  # e.g. the time limit on the canonical form: a repr never raises
+            shown = f"{label} not computed ({error})"
+        if self.point:
+            where = "at " + ", ".join(f"{k}={v}" for k, v in self.point.items())
+        else:
+            where = "as a function of " + ", ".join(map(str, self.params))
+        checked = f"checked against the {CHECK_DIGITS}-digit mpmath reference" if self._check else "not checked"
+        return f"CanonicalCurvature({shown} {where}; {checked}; {SIGN_CONVENTION})"
 
     @cached_property
     def metric(self) -> sp.Matrix:

@@ -43,8 +43,8 @@ from ..certify import ZeroDecision, decide_zero
 from ..compile import compile_exprs, compile_mpmath
 from ..errors import HmoeError, ModelError
 from ..timelimit import time_limit
-from .curvature import NumericCurvature, metric_scalar, ricci_scalar_entries, riemann_scalar
-from .exact_curvature import CanonicalCurvature, ExactCurvature
+from .curvature import NumericCurvature, metric_scalar, ricci_scalar_entries, riemann_scalar, shorten
+from .exact_curvature import CHECK_DIGITS, CanonicalCurvature, ExactCurvature
 
 PointLike = Sequence[float] | np.ndarray | Mapping[str | sp.Symbol, object]
 
@@ -190,8 +190,8 @@ class PullbackMetric:
         return cls(exprs, symbols, sigma, name)
 
     def __repr__(self) -> str:
-        shown = _shorten(f"[{', '.join(map(str, self.mean_map))}]")
-        sigma = "I" if self.sigma == sp.eye(self.ambient_dimension) else _shorten(str(self.sigma.tolist()))
+        shown = shorten(f"[{', '.join(map(str, self.mean_map))}]")
+        sigma = "I" if self.sigma == sp.eye(self.ambient_dimension) else shorten(str(self.sigma.tolist()))
         constants = f"; constants {', '.join(c.name for c in self.constants)}" if self.constants else ""
         return f"PullbackMetric(Y = {shown} in ({self._names()}), Sigma = {sigma}{constants}; g = J^T Sigma^-1 J)"
 
@@ -462,7 +462,7 @@ class PullbackMetric:
             where = f" at {self._format(subs)}" if subs else ""
             core = ExactCurvature(J, H, self._inner_product(), f"{self.name}{where}")
         check = _ReferenceCheck(self, subs).check if verify else None
-        return CanonicalCurvature(core, self.params, check, time_limit_s, self.name)
+        return CanonicalCurvature(core, self.params, check, time_limit_s, self.name, subs)
 
     def exact_gaussian_curvature(
         self, point: PointLike | None = None, simplify: bool = True, time_limit_s: float = 10.0
@@ -667,7 +667,6 @@ class _ReferenceCheck:
                 )
 
 
-CHECK_DIGITS = 50
 CHECK_POINTS = 2
 CHECK_GUARD_DIGITS = 40  # working precision above CHECK_DIGITS: room for cancellation in long canonical sums
 _MPMATH_FUNCTIONS = {sp.exp: mpmath.exp, sp.sin: mpmath.sin, sp.cos: mpmath.cos, sp.tan: mpmath.tan, sp.log: mpmath.log,
@@ -734,7 +733,3 @@ def _describe_numeric(points: np.ndarray, index) -> str:
     p = points if index is None or points.ndim == 1 else points[tuple(index)]
     return "theta = (" + ", ".join(f"{x:.6g}" for x in np.ravel(p)) + ")"
 
-
-def _shorten(text: str, limit: int = 160) -> str:
-    """``text`` cut to about ``limit`` characters for a repr, saying how long it was."""
-    return text if len(text) <= limit else f"{text[: limit - 30]} ... ({len(text)} characters)"

@@ -222,6 +222,15 @@ class Discovery:
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=2)
 
+    def __repr__(self) -> str:
+        shown = "; ".join(f"[{r.status.value}] {r.text}" for r in self.relations[:3])
+        more = f"; ... {len(self.relations) - 3} more" if len(self.relations) > 3 else ""
+        return (
+            f"Discovery(F = {self.expression} ({self.mode}) at {', '.join(f'{k}={v}' for k, v in self.point.items())}: "
+            f"{self.size} derivatives of order <= {self.order}, {self._rank_text()}, {self.nullity} relation(s)"
+            f"{': ' + shown + more if shown else ''}; .table() for the report)"
+        )
+
     def _rank_text(self) -> str:
         if self.rank_proved:
             return f"rank {self.rank} (proved)"

@@ -116,6 +116,12 @@ class FisherInformation:
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=2)
 
+    def __repr__(self) -> str:
+        return (
+            f"FisherInformation({self._rank_line()}; density mode, X ~ U[-1, 1]^d, {self.method}; free parameters "
+            f"{', '.join(self.params)}; .table() for the spectrum)"
+        )
+
     def _rank_line(self) -> str:
         numerical = f"numerical rank {self.numerical_rank} (float64 eigenvalues above {self.tolerance:.2e})"
         m = len(self.params)

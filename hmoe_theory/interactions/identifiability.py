@@ -116,6 +116,13 @@ class IdentifiabilityResult:
     def identifiable(self) -> bool:
         return not self.discovery.relations
 
+    def __repr__(self) -> str:
+        verdict = "identifiable" if self.identifiable else f"NOT identifiable, {self.discovery.nullity} relation(s)"
+        return (
+            f"IdentifiabilityResult({verdict} under {self.family.name}: {self.family.index_set}; "
+            f"F = {self.discovery.expression} ({self.discovery.mode}); .table() for the report)"
+        )
+
     def to_dict(self) -> dict:
         return {
             "family": self.family.name,
