@@ -59,6 +59,7 @@ from functools import cache
 import numpy as np
 
 from ..errors import ModelError
+from ..numeric import logsumexp
 from ..families import Expert, Gate
 from .model import SoftmaxMoE
 
@@ -89,16 +90,6 @@ class GaussianMoEParams:
     def pinned(self) -> "GaussianMoEParams":
         """The same model with component k's gate parameters set to zero."""
         return GaussianMoEParams(self.gate - self.gate[-1], self.experts.copy(), self.variances.copy())
-
-
-def logsumexp_columns(a: Array) -> Array:
-    """log sum_j exp(a_ji) for each column i of a (k, n) array, stabilised by the column max.
-
-    The (k, n) layout keeps every reduction over the k components an elementwise operation on
-    contiguous rows (much faster in numpy than reducing an (n, k) array along its short axis).
-    """
-    top = a.max(axis=0)
-    return top + np.log(np.exp(a - top).sum(axis=0))
 
 
 @dataclass(frozen=True)
@@ -142,7 +133,7 @@ def _linear_maps(V: Array, Zt: Array) -> Array:
 def _log_softmax(V: Array, data: _Data) -> Array:
     """log pi_j(x_i) for gate parameters V (k, p): array (k, n)."""
     scores = _linear_maps(V, data.Zt)
-    return scores - logsumexp_columns(scores)
+    return scores - logsumexp(scores, axis=0)
 
 
 def _log_joint(data: _Data, params: GaussianMoEParams, log_pi: Array) -> Array:
@@ -157,7 +148,7 @@ def mean_log_likelihood(X: Array, y: Array, params: GaussianMoEParams, model: So
     X = np.asarray(X, dtype=float)
     model = model or SoftmaxMoE.from_names("softmax-linear", "linear", len(params.variances), X.shape[1])
     data = _Data.build(model, X, np.asarray(y, dtype=float))
-    return float(logsumexp_columns(_log_joint(data, params, _log_softmax(params.gate, data))).mean())
+    return float(logsumexp(_log_joint(data, params, _log_softmax(params.gate, data)), axis=0).mean())
 
 
 def gate_newton_step(data: _Data, r: Array, V: Array, log_pi: Array, bound: float = np.inf) -> tuple[Array, Array]:
@@ -222,7 +213,7 @@ def em_iteration(
 def _responsibilities(data: _Data, params: GaussianMoEParams, log_pi: Array) -> Array:
     """r_ji = pi_j(x_i) N(y_i | m_ji, nu_j) / p(y_i | x_i), array (k, n)."""
     joint = _log_joint(data, params, log_pi)
-    return np.exp(joint - logsumexp_columns(joint))
+    return np.exp(joint - logsumexp(joint, axis=0))
 
 
 def score_cosine(data: _Data, params: GaussianMoEParams, log_pi: Array, bound: float = np.inf) -> float:
