@@ -117,3 +117,21 @@ def test_cli_json_and_errors(capsys):
     assert err.startswith("hmoe: error: unknown rate-order setting") and err.count("\n") == 1
     assert main(["inverse-bound", "--gaussian", "location", "--eps", "2,0.1"]) == 2
     assert "--eps" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("param", ["hmoe", "tied"])
+def test_over_specified_attention_heads_merge_exactly(param):
+    from hmoe_theory.rate_orders.models import attention_entry
+
+    model = attention_entry("G1", 2, 2, 1, param)
+    atomwise = rate_order(model, 2, "atomwise", GRID)
+    merged = rate_order(model, 2, "merged", GRID)
+    assert atomwise.status == merged.status == "proved" and not atomwise.identifiable and not merged.identifiable
+    assert "split as theta* +- t" in atomwise.degeneracy["family"]  # values V* +- t, equal scores and gates
+    assert "times (1 + t)" in merged.degeneracy["family"]  # output weight x (1 + t), values / (1 + t)
+    assert atomwise.convention["pin"].startswith("none") and merged.degeneracy["d1_at_t_0.1"] > 0
+
+
+def test_attention_with_a_gate_shared_by_heads_is_refused(capsys):
+    assert main(["inverse-bound", "--attention", "G5", "--heads", "2"]) == 2
+    assert "not split evenly by head" in capsys.readouterr().err

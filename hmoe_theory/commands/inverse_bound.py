@@ -14,7 +14,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description=(
             "phi(eps) = min { ||f_G - f_G*||_L2(mu) : G with k atoms, D1(G, G*) ~ eps } on a half-decade grid; "
             "phi ~ eps^s gives the D1 rate n^-1/(2s). Exact degeneracy scan (sympy), seeded continuation search, "
-            "ball-arithmetic certificates (d = 1). Give one of --setting, --spec, --gaussian."
+            "ball-arithmetic certificates (d = 1). Give one of --setting, --spec, --gaussian, --attention."
         ),
     )
     source = p.add_mutually_exclusive_group()
@@ -23,8 +23,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     source.add_argument("--spec", metavar="FILE.toml", help="a setting in the hmoe rates --spec schema (k, [[truth]])")
     source.add_argument("--gaussian", choices=("location", "location-scale"),
                         help="N(0, 1) fitted by a Gaussian mixture with --atoms atoms")
+    source.add_argument("--attention", metavar="POSITION",
+                        help="entry (1,1) of attention with d = 1 and a gate at POSITION (plain, G1, G2, ...): atoms = heads")
     source.add_argument("--list", action="store_true", help="list the named questions")
     p.add_argument("--atoms", type=int, default=2, help="fitted atoms of --gaussian (default 2)")
+    p.add_argument("--tokens", type=int, default=2, help="attention: tokens N (default 2)")
+    p.add_argument("--dim", type=int, default=1, help="attention: token dimension d (only 1 is supported)")
+    p.add_argument("--heads", type=int, default=2, help="attention: fitted heads H (default 2)")
+    p.add_argument("--true-heads", type=int, default=1, help="attention: true heads H* (default 1)")
+    p.add_argument("--param", choices=("tied", "hmoe"), default="hmoe",
+                   help="attention parametrisation: the tied layer weights or the free-atom HMoE (default hmoe)")
     p.add_argument("--model", choices=("regression", "density"), default="regression",
                    help="least-squares regression function or Gaussian conditional density (default regression)")
     p.add_argument("--loss", choices=("atomwise", "merged"), default="atomwise", help="D1 convention (default atomwise)")
@@ -53,8 +61,11 @@ def run(args: argparse.Namespace) -> int:
     if args.list:
         print("\n".join(question_names()))
         return 0
+    if args.attention is not None and args.dim != 1:
+        raise ModelError(f"--dim {args.dim}: attention entries are supported for d = 1 only")
     model, k, name = question(setting=args.setting, spec=args.spec, gaussian=args.gaussian, atoms=args.atoms,
-                              model=args.model)
+                              model=args.model, attention=args.attention, tokens=args.tokens, heads=args.heads,
+                              true_heads=args.true_heads, param=args.param)
     result = rate_order(model, k, args.loss, _grid(args.eps) or DEFAULT_GRID, seed=args.seed,
                         certify=not args.no_certificates, name=name)
     print(result.to_json() if args.json else result.text())

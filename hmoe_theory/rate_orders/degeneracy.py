@@ -10,6 +10,10 @@ phi = 0 while its D1 is
 * atom-wise: sum_i (w*_j/m) sum_p |t xi_i| > 0 -- the loss is **not identifiable**: phi = 0 on a curve with
   D1 = c t, so no inverse bound of any order holds and no rate is possible under that loss;
 * merged: 0 (the cell aggregate is exact) -- no contradiction; the merged loss is not refuted by the scan.
+
+The scaling of a cell (:func:`scale_scan`): w_j = w*_j (1 + t) and every linearly entering coordinate divided by
+(1 + t). When the model sees weight and those coordinates only through their product (summed heads of an
+attention entry, w_h V_h), f_G = f_G* identically while D1 >= |w*_j t| > 0 under *both* conventions (the mass term).
 """
 
 from __future__ import annotations
@@ -83,6 +87,44 @@ def merge_scan(model: RateModel, sizes: tuple[int, ...], convention: str, time_l
     status = decision.status if decision.status in (Status.PROVED, Status.REFUTED) else Status.INCONCLUSIVE
     detail = f" ({decision.detail})" if decision.detail and status is not Status.PROVED else ""
     return Degeneracy(status, decision.method + detail, family, loss.value)
+
+
+def scale_scan(model: RateModel, sizes: tuple[int, ...], convention: str, time_limit_s: float = 10.0) -> Degeneracy:
+    """The scaling family of the module docstring on the first cell (every other atom at the truth)."""
+    linear = model.index(model.linear_names)
+    if not linear or model.simplex or model.pinned:
+        return Degeneracy(None, "no scaling: weights on the simplex, pinned softmax weights or no linear coordinate",
+                          "", 0.0)
+    t = sp.Symbol("t", positive=True)
+    built, truth = model.build(sum(sizes)), model.build(model.k_true)
+    values, weights, atoms, members = {}, [], [], []
+    i = 0
+    for j, m in enumerate(sizes):
+        members.append(list(range(i, i + m)))
+        for _ in range(m):
+            factor = (1 + t) if j == 0 else 1
+            w = _q(model.true_weights[j]) * factor / m
+            values[built.weights[i]] = w
+            row = []
+            for p, symbol in enumerate(built.atoms[i]):
+                value = _q(model.true_atoms[j][p]) / (factor if p in linear else 1)
+                values[symbol] = value
+                row.append(value.subs(t, sp.Rational(1, 10)) if hasattr(value, "subs") else value)
+            weights.append(w.subs(t, sp.Rational(1, 10)) if hasattr(w, "subs") else w)
+            atoms.append(row)
+            i += 1
+    true_values = {w: _q(v) for w, v in zip(truth.weights, model.true_weights)}
+    true_values.update({s: _q(v) for row, true in zip(truth.atoms, model.true_atoms) for s, v in zip(row, true)})
+    decision = decide_zero(built.expr.xreplace(values) - truth.expr.xreplace(true_values), [*built.inputs, t],
+                           time_limit_s=time_limit_s)
+    status = decision.status if decision.status in (Status.PROVED, Status.REFUTED) else Status.INCONCLUSIVE
+    family = (f"cells {sizes}: the first cell's weight times (1 + t), its {', '.join(model.linear_names)} divided by "
+              "(1 + t) (split atoms: equal shares)")
+    loss = d1_loss(np.array(weights, dtype=float), np.array(atoms, dtype=float),
+                   np.array([float(w) for w in model.true_weights]),
+                   np.array([[float(v) for v in row] for row in model.true_atoms]),
+                   convention=convention, merged=linear, cells=members)
+    return Degeneracy(status, decision.method, family, loss.value)
 
 
 def _q(value: Fraction) -> sp.Rational:

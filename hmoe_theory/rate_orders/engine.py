@@ -4,8 +4,8 @@ phi(eps) ~ eps^s means the inverse bound ||f_G - f_G*|| >= C D1^s holds with no 
 n^-1/(2s) for an n^-1/2 estimate of f (s = 1: exact fit; s = 2: second-order over-fit; phi = 0: the loss is not
 identifiable). Steps, for every way of giving the k - k* extra atoms to the true cells (each cell >= 1 atom):
 
-1. exact degeneracy scan (:mod:`.degeneracy`): a sympy identity f_Gt = f_G* with D1 > 0 is a proof that the
-   loss is not identifiable (status proved, exponent null);
+1. exact degeneracy scans (:mod:`.degeneracy`: merges of a cell, scaling of a cell): a sympy identity
+   f_Gt = f_G* with D1 > 0 is a proof that the loss is not identifiable (status proved, exponent null);
 2. continuation search (:mod:`.search`) from the seeds of :mod:`.seeds` over the eps grid;
 3. per configuration the lowest stable branch's exponent (:mod:`.exponents`); the slowest configuration (largest
    exponent) is reported;
@@ -25,7 +25,7 @@ from ..errors import HmoeError, ModelError
 from ..estimation.voronoi import D1_CONVENTIONS
 from .certificates import certify_family, covered
 from .coordinates import Coordinates
-from .degeneracy import merge_scan
+from .degeneracy import merge_scan, scale_scan
 from .exponents import ASYMPTOTIC_EPS, local_slopes, parameter_exponents, stable_exponent
 from .models import RateModel
 from .result import SUPPORTED, RateOrder
@@ -34,6 +34,7 @@ from .search import Branch, search_configuration
 DEFAULT_GRID: tuple[float, ...] = tuple(10.0 ** (-e / 2) for e in range(2, 9))  # 1e-1 .. 1e-4, half decades
 BOX = 1.0
 CERTIFY_TRIES = 3
+NUMERICAL_ZERO = 1e-13  # phi below this fraction of ||f*|| at every eps is rounding, not a rate
 
 
 def configurations(k: int, k_true: int) -> list[tuple[int, ...]]:
@@ -53,7 +54,7 @@ def convention_of(model: RateModel, k: int, loss: str) -> dict:
         "atomwise_coordinates": [n for n in model.atom_names if n not in merged],
         "parametrisation": model.parametrisation,
         "pin": "the atom of one singleton cell keeps its gate parameters and weight at the truth (softmax translation)"
-        if model.pinned else "none (weights on the simplex)",
+        if model.pinned else "none (weights on the simplex)" if model.simplex else "none (atoms are summed: no translation)",
         "k_true": model.k_true,
         "k": k,
         "box": f"split atoms keep >= 2 % of their cell's mass; merged within-cell spreads |zeta| < {BOX}",
@@ -91,9 +92,9 @@ def rate_order(
         if not configs:
             raise ModelError(f"k = {k}, k* = {model.k_true}: every configuration needs a singleton cell for the pin")
     for sizes in configs:
-        scan = merge_scan(model, sizes, loss)
-        if scan.not_identifiable:
-            return _not_identifiable(model, sizes, loss, grid, scan, convention, label)
+        for scan in (merge_scan(model, sizes, loss), scale_scan(model, sizes, loss)):
+            if scan.not_identifiable:
+                return _not_identifiable(model, sizes, loss, grid, scan, convention, label)
     summaries, best = [], None
     for sizes in configs:
         coords = Coordinates(model, sizes, loss, BOX)
@@ -150,19 +151,25 @@ def _verdict(model, k, loss, grid, best, summaries, convention, label, certify, 
              1 for b in best["branches"] if b.points[i].phi_check <= 1.1 * p.phi_check)}
         for i, (p, s) in enumerate(zip(chosen.points, slopes))
     ]
+    vanishing = max(p.phi_check for p in chosen.points) < NUMERICAL_ZERO * chosen.scale
+    if vanishing:
+        notes.append(f"phi < {NUMERICAL_ZERO:g} ||f*|| at every eps along branch {chosen.seed.name}: phi vanishes "
+                     "numerically (no symbolic identity was found; the slopes are rounding)")
+        exponent = None
     if not all(p.voronoi_ok for p in chosen.points):
         notes.append("an atom of the reported branch left its Voronoi cell at some eps (D1 uses the intended cells)")
     minimiser = parameter_exponents(model.atom_names, d1, [p.deviations.delta for p in chosen.points])
     certificate, status = None, SUPPORTED
-    if certify:
+    if certify and not vanishing:
         certificate, status = _certificate(coords, best["branches"], chosen, exponent, table, notes)
-    rate = "undetermined" if exponent is None else f"phi(eps) ~ eps^{exponent:.2f}, D1 rate n^-1/{2 * exponent:.2f}"
+    rate = ("phi = 0 numerically: not identifiable (numerical evidence)" if vanishing else "undetermined"
+            if exponent is None else f"phi(eps) ~ eps^{exponent:.2f}, D1 rate n^-1/{2 * exponent:.2f}")
     claim = ("no faster than that rate (rigorous enclosures along an explicit family); achieved: numerical minimum"
              if status == Status.CERTIFIED.value else "numerical minimum over the seeds and continuation")
     verdict = f"{rate} for the slowest cells {list(coords.sizes)} under the {loss} D1 ({claim})"
-    if exponent is None:
+    if exponent is None and not vanishing:
         notes.append("no branch had three consecutive local slopes within +-0.1 at eps <= 1e-2")
-    return RateOrder(label, None if exponent is None else round(exponent, 3), True, status, verdict, convention,
+    return RateOrder(label, None if exponent is None else round(exponent, 3), not vanishing, status, verdict, convention,
                      {"sizes": list(coords.sizes), "branch": chosen.seed.name, "members": [list(map(int, m)) for m in coords.members]},
                      table, minimiser, summaries, None, certificate, notes)
 

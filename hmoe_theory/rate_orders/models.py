@@ -72,6 +72,7 @@ class RateModel:
     single_atom: Callable[[], ParametricFunction]
     simplex: bool = False
     d: int = 1
+    translation: bool = True  # softmax gates across atoms: scores defined up to a common shift (pin one atom)
 
     @property
     def k_true(self) -> int:
@@ -80,7 +81,7 @@ class RateModel:
     @property
     def pinned(self) -> bool:
         """True for softmax-gated models: one exactly fitted atom's gate and weight are pinned to the truth."""
-        return not self.simplex
+        return self.translation and not self.simplex
 
     def index(self, names: tuple[str, ...]) -> tuple[int, ...]:
         return tuple(self.atom_names.index(n) for n in names)
@@ -229,4 +230,84 @@ def gaussian_mixture(kind: str) -> RateModel:
         builder=_gaussian_builder(kind),
         single_atom=lambda: _gaussian_kernel(kind),
         simplex=True,
+    )
+
+
+ATTENTION_PARAMETRISATIONS = {"hmoe": "hmoe", "tied": "attention"}
+
+
+def _strip_head(name: str) -> str:
+    """``S_2_1_1_1`` -> ``S_1_1_1`` (the head index is the first index of every parameter when d = 1)."""
+    base, *indices = name.split("_")
+    return "_".join([base, *indices[1:]])
+
+
+def attention_entry(position: str, tokens: int, heads: int, true_heads: int, param: str = "hmoe") -> RateModel:
+    """Entry (1, 1) of attention with d = 1 as a mixture whose atoms are the heads.
+
+    f(x~) = sum_h w_h head_h(x~; theta_h) (:func:`hmoe_theory.attention.families.attention_entry_function`): the
+    weight of head h is its output weight (``w_h_1`` in the free-atom HMoE, ``WO_h_1`` in the tied layer); its atom
+    is every other parameter of head h (scores or W_Q, W_K; values or W_V; gate weights). ``param``: ``hmoe``
+    (free atoms) or ``tied`` (the layer's weights). Truth: ``true_heads`` heads with distinct rational values
+    (head j: the value pattern +-(n mod 3 + 1)/2 of its n-th coordinate, times (-3/2)^(j-1); weights 1, 1/2, ...).
+    X~ ~ U[-1, 1]^tokens. No pin: heads are summed, not normalised, so no common shift leaves f unchanged.
+    Hypotheses: d = 1 (the head index is then the first index of every parameter), no free temperature.
+    """
+    from ..attention.families import attention_entry_function
+
+    if param not in ATTENTION_PARAMETRISATIONS:
+        raise ModelError(f"unknown attention parametrisation {param!r} (known: {', '.join(ATTENTION_PARAMETRISATIONS)})")
+    if not 1 <= true_heads <= heads:
+        raise ModelError(f"true heads must be in 1..heads ({heads}), got {true_heads}")
+    layer = ATTENTION_PARAMETRISATIONS[param]
+    weight_base = "w" if param == "hmoe" else "WO"
+
+    def split(function: ParametricFunction, k: int) -> tuple[list, list]:
+        weights = [next(p for p in function.params if p.name.split("_")[:2] == [weight_base, str(h)])
+                   for h in range(1, k + 1)]
+        rows = [[p for p in function.params if p.name.split("_")[1] == str(h) and p not in weights]
+                for h in range(1, k + 1)]
+        shared = [p.name for p in function.params if p not in weights and not any(p in r for r in rows)]
+        if shared or len({len(r) for r in rows}) > 1:
+            raise ModelError(f"attention position {position}: its parameters are not split evenly by head (a gate shared by "
+                             "the heads): the heads are not atoms of a mixture; not supported")
+        return weights, rows
+
+    def build(k: int) -> Built:
+        function = attention_entry_function(position, tokens, 1, k, param=layer)
+        weights, rows = split(function, k)
+        positive = {w: positive_symbol(w.name) for w in weights}
+        return Built(function.expr.xreplace(positive), function.inputs, tuple(positive.values()),
+                     np.array(rows, dtype=object))
+
+    one = attention_entry_function(position, tokens, 1, 1, param=layer)
+    weights, rows = split(one, 1)
+    names = tuple(_strip_head(p.name) for p in rows[0])
+    head = one.expr.xreplace({weights[0]: 1})
+    linear = tuple(n for n, p in zip(names, rows[0]) if n.startswith(("V", "WV")))
+    if not is_linear_homogeneous(head, [p for p in rows[0] if _strip_head(p.name) in linear]):
+        linear = ()
+    truth = tuple(
+        tuple(Fraction((n % 3) + 1, 2) * (1 if n % 2 == 0 else -1) * Fraction(-3, 2) ** j for n in range(len(names)))
+        for j in range(true_heads))
+
+    def single() -> ParametricFunction:
+        renamed = {p: real_symbol(n) for p, n in zip(rows[0], names)}
+        return ParametricFunction("head", head.xreplace(renamed), one.inputs, tuple(renamed.values()))
+
+    return RateModel(
+        name=f"attention/{position}/N{tokens}/H{heads}-H*{true_heads}/{param}",
+        model="regression",
+        parametrisation=f"attention entry (1,1), {position} gate, N = {tokens}, d = 1, {param} parametrisation "
+        f"({'free-atom HMoE' if param == 'hmoe' else 'tied layer weights'}); atoms = heads, weight = output weight",
+        atom_names=names,
+        gate_names=(),
+        linear_names=linear,
+        true_weights=tuple(Fraction(1, 2**j) for j in range(true_heads)),
+        true_atoms=truth,
+        measure=Measure.from_design("uniform", -1.0, 1.0, tokens),
+        builder=build,
+        single_atom=single,
+        d=tokens,
+        translation=False,
     )

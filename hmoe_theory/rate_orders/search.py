@@ -48,6 +48,7 @@ class Point:
 class Branch:
     seed: Seed
     points: list[Point] = field(default_factory=list)
+    scale: float = 1.0  # ||f*||_L2(mu) on the search rule
 
 
 def levenberg_marquardt(res: Residuals, u0: np.ndarray, eps: float) -> tuple[np.ndarray, float]:
@@ -99,7 +100,7 @@ def search_configuration(coords: Coordinates, grid: list[float], seed: int = 0) 
     res = Residuals(coords, points, weights)
     check = Residuals(coords, *coords.model.measure.rule(_nodes(coords.model, CHECK_NODES)))
     # a seed invisible to D1 (e.g. a merge under the merged convention) has no level: it is no start
-    branches = [Branch(s) for s in seeds(coords, seed) if level(coords, s.family(0.1)) > 1e-12]
+    branches = [Branch(s, scale=res.scale) for s in seeds(coords, seed) if level(coords, s.family(0.1)) > 1e-12]
     for eps in grid:
         for branch in branches:
             t, start = at_level(coords, branch.seed, eps)

@@ -19,7 +19,7 @@ import itertools
 from ..errors import ModelError, lookup
 from ..estimation.catalogue import SETTINGS
 from ..estimation.setting import Setting, load_setting_file, setting_from_mapping
-from .models import RateModel, from_setting, gaussian_mixture
+from .models import RateModel, attention_entry, from_setting, gaussian_mixture
 
 GAUSSIAN: dict[str, tuple[str, int]] = {
     "gaussian-location/m2": ("location", 2),
@@ -80,11 +80,21 @@ def question(
     gaussian: str | None = None,
     atoms: int = 2,
     model: str = "regression",
+    attention: str | None = None,
+    tokens: int = 2,
+    heads: int = 2,
+    true_heads: int = 1,
+    param: str = "hmoe",
 ) -> tuple[RateModel, int, str]:
     """(model, k, label) of the question the CLI flags describe (exactly one source)."""
-    given = [v for v in (setting, spec, gaussian) if v is not None]
+    given = [v for v in (setting, spec, gaussian, attention) if v is not None]
     if len(given) != 1:
-        raise ModelError("give exactly one of --setting, --spec, --gaussian")
+        raise ModelError("give exactly one of --setting, --spec, --gaussian, --attention")
+    if attention is not None:
+        if model != "regression":
+            raise ModelError("--attention: the entry is a regression function (--model regression)")
+        entry = attention_entry(attention, tokens, heads, true_heads, param)
+        return entry, heads, entry.name
     if gaussian is not None:
         if not isinstance(atoms, int) or not 2 <= atoms <= 4:
             raise ModelError(f"--atoms: 2 to 4 atoms for one true Gaussian, got {atoms!r}")
