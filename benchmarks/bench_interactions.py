@@ -15,12 +15,22 @@ previous engine (``first_pass=False``: 50-digit fixed-point QR of the full evalu
 
 Both engines must return the same rank and the same relations (checked). Certification: exact proofs
 within ``--proof-budget`` seconds, the remaining relations certified at 50 digits.
+
+``--speed`` (issue: discovery speed), side by side in one run, CPU seconds (``time.process_time``, all threads)
+and wall seconds of ``discover_relations(F, order=2, certify=False)``: the float pass as it was (numpy's gesdd SVD
+only, BLAS threads unrestricted: a non-converging SVD abandons the fast pass) against the current one
+(:func:`hmoe_theory.interactions.linalg.singular_value_decomposition`: single-threaded BLAS, scipy's gesvd when
+gesdd does not converge), on the 48-parameter attention family above and the 30-parameter attention family
+(entry (1, 1) of G1-gated attention, hmoe free atoms, N = 3, d = 2, H = 1). Also the cost of the rank
+certificates (:func:`hmoe_theory.interactions.independence.certify_rank`) on the catalogue families.
 """
 
 from __future__ import annotations
 
 import argparse
 import time
+
+import numpy as np
 
 import mpmath
 from sympy.core.cache import clear_cache
@@ -30,6 +40,7 @@ from hmoe_theory.families import gate_expert
 from hmoe_theory.interactions import discover_relations
 from hmoe_theory.interactions.derivatives import at_point, derivative_table, parse_point, resolve_function
 from hmoe_theory.interactions.discovery import evaluation_rows, sample_count
+from hmoe_theory.interactions import linalg
 from hmoe_theory.interactions.linalg import null_space
 
 FAMILIES = (
@@ -111,12 +122,58 @@ def bench_null_space_vs_mpmath_svd(family=("quadratic-polynomial", "gated-linear
     )
 
 
+def _svd_as_before(M):
+    """The float pass's SVD before the speed work: numpy (gesdd) only, BLAS threads unrestricted."""
+    try:
+        square = np.linalg.qr(M, mode="r") if M.shape[0] > M.shape[1] else M
+        _, singular, vt = np.linalg.svd(square, full_matrices=True)
+    except np.linalg.LinAlgError:
+        return None
+    return singular, vt
+
+
+def _timed_discovery(F, svd) -> tuple[object, float, float]:
+    current = linalg.singular_value_decomposition
+    linalg.singular_value_decomposition = svd
+    try:
+        clear_cache()
+        cpu, wall = time.process_time(), time.perf_counter()
+        result = discover_relations(F, order=2, certify=False)
+        return result, time.process_time() - cpu, time.perf_counter() - wall
+    finally:
+        linalg.singular_value_decomposition = current
+
+
+def bench_speed() -> None:
+    """Before/after of the float pass's SVD (see module docstring), one run, same families."""
+    cases = [
+        ("attention G2 hmoe N=2 d=3 H=1 (48 parameters)", attention_entry_function("G2", 2, 3, 1)),
+        ("attention G1 hmoe N=3 d=2 H=1 (30 parameters)", attention_entry_function("G1", 3, 2, 1)),
+    ]
+    print("family                                         engine   CPU s   wall s  rank  relations  fast pass")
+    for title, F in cases:
+        rows = {}
+        for label, svd in (("before", _svd_as_before), ("after", linalg.singular_value_decomposition)):
+            result, cpu, wall = _timed_discovery(F, svd)
+            fast = "used" if result.margin is not None and result.seconds["null_space"] < 0.5 * wall else "see wall"
+            rows[label] = (result, cpu, wall)
+            print(f"{title:<46} {label:<7} {cpu:6.1f}  {wall:7.1f}  {result.rank:>4}  {result.nullity:>9}  {fast}")
+        (old, old_cpu, old_wall), (new, new_cpu, new_wall) = rows["before"], rows["after"]
+        same = old.rank == new.rank and [r.terms for r in old.relations] == [r.terms for r in new.relations]
+        print(f"{'':<46} ratio before/after: CPU {old_cpu / new_cpu:.1f}x, wall {old_wall / new_wall:.1f}x; "
+              f"same rank and relations: {same}; rank {new.rank_certificate.describe() if new.rank_certificate else '-'}")
+
+
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--skip-peer", action="store_true", help="do not run the (slow) mpmath SVD comparison")
     parser.add_argument("--old-48", action="store_true", help="also run the previous engine on 48 parameters (slow)")
     parser.add_argument("--proof-budget", type=float, default=10.0, help="seconds of exact proofs per family")
+    parser.add_argument("--speed", action="store_true", help="only the before/after float-pass comparison")
     args = parser.parse_args()
+    if args.speed:
+        bench_speed()
+        raise SystemExit(0)
     bench_discovery()
     bench_engines(args.old_48, args.proof_budget)
     if not args.skip_peer:

@@ -20,7 +20,8 @@ Given the values ``M[i][j] = f_j(x_i)`` of m functions at N >= m sample points (
 The *margin* is the smallest non-zero singular value of the scaled matrix, sigma_min([R11 R12]) (computed
 from an LQ factorisation and a fixed-point triangular inverse): a numeric identifiability margin.
 
-:func:`float_pass` is the cheap first pass (float64, LAPACK SVD of the same scaled matrix). It answers
+:func:`float_pass` is the cheap first pass (float64, LAPACK SVD of the same scaled matrix, single-threaded BLAS,
+gesvd when gesdd does not converge: :func:`singular_value_decomposition`). It answers
 only when the spectrum has a clean gap: every singular value is either > ``FLOAT_NONZERO`` or
 < ``FLOAT_ZERO`` (relative to the largest). Why a clean gap decides the rank: the float matrix differs from
 the exact values by evaluation and rounding errors of order 1e-14..1e-13 (relative; the caller checks
@@ -44,7 +45,9 @@ from fractions import Fraction
 import flint
 import mpmath
 import numpy as np
+import scipy.linalg
 from mpmath.libmp import to_fixed
+from threadpoolctl import threadpool_limits
 
 FLOAT_NONZERO = 1e-9  # float singular value (relative): certainly an independent direction
 FLOAT_ZERO = 1e-12  # float singular value (relative): candidate relation, confirmed at high precision
@@ -289,6 +292,28 @@ class FloatPass:
         return tuple(j for j in range(self.size) if j not in chosen)
 
 
+def singular_value_decomposition(M: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """Singular values and right singular vectors (full V^T) of M, via the triangular factor of a QR when M is
+    tall (same singular values and right vectors, cheaper). LAPACK's divide-and-conquer driver (numpy, gesdd)
+    first; when it does not converge (it fails on some attention families), the QR-iteration driver gesvd
+    (scipy), which converges there; None if both fail. Single-threaded BLAS: these matrices are small enough that
+    threads cost more CPU than they save (measured in benchmarks/bench_interactions.py)."""
+    with threadpool_limits(limits=1, user_api="blas"):
+        try:
+            square = np.linalg.qr(M, mode="r") if M.shape[0] > M.shape[1] else M
+        except np.linalg.LinAlgError:
+            return None
+        try:
+            _, singular, vt = np.linalg.svd(square, full_matrices=True)
+        except np.linalg.LinAlgError:
+            try:
+                _, singular, vt = scipy.linalg.svd(square, full_matrices=True, lapack_driver="gesvd",
+                                                   check_finite=False)
+            except (np.linalg.LinAlgError, ValueError):
+                return None
+    return singular, vt
+
+
 def float_pass(matrix: np.ndarray) -> FloatPass | None:
     """First pass in float64 (see module docstring): rank and RREF pivots of the null space when the
     spectrum of the scaled matrix (rows = sample inputs) has a clean gap, else None."""
@@ -301,11 +326,10 @@ def float_pass(matrix: np.ndarray) -> FloatPass | None:
     norms[norms == 0] = 1.0
     M = M / norms
     size = M.shape[1]
-    try:  # same singular values and right vectors as M; the triangular factor is cheaper to decompose
-        square = np.linalg.qr(M, mode="r") if M.shape[0] > size else M
-        _, singular, vt = np.linalg.svd(square, full_matrices=True)
-    except np.linalg.LinAlgError:
+    decomposed = singular_value_decomposition(M)
+    if decomposed is None:
         return None
+    singular, vt = decomposed
     top = singular[0] if singular.size and singular[0] > 0 else 1.0
     relative = np.zeros(size)
     relative[: singular.size] = singular / top
