@@ -58,7 +58,7 @@ def test_bad_connect_timeouts_are_refused_before_connecting(timeout, tmp_path, c
     assert "--connect-timeout must be a number of seconds in (0, 3600]" in err
 
 
-@pytest.mark.parametrize("address", ["tls://127.0.0.1:1", "tcp://127.0.0.1:99999", "ws://127.0.0.1:1"])
+@pytest.mark.parametrize("address", ["tls://127.0.0.1:1", "tcp://127.0.0.1:99999"])
 def test_no_teardown_traceback_after_the_error_line(address, tmp_path):
     done = subprocess.run(
         [sys.executable, "-m", "hmoe_theory", *_rates(tmp_path / "o", "--scheduler", address, "--connect-timeout", "1")],
