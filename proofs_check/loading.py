@@ -16,6 +16,7 @@ import (with the line that failed), a file with no claim, a duplicate id, a malf
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib.util
 import re
@@ -73,7 +74,7 @@ def load_file(path: str | Path) -> int:
     sys.modules[name] = module
     sys.path.insert(0, str(path.parent))
     try:
-        with loading_from(str(path)):
+        with loading_from(str(path)), contextlib.redirect_stdout(sys.stderr):  # prints must not break --json
             spec.loader.exec_module(module)
     except ClaimError as exc:
         sys.modules.pop(name, None)
@@ -119,7 +120,7 @@ def load_entry_points() -> int:
         if not mark_loaded(origin):
             continue
         try:
-            with loading_from(origin):
+            with loading_from(origin), contextlib.redirect_stdout(sys.stderr):
                 ep.load()
         except ClaimError as exc:
             raise ClaimError(f"{origin}: {exc}") from None

@@ -407,3 +407,14 @@ def test_check_built_by_a_helper_module_belongs_to_the_claims_file(tmp_path, cap
     assert main(["check", "--claims", str(tmp_path), "--json", "--jobs", "1"]) == 0
     (result,) = json.loads(capsys.readouterr().out)["claims"]
     assert (result["id"], result["status"], result["origin"]) == ("f.made", "proved", str((tmp_path / "made.py").resolve()))
+
+
+def test_a_claims_file_that_prints_at_import_keeps_json_valid(tmp_path, capfd):
+    (tmp_path / "noisy.py").write_text(
+        HEADER + 'print("loading my claims {")\n'
+        '@claim(id="noisy.ok", title="t", statement="s", hypotheses="none", source="s", expected="inconclusive")\n'
+        "def ok():\n    return Verdict(Status.INCONCLUSIVE, 'nothing decided')\n"
+    )
+    assert main(["check", "--claims", str(tmp_path), "--no-builtin", "--no-plugins", "--json", "--jobs", "1"]) == 0
+    captured = capfd.readouterr()
+    assert json.loads(captured.out)["passed"] == 1 and "loading my claims {" in captured.err

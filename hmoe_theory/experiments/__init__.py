@@ -13,6 +13,7 @@ The replicate function defaults to :func:`hmoe_theory.estimation.replicate.run_p
 """
 
 from .export import read_csv, write_csv
+from .identity import setting_identity
 from .plots import contrast_figure, parse_formats, plot_rates, rate_figure
 from .runner import (
     DEFAULT_REPLICATE,
@@ -26,7 +27,16 @@ from .runner import (
     run_sweep,
 )
 from .spec import SweepError, SweepSpec, Task, parse_sizes, task_seed
-from .store import STORE_NAME, FitRecord, ResultStore, load_results, metric_values, resolve_store_path
+from .store import (
+    STORE_NAME,
+    FitRecord,
+    ResultStore,
+    fit_digest,
+    load_results,
+    metric_values,
+    resolve_store_path,
+    verify_paths,
+)
 from .summary import Summary, rate_metric_names, rate_rows, summarise, summary_json, summary_markdown, write_summary
 
 __all__ = [
@@ -42,6 +52,7 @@ __all__ = [
     "Task",
     "contrast_figure",
     "execute_task",
+    "fit_digest",
     "list_settings",
     "load_replicate",
     "load_results",
@@ -56,10 +67,12 @@ __all__ = [
     "resolve_settings",
     "resolve_store_path",
     "run_sweep",
+    "setting_identity",
     "summarise",
     "summary_json",
     "summary_markdown",
     "task_seed",
+    "verify_paths",
     "read_csv",
     "write_csv",
     "write_summary",
