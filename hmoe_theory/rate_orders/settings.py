@@ -5,7 +5,8 @@
   rbar(2) = 4, rbar(3) = 6 under the atom-wise D1 in (mu, v) (Ho & Nguyen 2016);
 * ``d1/<gate>/<expert>/<exact|over>`` -- d = 1, X ~ U[-1, 1], k* = 2 true atoms (weights 3/2 and 1), k = 2
   (exact) or 3 (over), gate in softmax-linear, quadratic-polynomial, quadratic-monomial and expert in linear,
-  ridge-tanh (the truth of :mod:`hmoe_theory.estimation.catalogue` restricted to the first coordinate);
+  ridge-tanh (the truth of :mod:`hmoe_theory.estimation.catalogue` restricted to the first coordinate; the
+  noise variance 1/4 is every atom's true variance in the density model);
 * any name of :data:`hmoe_theory.estimation.catalogue.SETTINGS` (d = 2; k from the setting).
 
 The model (regression or density) is the caller's choice for the setting-based questions; Gaussian mixtures
@@ -36,13 +37,13 @@ _WEIGHTS = (1.5, 1.0)
 
 
 def d1_mapping(gate: str, expert: str, over: bool) -> dict:
-    """Schema mapping of a d = 1 setting (density models use the noise variance 0.01 as every atom's truth)."""
+    """Schema mapping of a d = 1 setting (density models use the noise variance 1/4 as every atom's truth)."""
     truth = [{"weight": w, **_GATES[gate][j], **_EXPERTS[expert][j]} for j, w in enumerate(_WEIGHTS)]
     return {
         "name": f"d1/{gate}/{expert}/{'over' if over else 'exact'}",
         "description": f"d = 1, {gate} gate x {expert} experts, k* = 2, k = {3 if over else 2}",
         "inputs": ["x1"], "gate_family": gate, "expert_family": expert, "design": "uniform(-1, 1)",
-        "noise_variance": 0.01, "k": 3 if over else 2, "truth": truth,
+        "noise_variance": 0.25, "k": 3 if over else 2, "truth": truth,
     }
 
 
