@@ -22,8 +22,11 @@ project brief and stated exactly):
 * ``independence`` (the family of :func:`.discovery.discover_relations`): k = 1, 0 <= |kappa| <= r.
 
 :func:`identifiability_table` tabulates, over catalogue gate x expert pairs, the number of relations at
-orders 1 and 2 and strong identifiability (r = 2, k = 2). Table entries are numeric (50-digit null space);
-relations of single families are certified exactly by :func:`.discovery.discover_relations`.
+orders 1 and 2 and strong identifiability (r = 2, k = 2). Relation counts are numeric (50-digit null space); a
+"yes" is marked "(proved)" when the family's independence is proved by a non-singular evaluation minor in ball
+arithmetic (:mod:`.independence`); relations of single families are certified exactly by
+:func:`.discovery.discover_relations`. Definition 1 of arXiv 2505.10860 v1 has its own module,
+:mod:`.definition_one`.
 """
 
 from __future__ import annotations
@@ -116,6 +119,14 @@ class IdentifiabilityResult:
     def identifiable(self) -> bool:
         return not self.discovery.relations
 
+    @property
+    def proved(self) -> bool:
+        """The verdict is a proof: independence by a non-singular evaluation minor (rank proved), or dependence by
+        an exactly proved relation."""
+        if self.identifiable:
+            return self.discovery.rank_proved
+        return any(r.status.value == "proved" for r in self.discovery.relations)
+
     def __repr__(self) -> str:
         verdict = "identifiable" if self.identifiable else f"NOT identifiable, {self.discovery.nullity} relation(s)"
         return (
@@ -129,6 +140,7 @@ class IdentifiabilityResult:
             "index_set": self.family.index_set,
             "reconstructed": self.family.name != "custom",
             "identifiable": self.identifiable,
+            "proved": self.proved,
             **self.discovery.to_dict(),
         }
 
@@ -140,7 +152,7 @@ class IdentifiabilityResult:
             "IDENTIFIABLE (independent family)"
             if self.identifiable
             else f"NOT identifiable: {self.discovery.nullity} relation(s)"
-        )
+        ) + (" [proved]" if self.proved else " [numerical evidence only]")
         return "\n".join(
             [
                 f"family      {self.family.name}",
@@ -254,6 +266,7 @@ class TableRow:
     relations: dict[int, int | None]
     strong: bool | None
     note: str = ""
+    strong_proved: bool = False
 
     def to_dict(self) -> dict:
         return {
@@ -261,6 +274,7 @@ class TableRow:
             "expert": self.expert,
             **{f"relations_order_{r}": n for r, n in self.relations.items()},
             "strongly_identifiable": self.strong,
+            "strong_proved": self.strong_proved,
             "note": self.note,
         }
 
@@ -303,7 +317,7 @@ class IdentifiabilityTable:
                 r.gate,
                 r.expert,
                 *(show(r.relations[o]) for o in orders),
-                show(r.strong) + (f"  ({r.note})" if r.note else ""),
+                show(r.strong) + (" (proved)" if r.strong_proved else "") + (f"  ({r.note})" if r.note else ""),
             ]
             for r in self.rows
         ]
@@ -347,12 +361,15 @@ def identifiability_table(
                 except ModelError as exc:
                     counts[r] = None
                     notes.append(f"r={r}: {exc}".split(";")[0])
+            strong_proved = False
             try:
-                is_strong: bool | None = check_family((gate, expert), strong, d, mode, seed=seed).identifiable
+                checked = check_family((gate, expert), strong, d, mode, seed=seed)
+                is_strong: bool | None = checked.identifiable
+                strong_proved = checked.identifiable and checked.proved
             except ModelError as exc:
                 is_strong = None
                 notes.append(str(exc).split(";")[0])
-            rows.append(TableRow(gate, expert, counts, is_strong, notes[0] if notes else ""))
+            rows.append(TableRow(gate, expert, counts, is_strong, notes[0] if notes else "", strong_proved))
     return IdentifiabilityTable(tuple(rows), d, mode, strong, time.perf_counter() - started)
 
 
