@@ -261,9 +261,9 @@ def _float_rref(rows: np.ndarray, tolerance: float) -> tuple[np.ndarray, list[in
         if abs(rows[best, col]) <= tolerance:
             continue
         rows[[top, best]] = rows[[best, top]]
-        rows[top] /= rows[top, col]
+        rows[top, col:] /= rows[top, col]
         others = np.arange(rows.shape[0]) != top
-        rows[others] -= np.outer(rows[others, col], rows[top])
+        rows[others, col:] -= np.outer(rows[others, col], rows[top, col:])  # columns < col are already reduced
         pivots.append(col)
         top += 1
     return rows[:top], pivots
