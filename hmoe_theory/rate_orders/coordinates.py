@@ -94,7 +94,6 @@ class Coordinates:
             if m > 1:
                 self.free += [("logit", j, r) for r in range(m - 1)]
                 self.free += [("zeta", j, r, p) for r in range(m - 1) for p in self.merged]
-        self.n = len(self.penalised) + len(self.free)
         self._penalised_index = tuple(_index(self.penalised, kind, width) for kind, width in
                                       (("mass", 1), ("atom", 2), ("aggregate", 2)))
         self._free_index = tuple(_index(self.free, kind, width) for kind, width in (("logit", 2), ("zeta", 3)))

@@ -122,9 +122,6 @@ class Residuals:
         grads = self._float(self.coords.vector(u, eps))[1:].T
         return self.sqrt_w[:, None] * (grads @ self.coords.vector_jacobian(u, eps))
 
-    def needs_extended(self, r: np.ndarray) -> bool:
-        return bool(np.linalg.norm(r) < EXTENDED_BELOW * self.scale)
-
 
 def _sympy_rational(value: Fraction) -> sp.Rational:
     return sp.Rational(value.numerator, value.denominator)

@@ -37,12 +37,6 @@ class RateOrder:
     certificate: dict | None = None
     notes: list[str] = field(default_factory=list)
 
-    @property
-    def rate(self) -> str:
-        if self.exponent is None:
-            return "none" if not self.identifiable else "undetermined"
-        return f"n^-1/{2 * self.exponent:.3g}"
-
     def to_dict(self) -> dict:
         return finite_or_none({
             "setting": self.setting, "exponent": self.exponent, "identifiable": self.identifiable,
