@@ -17,6 +17,7 @@ EXPECTED = (
     "04_convergence_rates",
     "05_counterexamples",
     "06_gated_attention_sample_efficiency",
+    "07_rate_orders",
     "08_active_attention",
 )
 PATHS = sorted(NOTEBOOKS.glob("*.ipynb"))
