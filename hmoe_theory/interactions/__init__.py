@@ -5,6 +5,8 @@
 * :mod:`.identifiability` -- configurable derivative families, the strong-identifiability preset, the
   catalogue table.
 * :func:`fisher_information` -- Fisher information of a density-mode mixture and its rank.
+* :mod:`.definition_one` -- Definition 1 of arXiv 2505.10860 v1 (strong identifiability) and its density-level
+  variant, each set proved independent or dependent; :mod:`.r_systems` -- r-systems of location-scale Gaussians.
 * :mod:`.independence` -- proofs of linear independence (non-singular evaluation minors in ball arithmetic),
   rank bounds, and the local-inverse-bound certificate a rate order calls.
 """

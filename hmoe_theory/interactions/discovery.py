@@ -24,7 +24,16 @@ Relations form a vector space: the null space of the family. Method:
    exponential factors common to F (e.g. exp(gate score), the Gaussian kernel), so that the identity is
    usually polynomial: ``proved`` when sympy reduces it to 0 within the time limit, else ``certified``
    (numeric, 24 fresh random points at 50 digits); with a proof budget, relations after it keep the
-   numeric certificate of step 2.
+   numeric certificate of step 2. Before the numeric probe, a relation without exact proof is evaluated in
+   ball arithmetic at rational inputs (one per piece between kinks, and random ones): an enclosure excluding 0
+   **refutes** it, scale-free, and the null space is recomputed at twice the digits (:func:`refute_by_balls`);
+5. rank: the independent columns (non-pivots) are proved independent by a non-singular evaluation minor in
+   ball arithmetic, and the exactly proved relations bound the rank from above
+   (:func:`.independence.certify_rank`); the report says ``rank r (proved)`` when the bounds meet, else
+   ``numerical rank r`` with the proved interval.
+
+Working digits grow with the parameter scales (:func:`parameter_scale_digits`: 50 + 2 max |log10 |theta_i||), so a
+coefficient 1e-30 or a parameter 1e300 is not lost below the relation test's noise floor.
 
 Hypotheses: the relations hold at the chosen point; a random rational point is generic with
 probability ~1 (a special point such as a = 0 can add relations); the sample inputs are generic for the
