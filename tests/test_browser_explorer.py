@@ -1,10 +1,13 @@
 """The explorer in a real browser: Voila serves a notebook showing ``explorer_widget()`` on 127.0.0.1,
 headless Chromium (Debian's chromium + chromium-driver) drives it through Selenium.
 
-Checked: the app renders with its three tab titles whole and no horizontal overflow; a typed family
-returns its relation; a curvature field draws as a plotly heat map whose hover shows the value.
-Every wait is explicit and bounded; the server is started on a free loopback port and killed in
-teardown. Skipped (with the reason) only when chromium or chromedriver is not installed; CI installs
+Checked: the app renders with its four tab titles whole and no horizontal overflow; a typed family
+returns its relation; a curvature field draws as a plotly heat map whose hover shows the value; the view
+is written to the address bar (URL fragment) and opening that address reproduces it; a reversed range is
+one red line and removes the old map; the attention tab compares the gate positions.
+Every wait is a condition on the page (WebDriverWait on the DOM, never a fixed sleep), bounded by a
+generous timeout so that a loaded machine only makes the test slower; the server is started on a free
+loopback port and killed in teardown. Skipped (with the reason) only when chromium or chromedriver is not installed; CI installs
 them (.ci/install-browser.sh).
 """
 
@@ -36,8 +39,8 @@ CHROMIUM_FLAGS = (
     "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
     "--disable-sync", "--no-first-run", "--disable-dev-shm-usage", "--window-size=1000,1400",
 )
-START_TIMEOUT = 90  # s: Voila starts a kernel that imports sympy, plotly and the package
-ACTION_TIMEOUT = 60  # s: one computation and its round trip
+START_TIMEOUT = 180  # s: Voila starts a kernel that imports sympy, plotly and the package (slow under load)
+ACTION_TIMEOUT = 120  # s: one computation and its round trip (an upper bound: waits end as soon as the page is ready)
 
 if CHROMIUM is None or CHROMEDRIVER is None:
     pytest.skip(
@@ -104,37 +107,80 @@ def page(server, tmp_path_factory):
     driver.set_page_load_timeout(START_TIMEOUT)
     shots = tmp_path_factory.mktemp("screenshots")
     try:
-        driver.get(url)
-        try:
-            WebDriverWait(driver, START_TIMEOUT).until(
-                EC.presence_of_element_located((By.XPATH, "//button[contains(., 'find relations')]"))
-            )
-        except TimeoutException:
-            driver.save_screenshot(str(shots / "timeout.png"))
-            raise AssertionError(f"the explorer did not render; voila log: {log.read_text()[-2000:]}") from None
-        driver.shots = shots
+        driver.url, driver.log, driver.shots = url, log, shots
+        _open(driver, url)
         yield driver
     finally:
         driver.quit()
 
 
+def _open(driver, address: str) -> None:
+    """Load ``address`` and wait until the app has rendered and drawn its first field."""
+    driver.get(address)
+    try:
+        WebDriverWait(driver, START_TIMEOUT).until(
+            EC.presence_of_element_located((By.XPATH, "//button[contains(., 'find relations')]"))
+        )
+    except TimeoutException:
+        driver.save_screenshot(str(driver.shots / "timeout.png"))
+        raise AssertionError(f"the explorer did not render; voila log: {driver.log.read_text()[-2000:]}") from None
+
+
 def _click_tab(driver, title: str) -> None:
-    driver.find_element(By.XPATH, f"//*[contains(@class, 'lm-TabBar-tabLabel') and text()='{title}']").click()
+    locator = (By.XPATH, f"//*[contains(@class, 'lm-TabBar-tabLabel') and text()='{title}']")
+    WebDriverWait(driver, ACTION_TIMEOUT).until(EC.element_to_be_clickable(locator)).click()
+    WebDriverWait(driver, ACTION_TIMEOUT).until(
+        lambda d: d.find_element(By.CSS_SELECTOR, ".lm-TabBar-tab.lm-mod-current .lm-TabBar-tabLabel").text == title
+    )
+
+
+def _click_button(driver, label: str) -> None:
+    locator = (By.XPATH, f"//button[contains(., {label!r}) and not(@disabled)]")
+    WebDriverWait(driver, ACTION_TIMEOUT).until(EC.element_to_be_clickable(locator)).click()
+
+
+def _field(label: str) -> tuple[str, str]:
+    """The text input labelled ``label``."""
+    return By.XPATH, f"//div[contains(@class, 'widget-text')][.//label[normalize-space()={label!r}]]//input"
+
+
+def _type(driver, locator: tuple[str, str], text: str) -> None:
+    """Replace a visible text field's value and leave it (that syncs it to the kernel)."""
+    field = WebDriverWait(driver, ACTION_TIMEOUT).until(EC.visibility_of_element_located(locator))
+    field.clear()
+    field.send_keys(text, Keys.TAB)
+
+
+def _hash(driver) -> str:
+    return driver.execute_script("return decodeURIComponent(window.location.hash)")
+
+
+def _kernel_has(driver, *parts: str) -> None:
+    """Wait until the address shows ``parts``: the app writes every input it receives into the URL fragment.
+    Needed before a click: ipywidgets holds a field's new value back while the kernel is busy but sends a
+    click at once, so under load a click could otherwise reach the kernel before the value."""
+    WebDriverWait(driver, ACTION_TIMEOUT).until(lambda d: all(p in _hash(d) for p in parts))
 
 
 def _result_containing(driver, text: str) -> str:
-    """Wait for a visible result block containing ``text``; return its text."""
+    """Wait for a visible result block containing ``text`` (hidden tabs hold results too); return its text."""
     locator = (By.XPATH, f"//pre[contains(@class, 'hmoe-result') and contains(., {text!r})]")
+
+    def visible(d):
+        return next((e.text for e in d.find_elements(*locator) if e.is_displayed()), False)
+
     try:
-        return WebDriverWait(driver, ACTION_TIMEOUT).until(EC.visibility_of_element_located(locator)).text
+        return WebDriverWait(driver, ACTION_TIMEOUT).until(visible)
     except TimeoutException:
         shown = [e.text[:300] for e in driver.find_elements(By.CSS_SELECTOR, "pre.hmoe-result") if e.is_displayed()]
-        raise AssertionError(f"no result containing {text!r}; visible results: {shown}") from None
+        link = [e.text[:300] for e in driver.find_elements(By.CSS_SELECTOR, ".hmoe-permalink")]
+        raise AssertionError(f"no result containing {text!r}; visible results: {shown}; address {_hash(driver)!r}; "
+                             f"permalink line {link}") from None
 
 
 def test_explorer_renders_without_overflow(page):
     labels = page.find_elements(By.CSS_SELECTOR, ".lm-TabBar-tabLabel")
-    assert [e.text for e in labels] == ["Relations", "Curvature", "Gallery"]
+    assert [e.text for e in labels] == ["Relations", "Curvature", "Attention", "Gallery"]
     for label in labels:  # a cut title has more content than room
         assert page.execute_script("return arguments[0].scrollWidth <= arguments[0].clientWidth", label), label.text
     page.save_screenshot(str(page.shots / "relations.png"))
@@ -151,23 +197,22 @@ def test_typed_family_returns_its_relation(page):
     _click_tab(page, "Relations")
     typed = {"optional, e.g. exp(b*x)*(a*x + c)": "exp(b*x)*tanh(a*x + c)", "x": "x", "a, b, c": "a, b, c"}
     for placeholder, text in typed.items():
-        field = page.find_element(By.CSS_SELECTOR, f".hmoe-explorer input[placeholder='{placeholder}']")
-        field.clear()
-        field.send_keys(text, Keys.TAB)  # leaving the field syncs it
-    page.find_element(By.XPATH, "//button[contains(., 'find relations')]").click()
+        _type(page, (By.CSS_SELECTOR, f".hmoe-explorer input[placeholder='{placeholder}']"), text)
+    _kernel_has(page, "tab=relations", "function=exp(b*x)*tanh(a*x + c)", "inputs=x", "params=a, b, c")
+    _click_button(page, "find relations")
     result = _result_containing(page, "family   user")
     assert "interaction (PDE)  [proved] dF/da - d2F/db dc = 0" in result
     code = page.find_element(By.CSS_SELECTOR, ".hmoe-explorer textarea").get_attribute("value")
     assert "explore_family(function='exp(b*x)*tanh(a*x + c)', inputs='x', params='a, b, c')" in code
+    WebDriverWait(page, ACTION_TIMEOUT).until(lambda d: "tab=relations" in _hash(d) and "function=exp(b*x)*tanh(a*x + c)" in _hash(d))
     page.save_screenshot(str(page.shots / "relations-typed.png"))
 
 
 def test_curvature_field_draws_and_hovers(page):
     _click_tab(page, "Curvature")
-    constants = page.find_element(By.CSS_SELECTOR, ".hmoe-explorer input[placeholder^='constants and other coordinates']")
-    constants.clear()
-    constants.send_keys("R=3", Keys.TAB)
-    page.find_element(By.XPATH, "//button[contains(., 'apply')]").click()
+    _type(page, _field("constants"), "R=3")
+    _kernel_has(page, "tab=curvature", "sets=R=3")
+    _click_button(page, "apply")
     result = _result_containing(page, "min 0.111111   max 0.111111")
     assert "Gaussian curvature K of Y = [R*cos(u)*cos(v), R*cos(u)*sin(v), R*sin(u)] with R=3" in result
     title = WebDriverWait(page, ACTION_TIMEOUT).until(
@@ -176,21 +221,77 @@ def test_curvature_field_draws_and_hovers(page):
     heat_map = page.find_element(By.CSS_SELECTOR, ".hmoe-explorer .js-plotly-plot .heatmaplayer image")
     page.save_screenshot(str(page.shots / "curvature.png"))
     assert title.is_displayed() and heat_map.size["width"] > 300 and heat_map.size["height"] > 200, heat_map.size
-    ActionChains(page).move_to_element(heat_map).perform()
-    hover = WebDriverWait(page, ACTION_TIMEOUT).until(
-        EC.presence_of_element_located((By.CSS_SELECTOR, ".js-plotly-plot .hoverlayer .hovertext"))
-    )
-    assert "K = 0.111111" in hover.text and "u = " in hover.text and "v = " in hover.text
+    moves = iter(range(10**6))
+
+    def hovered(driver):
+        """Move the mouse over the map (a new point each poll: plotly may attach its handlers late) and
+        return the hover label once there is one."""
+        step = next(moves) % 7
+        ActionChains(driver).move_to_element_with_offset(heat_map, 10 * step - 30, 8 * step - 24).perform()
+        labels = driver.find_elements(By.CSS_SELECTOR, ".js-plotly-plot .hoverlayer .hovertext")
+        return labels[0].text if labels and labels[0].text else False
+
+    hover = WebDriverWait(page, ACTION_TIMEOUT, poll_frequency=0.5).until(hovered)
+    assert "K = 0.111111" in hover and "u = " in hover and "v = " in hover
     overflow = page.execute_script("return document.documentElement.scrollWidth - window.innerWidth")
     assert overflow <= 0, f"the curvature tab scrolls horizontally by {overflow} px"
+    WebDriverWait(page, ACTION_TIMEOUT).until(lambda d: "tab=curvature" in _hash(d) and "sets=R=3" in _hash(d))
+
+
+def test_a_reversed_range_is_one_red_line_and_the_old_map_goes(page):
+    _click_tab(page, "Curvature")
+    assert page.find_elements(By.CSS_SELECTOR, ".hmoe-explorer .js-plotly-plot")
+    _type(page, _field("ranges"), "u=2:-2, v=0:2*pi")
+    _kernel_has(page, "ranges=u=2:-2, v=0:2*pi")
+    _click_button(page, "apply")
+    error = _result_containing(page, "error: range of 'u' must have low < high, got 2:-2")
+    assert error.count("\n") == 0
+    WebDriverWait(page, ACTION_TIMEOUT).until(lambda d: not d.find_elements(By.CSS_SELECTOR, ".hmoe-explorer .js-plotly-plot"))
+    _type(page, _field("ranges"), "u=-1.2:1.2, v=0:2*pi")
+    _kernel_has(page, "ranges=u=-1.2:1.2, v=0:2*pi")
+    _click_button(page, "apply")
+    _result_containing(page, "min 0.111111   max 0.111111")
+
+
+def test_attention_tab_compares_gate_positions(page):
+    _click_tab(page, "Attention")
+    _click_button(page, "compare positions")
+    result = _result_containing(page, "strongly identifiable")
+    rows = {line.split()[0]: line.split()[1:] for line in result.splitlines()[1:8]}
+    assert rows["plain"][:5] == ["5", "13", "8", "5", "0"] and rows["G2"][:5] == ["6", "14", "6", "8", "2"]
+    WebDriverWait(page, ACTION_TIMEOUT).until(lambda d: "tab=attention&position=G2" in _hash(d))
 
 
 def test_gallery_example_loads_into_the_curvature_tab(page):
     _click_tab(page, "Gallery")
-    page.find_element(By.XPATH, "//div[contains(@class, 'widget-select')]//option[contains(., 'helicoid')]").click()
-    page.find_element(By.XPATH, "//button[contains(., 'load and run')]").click()
+    option = (By.XPATH, "//div[contains(@class, 'widget-select')]//option[contains(., 'helicoid')]")
+    WebDriverWait(page, ACTION_TIMEOUT).until(EC.element_to_be_clickable(option)).click()
+    _result_containing(page, "explore_curvature('[u*cos(v), u*sin(v), c*v]'")  # the kernel has the choice
+    _click_button(page, "load and run")
     result = _result_containing(page, "Y = [u*cos(v), u*sin(v), c*v] with c=3/2")  # 1.5 is kept exact
     assert "min -0.444444" in result  # K = -c^2/(c^2 + u^2)^2 is smallest at u = 0: -1/c^2
     selected = page.find_element(By.CSS_SELECTOR, ".lm-TabBar-tab.lm-mod-current .lm-TabBar-tabLabel")
     assert selected.text == "Curvature"
     page.save_screenshot(str(page.shots / "gallery-helicoid.png"))
+    WebDriverWait(page, ACTION_TIMEOUT).until(lambda d: "map=[u*cos(v), u*sin(v), c*v]" in _hash(d))
+
+
+def test_the_address_is_a_permalink_that_reproduces_the_view(page):
+    """Open the address the curvature tab wrote (a typed helicoid) in a fresh page, that is a new kernel: the
+    same tab, inputs and field come back."""
+    _click_tab(page, "Curvature")
+    _type(page, _field("map Y"), "[u*cos(v), u*sin(v), c*v]")
+    _type(page, _field("ranges"), "u=-2:2, v=0:1")
+    _type(page, _field("constants"), "c=5/2")
+    _kernel_has(page, "map=[u*cos(v), u*sin(v), c*v]", "ranges=u=-2:2, v=0:1", "sets=c=5/2")
+    _click_button(page, "apply")
+    _result_containing(page, "min -0.16")  # K = -c^2/(c^2 + u^2)^2 is -1/c^2 at u = 0
+    address = page.execute_script("return window.location.href")
+    page.get("about:blank")
+    _open(page, address)
+    result = _result_containing(page, "Y = [u*cos(v), u*sin(v), c*v] with c=5/2")
+    assert "min -0.16" in result
+    selected = page.find_element(By.CSS_SELECTOR, ".lm-TabBar-tab.lm-mod-current .lm-TabBar-tabLabel")
+    assert selected.text == "Curvature"
+    assert page.find_element(*_field("constants")).get_attribute("value") == "c=5/2"
+    page.save_screenshot(str(page.shots / "permalink.png"))

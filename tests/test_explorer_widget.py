@@ -315,6 +315,8 @@ def test_attention_tab_compares_the_gate_positions(app):
     assert set(table) == {"plain", "G1", "G1-headwise", "G2", "G3", "G4", "G5"}
     assert table["plain"][:5] == ["5", "13", "8", "5", "0"] and table["G2"][:5] == ["6", "14", "6", "8", "2"]
     assert "[proved] dF/dWg_1_1_1 - 7/5 d2F/dw_1_1 dWg_1_1_1 = 0" in att.result.value
+    rate = html.unescape(att.result.value).split("rate order (2 heads fitted to 1):", 1)[1]
+    assert "setting: attention/G2/N2/H2-H*1/hmoe" in rate and "verdict (proved): not identifiable under the atomwise D1" in rate
     assert _call(att.code.value) == ("explore_attention", ["G2"], {})
     assert attention_call("G1", heads=2, temperature=True).count("explore_attention('G1', heads=2, temperature=True)") == 1
     assert app.app.url.fragment == "tab=attention&position=G2&tokens=2&dim=1&heads=1&param=hmoe&temperature=0&order=2&seed=0"

@@ -30,3 +30,14 @@ def explore_attention(
         position, tokens, dim, heads, param=param, temperature=temperature, order=order, seed=seed,
         proof_budget_s=proof_budget_s,
     )
+
+
+def attention_rate_order(position: str = "plain", tokens: int = 2, heads: int = 1) -> Any:
+    """Rate order of the over-specified fit of entry (1, 1) (d = 1, hmoe parametrisation): ``heads + 1`` heads
+    fitted to ``heads`` true ones, D1 loss with atomwise exponents (:mod:`hmoe_theory.rate_orders`: an inverse
+    bound ``phi(eps) ~ eps^s`` near the truth gives the D1 rate ``n^(-1/(2s))``; ``phi = 0`` on a curve with
+    ``D1 > 0`` means no rate under that loss). ``.text()`` gives the verdict with its convention."""
+    from ..rate_orders import question, rate_order
+
+    model, k, label = question(attention=position, tokens=tokens, heads=heads + 1, true_heads=heads, param="hmoe")
+    return rate_order(model, k, "atomwise", name=label)

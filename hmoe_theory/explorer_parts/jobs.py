@@ -47,6 +47,8 @@ class Job:
         self.cancelled = False
         self._limit: time_limit | None = None
         self._lock = threading.Lock()
+        self._report = threading.Lock()  # a tick never runs during or after ``done``
+        self._reported = False
         self._finished = threading.Event()
 
     def start(self) -> Job:
@@ -101,6 +103,8 @@ class Job:
             self._limit = None
             if self.cancelled:
                 result, error = None, Cancelled(f"{self.what} cancelled after {self.elapsed:.1f} s")
+        with self._report:
+            self._reported = True
         try:
             self.done(result, error)
         finally:
@@ -108,4 +112,7 @@ class Job:
 
     def _ticks(self) -> None:
         while not self._finished.wait(TICK_S):
-            self.tick(self.elapsed)  # type: ignore[misc]
+            with self._report:
+                if self._reported:
+                    return
+                self.tick(self.elapsed)  # type: ignore[misc]

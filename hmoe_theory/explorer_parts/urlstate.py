@@ -4,7 +4,8 @@
 and whenever the user edits it (``hashchange``); the app applies it. ``fragment`` is set by the app after each
 computation and written to the address bar with ``history.replaceState`` (no reload, no history entry), so the
 address is always a permalink of the view. Inside JupyterLab or the classic notebook the address belongs to the
-notebook, so nothing is written there (the app shows the permalink as text instead).
+notebook (paths ``/lab``, ``/notebooks``, ``/doc``, ``/tree``), so nothing is written there (the app shows the
+permalink as text instead). Voila's page carries JupyterLab's classes too, so the test is on the path.
 """
 
 from __future__ import annotations
@@ -12,9 +13,9 @@ from __future__ import annotations
 import anywidget
 import traitlets
 
-ESM = """
-function inNotebook() {
-  return document.querySelector('.jp-LabShell, .jp-NotebookPanel, #notebook-container') !== null;
+ESM = r"""
+function inNotebook() {  // JupyterLab, Notebook 7 and the classic notebook own the address; Voila does not
+  return /\/(lab|notebooks|doc|tree|edit)(\/|$)/.test(window.location.pathname);
 }
 export default {
   render({ model, el }) {

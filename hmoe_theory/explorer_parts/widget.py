@@ -10,7 +10,8 @@
   field (:func:`.curvature.explore_curvature`); the plotly heat map shows it (hover: coordinates and value;
   click: the value at that grid point, copied below the map).
 * **Attention** -- one attention entry with a gate at each position (plain, G1 .. G5): the relations of every
-  position side by side and the full list for the chosen one (:func:`.attention.explore_attention`).
+  position side by side, the full list for the chosen one (:func:`.attention.explore_attention`) and the rate
+  order of its over-specified fit (:func:`.attention.attention_rate_order`).
 * **Gallery** -- the papers' examples (:mod:`.gallery`), loaded into the other tabs.
 
 The computing tabs show their result in a monospace block, the equivalent Python call in a text area
@@ -194,6 +195,8 @@ class RelationsTab:
         self.code = _code_area(w)
         self.export = w.HTML()
         self.on_run: Callable[[Any], None] = lambda _tab: None
+        self.link_controls = (self.gate, self.expert, self.mode, self.dimension, self.order, self.seed, self.point, self.function,
+                        self.inputs, self.params, self.positive)
         self.button.on_click(self.run)
         self.view = w.VBox(
             [
@@ -303,6 +306,7 @@ class CurvatureTab:
         self.on_run: Callable[[Any], None] = lambda _tab: None
         self._controls: dict[str, Any] = {}
         self._texts: dict[str, str] = {}  # each slider's text in the ranges / constants field
+        self.link_controls = (self.map, self.coords, self.ranges, self.sets, self.sigma, self.resolution)
         self.button.on_click(self.apply)
         self.export_button.on_click(self.prepare_downloads)
         self.resolution.observe(self.redraw, names="value")
@@ -476,6 +480,7 @@ class AttentionTab:
         self.result = w.HTML(result_html("press 'compare positions'"))
         self.code = _code_area(w)
         self.on_run: Callable[[Any], None] = lambda _tab: None
+        self.link_controls = (self.position, self.tokens, self.dim, self.heads, self.param, self.temperature, self.order, self.seed)
         self.button.on_click(self.run)
         self.view = w.VBox(
             [
@@ -512,21 +517,32 @@ class AttentionTab:
 
     def run(self, _button: Any = None) -> None:
         from ..attention.families import POSITIONS
-        from .attention import explore_attention
+        from .attention import attention_rate_order, explore_attention
 
         arguments = self.arguments()
         self.code.value = attention_call(**arguments)
         self.on_run(self)
         self.result.value = result_html("computing ...")
         chosen = arguments.pop("position")
-        self.progress.start(lambda: (chosen, {p: explore_attention(p, **arguments) for p in POSITIONS}), self.show)
+
+        def compute() -> tuple[str, dict[str, Any], Any]:
+            reports = {p: explore_attention(p, **arguments) for p in POSITIONS}
+            if arguments["dim"] != 1 or arguments["param"] != "hmoe":
+                return chosen, reports, "rate order: computed for d = 1 and the hmoe parametrisation only"
+            try:
+                order = attention_rate_order(chosen, arguments["tokens"], arguments["heads"])
+            except HmoeError as exc:
+                return chosen, reports, f"rate order: {exc}"
+            return chosen, reports, f"rate order ({arguments['heads'] + 1} heads fitted to {arguments['heads']}):\n{order.text()}"
+
+        self.progress.start(compute, self.show)
 
     def show(self, outcome: Any, error: HmoeError | None) -> None:
         """A table over the positions, then the relations of the chosen one (or the one-line error)."""
         if error is not None:
             self.result.value = result_html(f"error: {error}", error=True)
             return
-        chosen, reports = outcome
+        chosen, reports, rate = outcome
         header = ("position", "params", "relations", "constant", "theta-dep.", "with gate", "strongly identifiable")
         rows = [header] + [
             (p, str(r["params"]), str(r["relations"]), str(r["constant"]), str(r["theta_dependent"]), str(r["with_gate"]),
@@ -535,7 +551,7 @@ class AttentionTab:
         ]
         widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
         table = "\n".join("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip() for row in rows)
-        self.result.value = result_html(f"{table}\n\n{reports[chosen]}")
+        self.result.value = result_html(f"{table}\n\n{reports[chosen]}\n\n{rate}")
 
 
 def _bounded(values: dict[str, str], key: str, default: int, control: Any) -> int:
@@ -564,8 +580,10 @@ class App:
         self.url = UrlFragment()
         self.link = w.HTML()
         self.link.add_class("hmoe-permalink")
-        for tab in self.computing:
+        for tab in self.computing:  # the address follows every input (and so shows that the kernel has it)
             tab.on_run = self.publish
+            for control in tab.link_controls:
+                control.observe(lambda _change, tab=tab: self.publish(tab), names="value")
         self.choice.observe(self.describe, names="value")
         self.load_button.on_click(self.run_example)
         self.url.observe(lambda change: self.open(change["new"]), names="page")
