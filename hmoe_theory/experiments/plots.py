@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..estimation.rates import N_BOOT, ContrastResult, RateResult, reference_line
+from ..estimation.rates import MIN_CONVERGED_SHARE, N_BOOT, ContrastResult, RateResult, reference_line
 from .spec import SweepError
 from .store import FitRecord, ResultStore
 from .summary import Contrast, rate_metric_names, summarise
@@ -71,7 +71,7 @@ def _rate_panel(ax, r: RateResult) -> None:
     sizes, mean = np.array(r.sizes, dtype=float), np.array(r.mean_loss)
     band = np.array(r.band, dtype=float)
     shown = np.isfinite(mean) & (mean > 0)
-    flag = "" if r.counts else f" (does not count: {100 * r.used_share:.0f} % usable)"
+    flag = "" if r.counts else f" (does not count: {100 * r.used_share:.1f} % usable < {100 * MIN_CONVERGED_SHARE:g} %)"
     ax.set_title(r.metric + flag, fontsize="medium")
     if not shown.any():  # nothing to draw on a log scale: say so instead of failing
         ax.text(0.5, 0.5, "no usable value", ha="center", va="center", transform=ax.transAxes)
