@@ -34,6 +34,7 @@ import io
 from typing import Any
 
 import math
+import threading
 from collections.abc import Callable
 
 from ..errors import HmoeError, ModelError
@@ -131,6 +132,7 @@ class Progress:
         self.view = w.HBox([self.limit, self.cancel_button, self.bar, self.label],
                            layout=w.Layout(width="auto", flex_flow="row wrap", align_items="center"))
         self.job: Job | None = None
+        self._shown = threading.Lock()  # one outcome shown at a time; a newer job cannot start mid-show
         self.cancel_button.on_click(lambda _button: self.cancel())
 
     def start(self, compute: Callable[[], Any], show: Callable[[Any, HmoeError | None], None]) -> Job:
@@ -147,15 +149,17 @@ class Progress:
                 self.label.value = f"computing ... {elapsed:.0f} s of {seconds} s"
 
         def done(result: Any, error: HmoeError | None) -> None:
-            if self.job is not job:  # superseded by a newer request: its outcome is not shown
-                return
-            self.cancel_button.disabled = True
-            self.bar.value, self.bar.bar_style = self.bar.max, "success" if error is None else "danger"
-            self.label.value = f"{'done' if error is None else 'stopped'} after {job.elapsed:.1f} s"
-            show(result, error)
+            with self._shown:  # check and show at once: an older outcome cannot overwrite a newer one
+                if self.job is not job:  # superseded by a newer request: its outcome is not shown
+                    return
+                self.cancel_button.disabled = True
+                self.bar.value, self.bar.bar_style = self.bar.max, "success" if error is None else "danger"
+                self.label.value = f"{'done' if error is None else 'stopped'} after {job.elapsed:.1f} s"
+                show(result, error)
 
         job = Job(compute, done, seconds=seconds, what=self.what, tick=tick)
-        self.job = job
+        with self._shown:
+            self.job = job
         return job.start()
 
     def cancel(self) -> None:
