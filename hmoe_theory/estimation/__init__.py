@@ -3,11 +3,12 @@
 * :mod:`.kernels` / :mod:`.model` -- the hand-written Newton system of softmax regression mixtures, the fast path
   registered on :class:`hmoe_theory.families.Mixture` (the default is :mod:`hmoe_theory.newton_system`).
 * :mod:`.least_squares` -- :func:`fit_least_squares`, the one fit of every regression model: saddle-free damped
-  Newton in the box with a verified status per fit.
+  Newton in the box with a verified status per fit, variable projection for parameters that enter linearly.
 * :mod:`.em` -- :class:`GaussianMoEEM` (vectorised EM, Newton/IRLS gate M-step, features from the families).
 * :mod:`.voronoi` / :mod:`.exponents` -- Voronoi losses; the literature's and the derived exponents.
-* :mod:`.setting` / :mod:`.catalogue` -- settings as data (TOML schema) and the named catalogue.
-* :mod:`.replicate` -- one nested, paired replicate path (:func:`run_path`, the experiments' contract).
+* :mod:`.setting` / :mod:`.catalogue` / :mod:`.attention_replicate` -- settings as data (one TOML schema for
+  mixtures and attention entries, with the sampling protocol) and the named catalogues.
+* :mod:`.replicate` -- the one replicate function of every setting (:func:`run_path`, the experiments' contract).
 * :mod:`.rates` -- slopes of the mean-loss curve (OLS, Theil-Sen) with replicate-bootstrap CIs, paired
   contrasts, power law vs 1/log n where the design separates them.
 * :mod:`.metrics` -- fit statuses and metric names.
@@ -19,7 +20,7 @@ from .model import SoftmaxMoE
 from .rates import ContrastResult, DecayTest, LineFit, RateResult, ReplicateGrid, analyse_rate, paired_contrast
 from .catalogue import CONTRASTS, DEFAULT_SETTINGS, SETTINGS, get_setting
 from .replicate import run_path
-from .setting import Setting, load_setting_file, setting_from_mapping
+from .setting import AttentionEntry, Protocol, Setting, load_setting_file, setting_from_mapping
 from .voronoi import VORONOI_PRESETS, Atoms, VoronoiExponents, VoronoiLoss, align_translation, voronoi_cells, voronoi_loss
 
 __all__ = [
@@ -28,9 +29,11 @@ __all__ = [
     "run_path",
     "setting_from_mapping",
     "DEFAULT_SETTINGS",
-        "SETTINGS",
+    "SETTINGS",
     "VORONOI_PRESETS",
     "Atoms",
+    "AttentionEntry",
+    "Protocol",
     "GaussianMoEEM",
     "GaussianMoEParams",
     "LeastSquaresMoE",

@@ -264,8 +264,9 @@ def fit_least_squares(
     the returned point, never recomputed).
 
     ``projection`` (models with ``linear_indices``, e.g. experts linear in their parameters): variable
-    projection first (:func:`variable_projection`), then the full problem from its point; ``iterations``
-    counts the Newton systems of both stages.
+    projection first (:func:`variable_projection`), then the full problem from its point; the two stages share
+    the budget of ``max_iter`` Newton systems (the full stage gets at least one, to verify) and ``iterations``
+    counts both.
     """
     mask = model.free_mask
     theta = model.pin(np.asarray(start, dtype=float))
@@ -300,8 +301,8 @@ def fit_least_squares(
         return last[1]
 
     with np.errstate(all="ignore"):
-        result = damped_newton(residual, system, theta[free], bound=bound, max_iter=max_iter, reference_rr=reference,
-                               stall_window=STALL_WINDOW)
+        result = damped_newton(residual, system, theta[free], bound=bound, max_iter=max(max_iter - projected, 1),
+                               reference_rr=reference, stall_window=STALL_WINDOW)
         same = last[0] is not None and np.array_equal(last[0], result.x)
         r, _, g, _ = last[1] if same else system(result.x)
         loss = 0.5 * float(r @ r) / n

@@ -60,7 +60,10 @@ EM_TOL = 1e-8  # on the mean log-likelihood gain per iteration
 COLD_CHECK_REPS = 2
 COLD_CHECK_EVERY = 5
 OFF = ("diverged", "failed")  # a warm fit with this status is refitted from a fresh near-truth start
-PROJECTION = True  # variable projection for experts linear in their parameters (least_squares.fit_least_squares)
+#: variable projection (least_squares.fit_least_squares) for over-specified fits of experts linear in their
+#: parameters. Exact fits converge in a few full Newton steps from their warm starts, where the projection's
+#: two stages cost 1.2-2.6x the CPU for the same 40/40 verified fits (benchmarks/bench_rates_v3.py)
+PROJECTION = True
 #: every setting :func:`run_path` knows by name: the mixture catalogue and the attention catalogue
 SETTINGS: dict[str, Setting] = {**MIXTURES, **attention_replicate.SETTINGS}
 
@@ -284,7 +287,8 @@ def _fit(setting: Setting, X: Array, y: Array, start: Array) -> _Fit:
         sizes = setting.fit_model.sizes
         em.fit(X, y, init=GaussianMoEParams.from_flat(start, setting.k, setting.d, sizes))
         return _Fit(em.theta_, em.status_, em.n_iter_, -em.log_likelihood_, float("nan"))
-    fit = fit_least_squares(setting.fit_model, X, y, start, bound=BOUND, max_iter=MAX_ITER, projection=PROJECTION)
+    fit = fit_least_squares(setting.fit_model, X, y, start, bound=BOUND, max_iter=MAX_ITER,
+                            projection=PROJECTION and setting.over_specified)
     return _Fit(fit.theta, fit.status, fit.iterations, fit.loss, fit.grad_norm)
 
 
