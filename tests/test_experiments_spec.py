@@ -158,6 +158,7 @@ def test_protocol_fields_and_n_dependent_truths():
         ({"protocol": 3}, "protocol: expected a .protocol. table"),
         ({"truth": [{"weight": "1 - n", "b": 1.0, "a": 2.0, "alpha": 0.5}]}, r"truth\[1\].weight: .* not a finite positive"),
         ({"truth": [{"weight": 1.0, "b": "log(m)", "a": 2.0, "alpha": 0.5}]}, r"truth\[1\].b: "),
+        ({"truth": [{"weight": "2.0", "b": 1.0, "a": 2.0, "alpha": 0.5}]}, r"truth\[1\].weight: expected a finite number"),
     ],
 )
 def test_bad_protocol_and_truth_fields_name_the_field(change, message):

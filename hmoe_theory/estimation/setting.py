@@ -431,19 +431,21 @@ def _choice(raw: Mapping, key: str, choices: tuple[str, ...], default: str, fiel
 
 
 def _truth_entry(value: object, field: str, positive: bool) -> float | sp.Expr:
-    """A TOML number, or an expression in n (safe parser) that is finite (and > 0 if ``positive``) for
-    n = 1, 10, ..., 1e8."""
+    """A TOML number, or a text expression in n (safe parser) that is finite (and > 0 if ``positive``) for
+    n = 1, 10, ..., 1e8; text without n is refused (constants are TOML numbers)."""
     if not isinstance(value, str):
         return _number(value, field, positive)
     try:
         expr = parse_expression(value, [N])
     except HmoeError as exc:
         raise SpecError(f"{field}: {exc}") from None
+    if not expr.has(N):  # a constant is a TOML number, never text
+        return _number(value, field, positive)
     for n in (10**e for e in range(9)):
         probe = complex(sp.N(expr.subs(N, n)))
         if probe.imag != 0 or not math.isfinite(probe.real) or (positive and not probe.real > 0):
             raise SpecError(f"{field}: {value!r} is not a finite{' positive' if positive else ''} real at n = {n}")
-    return expr if expr.has(N) else float(expr)
+    return expr
 
 
 def _protocol(raw: object, attention: bool, d: int) -> Protocol:
