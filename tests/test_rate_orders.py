@@ -15,6 +15,7 @@ from hmoe_theory.rate_orders import rate_order, resolve
 from hmoe_theory.rate_orders.certificates import certify_family
 from hmoe_theory.rate_orders.coordinates import Coordinates
 from hmoe_theory.rate_orders.degeneracy import merge_scan
+from hmoe_theory.rate_orders.lower_bound import certify_lower_bound, scope_reason
 from hmoe_theory.rate_orders.models import gaussian_mixture
 from hmoe_theory.rate_orders.seeds import at_level, level, seeds
 
@@ -35,7 +36,10 @@ def test_published_orders_of_gaussian_mixtures(name, expected, tolerance):
     result = rate_order(model, k, "atomwise", GRID)
     assert result.identifiable
     assert result.exponent is not None and abs(result.exponent - expected) <= tolerance, result.text()
-    assert result.status == "certified"  # the explicit family's enclosures decay at the same order
+    # the explicit family's enclosures decay at the same order (certified); s = 2 is also achieved: {N, N', N''}
+    # at the true atom are independent (proved), while s = 4, 6 are outside the independence route (Taylor order 2)
+    assert result.status == ("proved" if expected == 2.0 else "certified")
+    assert result.lower_bound["proved"] is (expected == 2.0)
     slopes = [lo for lo, hi in result.certificate["slope_bounds"]]
     assert all(abs(s - expected) <= 0.1 for s in slopes[-2:])
     assert result.convention["loss"] == "atomwise" and result.convention["model"] == "density"
@@ -135,3 +139,31 @@ def test_over_specified_attention_heads_merge_exactly(param):
 def test_attention_with_a_gate_shared_by_heads_is_refused(capsys):
     assert main(["inverse-bound", "--attention", "G5", "--heads", "2"]) == 2
     assert "not split evenly by head" in capsys.readouterr().err
+
+
+def test_exact_fit_rate_is_proved_by_both_halves():
+    model, k = resolve("d1/softmax-linear/linear/exact")
+    result = rate_order(model, k, "atomwise", GRID)
+    assert (result.status, result.exponent) == ("proved", 1.0), result.text()
+    assert result.lower_bound["proved"] and result.lower_bound["order"] == 1
+    # pinned atom: expert derivatives only (a, alpha); the other atom: mass + beta, a, alpha
+    assert [c["size"] for c in result.lower_bound["certificates"]] == [6]
+    assert "n^-1/2" in result.verdict and "independence certificate" in result.verdict
+
+
+def test_independence_route_separates_the_gates_of_tanh_experts():
+    monomial, _ = resolve("d1/quadratic-monomial/ridge-tanh/over")
+    proved = certify_lower_bound(monomial, 3, "atomwise", 2, [0, 1])
+    assert proved["proved"] and [c["size"] for c in proved["certificates"]] == [15, 15]
+    # softmax-linear gate: d/da (e^{beta x} tanh(a x + alpha)) = d2/dbeta dalpha of it, a true order-2 relation
+    linear_gate, _ = resolve("d1/softmax-linear/ridge-tanh/over")
+    assert not certify_lower_bound(linear_gate, 3, "atomwise", 2, [1])["proved"]
+
+
+def test_independence_route_states_its_scope():
+    model, _ = resolve("d1/quadratic-monomial/ridge-tanh/over")
+    assert "merged" in scope_reason(model, 3, "merged", 2)
+    assert "exact fits" in scope_reason(model, 3, "atomwise", 1)
+    assert "s = 4" in scope_reason(model, 3, "atomwise", 4)
+    linear, _ = resolve("d1/softmax-linear/linear/over")
+    assert scope_reason(linear, 3, "atomwise", 2) is None

@@ -9,7 +9,10 @@ identifiable). Steps, for every way of giving the k - k* extra atoms to the true
 2. continuation search (:mod:`.search`) from the seeds of :mod:`.seeds` over the eps grid;
 3. per configuration the lowest stable branch's exponent (:mod:`.exponents`); the slowest configuration (largest
    exponent) is reported;
-4. certificates (:mod:`.certificates`) along the best exact seed family at the grid's eps <= 1e-2.
+4. certificates (:mod:`.certificates`) along the best exact seed family at the grid's eps <= 1e-2: phi <= C eps^s
+   (the rate is no faster; status certified);
+5. for s = 1 or 2 under the atom-wise D1, the independence route (:mod:`.lower_bound`): phi >= C eps^s near G*
+   (the rate is achieved). Both halves give status proved; the lower half alone leaves the order supported.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from ..estimation.voronoi import D1_CONVENTIONS
 from .certificates import certify_family, covered
 from .coordinates import Coordinates
 from .degeneracy import merge_scan, scale_scan
+from .lower_bound import certify_lower_bound
 from .exponents import ASYMPTOTIC_EPS, local_slopes, parameter_exponents, stable_exponent
 from .models import RateModel
 from .result import SUPPORTED, RateOrder
@@ -95,15 +99,16 @@ def rate_order(
         for scan in (merge_scan(model, sizes, loss), scale_scan(model, sizes, loss)):
             if scan.not_identifiable:
                 return _not_identifiable(model, sizes, loss, grid, scan, convention, label)
-    summaries, best = [], None
+    summaries, best, pinned = [], None, []
     for sizes in configs:
         coords = Coordinates(model, sizes, loss, BOX)
+        pinned.append(coords.pinned_cell)
         branches = search_configuration(coords, grid, seed)
         summary = _summarise(coords, branches)
         summaries.append(summary["public"])
         if best is None or _slower(summary, best):
             best = summary
-    return _verdict(model, k, loss, grid, best, summaries, convention, label, certify, notes)
+    return _verdict(model, k, loss, grid, best, summaries, convention, label, certify, notes, pinned)
 
 
 def _branch_columns(branch: Branch) -> tuple[list[float], list[float], list[float]]:
@@ -140,7 +145,7 @@ def _slower(a: dict, b: dict) -> bool:
     return a["chosen"].points[-1].phi_check < b["chosen"].points[-1].phi_check
 
 
-def _verdict(model, k, loss, grid, best, summaries, convention, label, certify, notes) -> RateOrder:
+def _verdict(model, k, loss, grid, best, summaries, convention, label, certify, notes, pinned) -> RateOrder:
     coords, chosen, exponent = best["coords"], best["chosen"], best["exponent"]
     eps, d1, phi = _branch_columns(chosen)
     slopes = [None, *local_slopes(d1, phi)]
@@ -162,16 +167,51 @@ def _verdict(model, k, loss, grid, best, summaries, convention, label, certify, 
     certificate, status = None, SUPPORTED
     if certify and not vanishing:
         certificate, status = _certificate(coords, best["branches"], chosen, exponent, table, notes)
+    lower = None
+    if certify and exponent is not None and not vanishing:
+        lower = _lower_bound(model, k, loss, exponent, [p for p in pinned if p is not None], notes)
+    achieved = lower is not None and lower["proved"]
     rate = ("phi = 0 numerically: not identifiable (numerical evidence)" if vanishing else "undetermined"
             if exponent is None else f"phi(eps) ~ eps^{exponent:.2f}, D1 rate n^-1/{2 * exponent:.2f}")
-    claim = ("no faster than that rate (rigorous enclosures along an explicit family); achieved: numerical minimum"
-             if status == Status.CERTIFIED.value else "numerical minimum over the seeds and continuation")
+    if achieved:
+        rate = f"phi(eps) ~ eps^{lower['order']}, D1 rate n^-1/{2 * lower['order']}"
+    if achieved and status == Status.CERTIFIED.value:
+        status = Status.PROVED.value
+        claim = ("achieved: phi >= C eps^s near G* proved by an independence certificate; no faster: rigorous "
+                 "enclosures along an explicit family")
+    elif achieved:
+        claim = ("achieved: phi >= C eps^s near G* proved by an independence certificate; no faster: numerical "
+                 "minimum only (no certified family)")
+    elif status == Status.CERTIFIED.value:
+        claim = ("no faster than that rate (rigorous enclosures along an explicit family); achieved: numerical "
+                 f"minimum ({_why_not(lower)})")
+    else:
+        claim = f"numerical minimum over the seeds and continuation ({_why_not(lower)})"
     verdict = f"{rate} for the slowest cells {list(coords.sizes)} under the {loss} D1 ({claim})"
     if exponent is None and not vanishing:
         notes.append("no branch had three consecutive local slopes within +-0.1 at eps <= 1e-2")
     return RateOrder(label, None if exponent is None else round(exponent, 3), not vanishing, status, verdict, convention,
                      {"sizes": list(coords.sizes), "branch": chosen.seed.name, "members": [list(map(int, m)) for m in coords.members]},
-                     table, minimiser, summaries, None, certificate, notes)
+                     table, minimiser, summaries, None, certificate, notes, lower)
+
+
+def _lower_bound(model, k, loss, exponent, pinned, notes) -> dict | None:
+    """The independence route at the integer order nearest the search's exponent (within 0.1), else None."""
+    order = round(exponent)
+    if abs(exponent - order) > 0.1:
+        notes.append(f"rate achieved not attempted: s = {exponent:.2f} is not within 0.1 of an integer")
+        return None
+    try:
+        return certify_lower_bound(model, k, loss, order, pinned)
+    except HmoeError as exc:
+        notes.append(f"independence certificate failed: {exc}")
+        return None
+
+
+def _why_not(lower: dict | None) -> str:
+    if lower is None:
+        return "no independence certificate attempted"
+    return f"rate achieved {lower['statement']}"
 
 
 def _certificate(coords, branches, chosen, exponent, table, notes):

@@ -73,6 +73,7 @@ class RateModel:
     simplex: bool = False
     d: int = 1
     translation: bool = True  # softmax gates across atoms: scores defined up to a common shift (pin one atom)
+    gate_factor: Callable[[], sp.Expr] | None = None  # softmax models: g = exp(s(x; beta)), F = g E (or g N)
 
     @property
     def k_true(self) -> int:
@@ -163,6 +164,7 @@ def from_setting(setting: Setting, model: str = "regression") -> RateModel:
         builder=_mixture_builder(setting, model),
         single_atom=lambda: gate_expert(setting.gate, setting.expert, setting.d, model),
         d=setting.d,
+        gate_factor=lambda: setting.gate.factor(x)[0],
     )
 
 

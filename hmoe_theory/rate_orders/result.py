@@ -3,7 +3,8 @@
 Statuses follow the project's ledger vocabulary (:class:`hmoe_theory.certify.Status`) plus one string:
 
 * ``"proved"`` -- phi = 0 identically on an explicit family with D1 > 0 (sympy identity): the loss is not
-  identifiable (``exponent`` is null);
+  identifiable (``exponent`` is null); or both halves of phi ~ eps^s: phi <= C eps^s certified along an explicit
+  family and phi >= C eps^s near G* proved by an independence certificate (``lower_bound``; s = 1, 2);
 * ``"certified"`` -- rigorous enclosures along an explicit family bound phi <= C eps^s at >= 3 eps
   ("no faster than n^-1/(2s)" at those eps) and the search's order agrees;
 * ``"supported"`` -- a numerical minimum only (a search bounds phi from above; the rate achieved is never
@@ -36,13 +37,15 @@ class RateOrder:
     degeneracy: dict | None = None
     certificate: dict | None = None
     notes: list[str] = field(default_factory=list)
+    lower_bound: dict | None = None
 
     def to_dict(self) -> dict:
         return finite_or_none({
             "setting": self.setting, "exponent": self.exponent, "identifiable": self.identifiable,
             "status": self.status, "verdict": self.verdict, "convention": self.convention, "cells": self.cells,
             "table": self.table, "minimiser": self.minimiser, "configurations": self.configurations,
-            "degeneracy": self.degeneracy, "certificate": self.certificate, "notes": self.notes,
+            "degeneracy": self.degeneracy, "certificate": self.certificate, "lower_bound": self.lower_bound,
+            "notes": self.notes,
         })
 
     def to_json(self) -> str:
@@ -68,6 +71,8 @@ class RateOrder:
         if self.minimiser:
             shown = ", ".join(f"{k}: {'-' if v is None else v}" for k, v in self.minimiser.items())
             lines.append(f"minimiser exponents d log|dtheta| / d log D1: {shown}")
+        if self.lower_bound is not None:
+            lines.append(f"rate achieved (phi >= C eps^{self.lower_bound['order']}): {self.lower_bound['statement']}")
         lines += [f"note: {n}" for n in self.notes]
         return "\n".join(lines)
 

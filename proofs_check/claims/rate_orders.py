@@ -6,7 +6,10 @@ of f_G* and the inverse bound ||f_G - f_G*|| >= C D1^s); phi = 0 on a curve with
 that loss. Statuses (strict): *proved* -- a sympy identity (phi = 0) or exact reasoning on proved parts;
 *certified* -- ball-arithmetic enclosures along an explicit family with exact rational parameters (phi <= C eps^s at
 the enclosed eps: "no faster than n^-1/(2s)"); a search minimum only *supports* a rate achieved, so a comparison
-that needs one is ``inconclusive`` here and its summary gives the supported orders.
+that needs one is ``inconclusive`` here and its summary gives the supported orders -- unless the engine's
+independence route proves phi >= C eps^s (s = 1, 2, atom-wise D1; :mod:`hmoe_theory.rate_orders.lower_bound`):
+a comparison "A faster than B" is then decided when A's rate achieved is proved and B's slowness is certified or
+proved.
 
 Common hypotheses: least-squares regression f_G(x) = sum_i softmax_i(s_i(x) + log w_i) E_i(x), d = 1,
 X ~ Uniform[-1, 1], k* = 2 true atoms (weights 3/2 and 1; gate and expert truths of ``hmoe inverse-bound
@@ -161,7 +164,8 @@ def monomial_vs_polynomial_merged() -> Verdict:
         return Verdict(Status.INCONCLUSIVE, f"no stable order: {found}")
     if mono.exponent < poly.exponent - 1:
         return Verdict(Status.INCONCLUSIVE, "supported, not proved: the polynomial gate's slowness is certified but "
-                       f"the monomial gate's rate achieved is a numerical minimum: {found}")
+                       "the monomial gate's rate achieved is a numerical minimum (the independence route covers the "
+                       f"atom-wise D1 only; linear experts have d2F/da2 = 0 at any order): {found}")
     return Verdict(Status.INCONCLUSIVE, f"the search does not separate the orders: {found}")
 
 
@@ -184,8 +188,39 @@ def tanh_vs_linear_atomwise() -> Verdict:
                                                                                       "atomwise")
     found = f"{_shown(tanh)}; {_shown(linear)}"
     if linear.status == Status.PROVED.value and not linear.identifiable and tanh.exponent is not None:
+        if tanh.status == Status.PROVED.value:
+            return Verdict(Status.PROVED, f"tanh experts: rate achieved and no faster, both proved; linear experts: "
+                           f"no rate (sympy identity): {found}")
+        why = tanh.lower_bound["statement"] if tanh.lower_bound else "no independence certificate attempted"
         return Verdict(Status.INCONCLUSIVE, "supported, not proved: linear experts have no rate (proved), tanh "
-                       f"experts a numerical order s = {tanh.exponent:.2f} (its rate achieved is not proved): {found}")
+                       f"experts a numerical order s = {tanh.exponent:.2f}; its rate achieved is not proved ({why}; "
+                       "the softmax-linear gate and the tanh expert interact: d/da F = d2/dbeta dalpha F): "
+                       f"{found}")
+    return Verdict(Status.INCONCLUSIVE, found)
+
+
+@claim(
+    id="rate-orders.tanh-vs-linear.monomial-gate.atomwise",
+    title="tanh vs linear experts under the quadratic monomial gate, atom-wise D1: n^-1/4 (proved) vs no rate",
+    statement="Under the atom-wise D1, with the quadratic monomial gate and one true atom over-fitted by two, tanh "
+    "experts are estimated faster than linear experts",
+    hypotheses=(*HYPOTHESES, "convention: atomwise D1; gate exp(A x^2 + c)"),
+    source=SOURCE_EXPERTS,
+    paper="arXiv:2410.11222",
+    paper_version="v3",
+    expected=Status.PROVED,
+    depends_on=("rate-orders.linear-experts.atomwise-not-identifiable",),
+    time_limit_s=60.0,
+)
+def tanh_vs_linear_monomial_atomwise() -> Verdict:
+    tanh, linear = (_order(f"d1/quadratic-monomial/{e}/over", "atomwise") for e in ("ridge-tanh", "linear"))
+    found = f"{_shown(tanh)}; {_shown(linear)}"
+    if (linear.status == Status.PROVED.value and not linear.identifiable and tanh.status == Status.PROVED.value
+            and tanh.exponent is not None):
+        return Verdict(Status.PROVED, "tanh experts: phi ~ eps^2 near G* (phi >= C eps^2 by an independence "
+                       "certificate of the order-2 derivatives of K = F - g f*, phi <= C eps^2 by enclosures along an "
+                       "explicit family): D1 rate n^-1/4; linear experts: phi = 0 on an explicit curve with D1 > 0 "
+                       f"(sympy identity), no rate: {found}", evidence={"lower_bound": tanh.lower_bound})
     return Verdict(Status.INCONCLUSIVE, found)
 
 
