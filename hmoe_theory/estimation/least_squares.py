@@ -36,9 +36,10 @@ status is then *verified* at the returned point:
 
 Experts linear in their coefficients enter f linearly given the gate: :func:`fit_least_squares` first solves
 them exactly by least squares and runs Newton on the gate parameters alone (:func:`variable_projection`),
-then polishes and verifies on the full problem. Measured (benchmarks/bench_rates_solvers.py, over-specified
-paths, 2 reps x 20 sizes): 24/40 verified fits vs 9/40 at equal CPU (softmax-linear x linear), 104/120 vs
-83/120 (quadratic-monomial x linear).
+then polishes and verifies on the full problem, both stages within one budget. Measured
+(benchmarks/bench_rates_v3.py, over-specified linear experts, replicates 2-3 x 20 sizes 1e3..1e5, verified
+headline fits with / without projection): softmax-linear 25/40 vs 9/40 at 0.99x the CPU, quadratic-polynomial
+35/40 vs 34/40 at 0.59x, quadratic-monomial 27/40 vs 33/40 at 0.91x (worse there: not a uniform gain).
 
 A fit that cannot pass the KKT test is stopped instead of running to the cap: ``stalled`` when over
 ``STALL_WINDOW`` Newton systems the loss stayed flat (relative drop < ``STALL_DROP``) with the cosine above
