@@ -226,27 +226,28 @@ def _setting_convention(setting: Setting) -> Convention:
     return Convention(model, _LOSSES[setting.voronoi], parametrisation, control, _LINEAR_MERGE if control else "", twin)
 
 
-def _attention_convention(name: str) -> Convention | None:
-    from .attention_replicate import SETTINGS as ATTENTION
-
-    setting = ATTENTION.get(name)
-    if setting is None:
-        return None
-    return Convention(
-        f"{setting.description}; least squares",
-        "D1 over the value experts: weight = head mass, exponent 1 in exact cells, 2 in over-fitted cells",
-        "hmoe free atoms, gauge w_hl = 1", setting.over, _HEAD_MERGE if setting.over else "",
-        "")
+def _attention_convention(setting: Setting) -> Convention:
+    entry = setting.attention
+    free_atoms = entry.parametrisation == "hmoe"
+    control = free_atoms and setting.over_specified
+    loss = ("D1 over the value experts: weight = head mass, exponent 1 in exact cells, 2 in over-fitted cells"
+            if free_atoms else "l2_error only (the layer weights enter through W_Q W_K^T and W_V W_O)")
+    parametrisation = ("hmoe free atoms, gauge w_hl = 1" if free_atoms else "attention layer weights") + (
+        ", fitted temperature" if entry.temperature else "")
+    return Convention(f"{setting.description}; least squares", loss, parametrisation, control,
+                      _HEAD_MERGE if control else "", "")
 
 
 def convention(name: str | Setting) -> Convention | None:
-    """The convention of a catalogue or attention setting (``None`` for a name neither knows); a
-    :class:`Setting` (e.g. from a user's TOML file) gets its own."""
+    """The convention of a catalogue or attention setting (``None`` for a name neither catalogue knows); a
+    :class:`Setting` (e.g. from a user's TOML file, gate x expert or attention entry) gets its own."""
     if isinstance(name, Setting):
-        return _setting_convention(name)
+        return _attention_convention(name) if name.attention is not None else _setting_convention(name)
     if name in SETTINGS:
         return _setting_convention(SETTINGS[name])
-    return _attention_convention(name)
+    from .attention_replicate import SETTINGS as ATTENTION
+
+    return _attention_convention(ATTENTION[name]) if name in ATTENTION else None
 
 
 def same_functional(contrast: tuple[str, str, str, str, str]) -> bool:

@@ -4,9 +4,11 @@ Fit status (one per stored fit), decided by the estimator from its own stopping 
 
 * ``converged``      -- the solver's convergence test held (relative step or gradient below tolerance);
 * ``iteration-cap``  -- the iteration budget ran out first;
+* ``stalled``        -- stopped early by the stall rule of :mod:`.least_squares` (the loss flat while the KKT test
+                       keeps failing): a fit that cannot pass its verification, never counted as converged;
 * ``diverged``       -- a blow-up: non-finite loss or parameters, a parameter leaving the estimator's box, or
                        (EM) a variance at its floor; never a usable fit, never a warm start;
-* ``failed``         -- the fit stopped without passing its verification (a saddle, a stall), or raised.
+* ``failed``         -- the fit stopped without passing its verification (a saddle), or raised.
 
 A status is a statement about the returned point, verified there by the estimator (least squares: KKT
 cosine and Hessian, :mod:`.least_squares`; EM: the score test, :mod:`.em`).
@@ -35,7 +37,7 @@ diagnostics reported beside them:
 
 from __future__ import annotations
 
-STATUSES: tuple[str, ...] = ("converged", "iteration-cap", "diverged", "failed")
+STATUSES: tuple[str, ...] = ("converged", "iteration-cap", "stalled", "diverged", "failed")
 CONVERGED = "converged"
 
 RATE_METRICS: tuple[str, ...] = ("voronoi", "d1", "weight_discrepancy", "l2_error")

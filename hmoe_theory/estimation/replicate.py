@@ -47,7 +47,6 @@ from . import attention_replicate
 from .catalogue import CONTRASTS, DEFAULT_SETTINGS, SETTINGS as MIXTURES, get_setting as _catalogue_setting
 from .em import GaussianMoEEM, GaussianMoEParams
 from .exponents import block_of, derived_exponents, literature_exponents
-from .metrics import STATUSES
 from .least_squares import fit_least_squares
 from .setting import Setting, setting_from_mapping
 from .voronoi import Atoms, align_translation, voronoi_loss
@@ -330,12 +329,6 @@ def _specs(setting: Setting) -> Callable[[Setting], object]:
     return spec
 
 
-def _stored(status: str) -> str:
-    """The store's status of a fit: a solver status the store does not know yet (``stalled``) is a kind of
-    ``failed`` (stopped without passing its verification, :mod:`.metrics`)."""
-    return status if status in STATUSES else "failed"
-
-
 def _size_seed(seed: int, setting: str, n: int) -> np.random.SeedSequence:
     return np.random.SeedSequence([int(seed), zlib.crc32(setting.encode("utf-8")), int(n)])
 
@@ -378,7 +371,7 @@ def _warm_or_fresh(
             metrics["cold_voronoi"] = losses(at, cold.theta, spec)["voronoi"]
             metrics["cold_loss_gap"] = (headline.loss - cold.loss) / abs(cold.loss)
         headline_start = headline.theta
-        rows.append({"n": n, "status": _stored(headline.status), "metrics": metrics})
+        rows.append({"n": n, "status": headline.status, "metrics": metrics})
     return rows
 
 
@@ -402,7 +395,7 @@ def _warm_or_initial(
                        grad_norm=fit.grad_norm, loss=fit.loss, cold_loss_gap=(warm.loss - cold.loss) / abs(cold.loss))
         if "voronoi" in metrics:  # hmoe parametrisation (the attention one has l2_error only)
             metrics["cold_voronoi"] = metrics["voronoi"] if cold is fit else losses(at, cold.theta, spec)["voronoi"]
-        rows.append({"n": n, "status": _stored(fit.status), "metrics": metrics})
+        rows.append({"n": n, "status": fit.status, "metrics": metrics})
     return rows
 
 

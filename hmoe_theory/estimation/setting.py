@@ -311,11 +311,6 @@ class Setting:
     def over_specified(self) -> bool:
         return self.k > self.k_true
 
-    @property
-    def over(self) -> bool:
-        """``over_specified`` under the name the attention conventions read (catalogue.convention)."""
-        return self.over_specified
-
     @cached_property
     def n_dependent(self) -> bool:
         """Some truth value is an expression in n."""
