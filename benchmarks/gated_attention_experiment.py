@@ -14,7 +14,7 @@ T_full = mean path seconds x sum(full sizes) / sum(pilot sizes); total CPU = sum
 ``--measure`` also times single fits (fresh near-truth start, serial, BLAS single-threaded) at n = 1e3, 1e4,
 1e5 for one exact and one over-specified setting, to check that cost per fit is ~ linear in n.
 
-Run: nice -n 5 /work/venv/bin/python benchmarks/gated_attention_experiment.py --store DIR [--measure]
+Run: nice -n 5 .venv/bin/python benchmarks/gated_attention_experiment.py --store DIR [--measure]
 
 The engine against the previous one, and the projection from a few replicate paths without a store:
 ``benchmarks/bench_attention_engine.py``.
@@ -76,21 +76,21 @@ def measure() -> None:
     from threadpoolctl import threadpool_limits
 
     from hmoe_theory.estimation import attention_replicate as ar
-    from hmoe_theory.estimation.least_squares import fit_least_squares as fit_regression
-    from hmoe_theory.estimation.replicate import PairedSample, setting_seed
+    from hmoe_theory.estimation.least_squares import fit_least_squares
+    from hmoe_theory.estimation.replicate import BOUND, MAX_ITER, PairedSample, setting_seed, simulate
 
-    sample = PairedSample.draw(1, 100_000, ar.N_TOKENS * ar.DIM, "uniform")
     with threadpool_limits(limits=1):
         for name in ("attention/plain/exact", "attention/G2/over"):
             setting = ar.SETTINGS[name]
-            X, y = ar.simulate(sample, setting.position)
-            model = ar.regression(setting.position, setting.heads)
+            sample = PairedSample.draw(1, 100_000, setting.d, setting.design.law)
+            X, y = simulate(setting, sample)
+            model = setting.fit_model
             model.predict(X[:10], ar.near_truth_start(setting, np.random.default_rng(0)))  # compile outside the clock
             model.system(X[:10], y[:10], ar.near_truth_start(setting, np.random.default_rng(0)))
             for n in (1_000, 10_000, 100_000):
                 start = ar.near_truth_start(setting, np.random.default_rng(setting_seed(1, name)))
                 clock = time.perf_counter()
-                fit = fit_regression(model, X[:n], y[:n], start, bound=ar.BOUND, max_iter=ar.MAX_ITER)
+                fit = fit_least_squares(model, X[:n], y[:n], start, bound=BOUND, max_iter=MAX_ITER)
                 seconds = time.perf_counter() - clock
                 print(f"{name:24s} n={n:6d} {fit.status:13s} {fit.iterations:3d} iterations {seconds:7.3f} s "
                       f"({1e6 * seconds / (n * fit.iterations):.2f} us per point-iteration)")
