@@ -200,7 +200,7 @@ def test_a_dying_worker_process_is_a_one_line_error(tmp_path):
     "function, message",
     [
         ("returns_garbage", "TypeError: metric 'error' is not a number"),
-        ("bad_status", "TypeError: fit status must be one of converged, iteration-cap, diverged, failed, got 'fine'"),
+        ("bad_status", "TypeError: fit status must be one of converged, iteration-cap, stalled, diverged, failed, got 'fine'"),
         ("missing_size", "TypeError: replicate must return a list of 2 rows (one per size)"),
     ],
 )

@@ -266,7 +266,7 @@ def test_a_metric_without_any_usable_value_is_a_labelled_empty_panel_not_a_crash
     zeros = [FitRecord(r.setting, r.n, r.rep, r.seed, {**r.metrics, "flag": 0.0}, r.status)
              for r in records if r.setting == "quarter"]
     fig = rate_figure(zeros, "quarter", n_boot=20)
-    empty = next(ax for ax in fig.axes if ax.get_title() == "flag (does not count: 0 % usable)")
+    empty = next(ax for ax in fig.axes if ax.get_title() == "flag (does not count: 0.0 % usable < 95 %)")
     assert [t.get_text() for t in empty.texts] == ["no usable value"]
     from hmoe_theory.experiments.plots import _save
 
