@@ -292,6 +292,12 @@ def attention_heads_not_identifiable() -> Verdict:
     return Verdict.combine(verdicts, "over-specified heads, 4 positions x 2 parametrisations x 2 losses")
 
 
+def _merge_counterexample(results) -> dict[str, str]:
+    """The exact curves that refute a comparison: per setting, the construction with f_G = f_G* and its D1."""
+    return {r.setting: f"{r.degeneracy['family']}; f_G - f_G* = 0 ({r.degeneracy['method']}), "
+            f"D1 = {r.degeneracy['d1_at_t_0.1']:.3g} at t = 1/10" for r in results}
+
+
 @claim(
     id="rate-orders.attention.gated-vs-plain",
     title="Gated (G1) vs plain attention heads, over-specified: neither has a rate under D1",
@@ -310,7 +316,8 @@ def attention_gated_vs_plain() -> Verdict:
     if all(not a.identifiable and not b.identifiable and a.status == b.status == Status.PROVED.value for a, b in pairs):
         return Verdict(Status.REFUTED, "phi = 0 on explicit curves with D1 > 0 for both G1 and plain heads in every "
                        "convention (sympy identities): neither is estimated at any rate under D1, so 'faster' is false "
-                       "under these losses (a loss on the products w_h V_h is not covered)")
+                       "under these losses (a loss on the products w_h V_h is not covered)",
+                       _merge_counterexample([r for pair in pairs for r in pair]))
     return Verdict(Status.INCONCLUSIVE, "; ".join(f"{a.setting}: {a.status} vs {b.setting}: {b.status}" for a, b in pairs))
 
 
@@ -320,8 +327,9 @@ def attention_gated_vs_plain() -> Verdict:
     statement="Over-specified attention heads with a G1 or G2 gate are estimated faster than with a G3 gate (entry "
     "(1, 1), N = 2, d = 1, two heads for one), under the atom-wise or merged D1, both parametrisations",
     hypotheses=(*ATTENTION_HYPOTHESES, "G5 (one gate shared by the heads) is not a mixture over heads: not covered"),
-    source="arXiv 2604.14702 v1, abstract (G1/G2 gates more efficient than G3/G5)",
-    paper="arXiv:2604.14702",
+    source="arXiv 2602.01468 v1, abstract (gates at G1/G2 make experts estimable faster than gates on the routing "
+    "scores)",
+    paper="arXiv:2602.01468",
     paper_version="v1",
     expected=Status.REFUTED,
     depends_on=("rate-orders.attention.over-specified-heads-not-identifiable",),
@@ -332,5 +340,5 @@ def attention_g1g2_vs_g3() -> Verdict:
     if all(not r.identifiable and r.status == Status.PROVED.value for r in results):
         return Verdict(Status.REFUTED, "G1, G2 and G3 heads all have phi = 0 on explicit curves with D1 > 0 (sympy "
                        "identities), in both parametrisations and conventions: no rate for any, so 'faster' is false "
-                       "under these losses; G5 is not covered")
+                       "under these losses; G5 is not covered", _merge_counterexample(results))
     return Verdict(Status.INCONCLUSIVE, "; ".join(f"{r.setting}: {r.status}" for r in results))
