@@ -123,3 +123,20 @@ class Claim:
         bad = [d for d in self.depends_on if not isinstance(d, str) or not CLAIM_ID.fullmatch(d)]
         if bad:
             raise ClaimError(f"claim {self.id!r}: depends_on must list claim ids, got {bad[0]!r}")
+
+    def record(self) -> dict[str, Any]:
+        """What the claim states, without its check (``hmoe check --list --json`` and the head of every result)."""
+        return {
+            "id": self.id,
+            "title": self.title,
+            "kind": self.kind,
+            "statement": self.statement,
+            "hypotheses": list(self.hypotheses),
+            "source": self.source,
+            "paper": self.paper,
+            "paper_version": self.paper_version,
+            "origin": self.origin,
+            "depends_on": list(self.depends_on),
+            "expected": self.expected.value,
+            "time_limit_s": self.time_limit_s,
+        }

@@ -64,20 +64,12 @@ class ClaimResult:
         return "dependency failed" if self.upstream_failed else "passed"
 
     def as_dict(self) -> dict:
-        c, v = self.claim, self.verdict
+        record = self.claim.record()
+        del record["time_limit_s"]
+        v = self.verdict
         return {
-            "id": c.id,
-            "title": c.title,
-            "kind": c.kind,
-            "statement": c.statement,
-            "hypotheses": list(c.hypotheses),
-            "source": c.source,
-            "paper": c.paper,
-            "paper_version": c.paper_version,
-            "origin": c.origin,
-            "depends_on": list(c.depends_on),
+            **record,
             "dependency_failed": list(self.upstream_failed),
-            "expected": c.expected.value,
             "status": self.outcome,
             "error": self.error,
             "passed": self.passed,

@@ -73,24 +73,6 @@ def _write(path: str, text: str, what: str) -> None:
         raise HmoeError(f"cannot write the {what} to {path}: {exc.strerror or exc}") from None
 
 
-def listing(c) -> dict:
-    """What ``hmoe check --list --json`` shows of a claim (everything but its check)."""
-    return {
-        "id": c.id,
-        "title": c.title,
-        "kind": c.kind,
-        "statement": c.statement,
-        "hypotheses": list(c.hypotheses),
-        "source": c.source,
-        "paper": c.paper,
-        "paper_version": c.paper_version,
-        "origin": c.origin,
-        "depends_on": list(c.depends_on),
-        "expected": c.expected.value,
-        "time_limit_s": c.time_limit_s,
-    }
-
-
 def reason_line(result) -> str:
     """Why a claim failed, on one indented line: its verdict's summary (first line)."""
     summary = (result.summary.strip().splitlines() or ["(no summary)"])[0]
@@ -118,7 +100,7 @@ def run(args: argparse.Namespace) -> int:
         claims = select(args.only, chosen)
         if args.list:
             if args.json:
-                print(json.dumps({"claims": [listing(c) for c in claims]}, indent=2))
+                print(json.dumps({"claims": [c.record() for c in claims]}, indent=2))
             else:
                 for c in claims:
                     print(f"{c.id:<60} expected {c.expected.value:<10} {c.title}")
