@@ -156,6 +156,9 @@ def test_every_gallery_statement_holds():
     assert "dF/da_1 - d2F/dbeta_1 dalpha = 0" in texts["softmax gate x linear expert: the beta-alpha-a PDE"]
     assert "dF/dA_1_1 - d2F/db_1^2 = 0" in texts["quadratic gate: dF/dA = d2F/db^2"]
     assert texts["monomial gate (attention) x tanh expert: no relation"] == []
+    assert texts["active-attention: tanh value expert under the attention gate"] == []
+    gelu = texts["active-attention: gelu value expert under the attention gate"]
+    assert len(gelu) == 1 and gelu[0].startswith("F - ") and "d2F/dA_1_1 da_1" in gelu[0]
     sigmoid = texts["sigmoid gate x gated-linear expert (G1/G2 gated attention)"]
     assert sum(t.count(" - ") == 1 and "d2F" in t and "dF/" not in t.split(" - ")[0][:3] for t in sigmoid[:3]) == 3
     assert texts["Gaussian density: heat equation in the variance"] == ["dF/dv - 1/2 d2F/dm^2 = 0"]

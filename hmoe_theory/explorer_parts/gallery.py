@@ -49,6 +49,18 @@ GALLERY: tuple[Example, ...] = (
         "three mixed-derivative interactions between gate, inner gate and expert",
     ),
     Example(
+        "active-attention: tanh value expert under the attention gate",
+        "family",
+        {"gate": "quadratic-monomial", "expert": "value-tanh"},
+        "the row of active-attention (arXiv 2410.11222) with phi = tanh: no relation, strongly identifiable at order 2",
+    ),
+    Example(
+        "active-attention: gelu value expert under the attention gate",
+        "family",
+        {"gate": "quadratic-monomial", "expert": "value-gelu"},
+        "one theta-dependent relation among F, dF/dA, dF/da and second derivatives: GELU's Gaussian factor meets exp(A x^2)",
+    ),
+    Example(
         "Gaussian density: heat equation in the variance",
         "family",
         {"function": "normal_pdf(y, m, v)", "inputs": "y", "params": "m, v", "positive": "v"},
