@@ -184,3 +184,12 @@ def test_bad_protocol_and_truth_fields_name_the_field(change, message):
 def test_bad_attention_fields_name_the_field(change, message):
     with pytest.raises(SpecError, match=message):
         setting_from_mapping({**_ATTENTION, **change})
+
+
+@pytest.mark.parametrize("digits", [400, 5000])
+def test_a_huge_integer_read_by_the_library_is_one_spec_error(digits):
+    """read through the library (no CLI pre-check): no OverflowError and no int-to-str limit error"""
+    from hmoe_theory.estimation.setting import SpecError, _number
+
+    with pytest.raises(SpecError, match=rf"truth\[0\]\.a: an integer of about {digits + 1} digits is beyond"):
+        _number(10 ** digits, "truth[0].a")

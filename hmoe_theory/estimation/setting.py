@@ -65,6 +65,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import sys
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -386,6 +387,9 @@ def _truth_value(value: float | sp.Expr, n: int) -> float:
 
 
 def _number(value: object, field: str, positive: bool = False) -> float:
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > sys.float_info.max:
+        digits = int(value.bit_length() * math.log10(2)) + 1  # no repr: Python refuses to print > 4300 digits
+        raise SpecError(f"{field}: an integer of about {digits} digits is beyond the double range (|x| <= 1.8e308)")
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
         raise SpecError(f"{field}: expected a finite number, got {value!r}")
     if positive and not value > 0:
