@@ -136,6 +136,22 @@ def test_over_specified_attention_heads_merge_exactly(param):
     assert atomwise.convention["pin"].startswith("none") and merged.degeneracy["d1_at_t_0.1"] > 0
 
 
+@pytest.mark.parametrize("param", ["hmoe", "tied"])
+@pytest.mark.parametrize(("tokens", "temperature"), [(3, False), (3, True)])
+def test_over_specified_attention_heads_merge_exactly_at_three_tokens(param, tokens, temperature):
+    from hmoe_theory.rate_orders import question
+
+    model, k, _ = question(attention="G3", tokens=tokens, param=param, temperature=temperature)
+    assert len(model.build(k).inputs) == tokens and k == 2
+    assert ("tau* = 2" in model.parametrisation) is temperature
+    plain, _, _ = question(attention="G3", tokens=tokens, param=param)
+    assert (model.build(1).expr != plain.build(1).expr) is temperature  # the scores divided by tau* = 2
+    for loss in ("atomwise", "merged"):
+        result = rate_order(model, k, loss, GRID)
+        assert result.status == "proved" and not result.identifiable and result.exponent is None
+        assert result.degeneracy["d1_at_t_0.1"] > 0
+
+
 def test_attention_with_a_gate_shared_by_heads_is_refused(capsys):
     assert main(["inverse-bound", "--attention", "G5", "--heads", "2"]) == 2
     assert "not split evenly by head" in capsys.readouterr().err

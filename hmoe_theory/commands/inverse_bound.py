@@ -33,6 +33,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--true-heads", type=int, default=1, help="attention: true heads H* (default 1)")
     p.add_argument("--param", choices=("tied", "hmoe"), default="hmoe",
                    help="attention parametrisation: the tied layer weights or the free-atom HMoE (default hmoe)")
+    p.add_argument("--temperature", action="store_true",
+                   help="attention: scores divided by one temperature shared by the heads (held at tau* = 2: upper "
+                   "bounds on phi hold for a fitted tau)")
     p.add_argument("--model", choices=("regression", "density"), default="regression",
                    help="least-squares regression function or Gaussian conditional density (default regression)")
     p.add_argument("--loss", choices=("atomwise", "merged"), default="atomwise", help="D1 convention (default atomwise)")
@@ -65,7 +68,8 @@ def run(args: argparse.Namespace) -> int:
         raise ModelError(f"--dim {args.dim}: attention entries are supported for d = 1 only")
     model, k, name = question(setting=args.setting, spec=args.spec, gaussian=args.gaussian, atoms=args.atoms,
                               model=args.model, attention=args.attention, tokens=args.tokens, heads=args.heads,
-                              true_heads=args.true_heads, param=args.param)
+                              true_heads=args.true_heads, param=args.param,
+                              temperature=args.temperature)
     result = rate_order(model, k, args.loss, _grid(args.eps) or DEFAULT_GRID, seed=args.seed,
                         certify=not args.no_certificates, name=name)
     print(result.to_json() if args.json else result.text())

@@ -244,7 +244,11 @@ def _strip_head(name: str) -> str:
     return "_".join([base, *indices[1:]])
 
 
-def attention_entry(position: str, tokens: int, heads: int, true_heads: int, param: str = "hmoe") -> RateModel:
+TRUE_TEMPERATURE = Fraction(2)
+
+
+def attention_entry(position: str, tokens: int, heads: int, true_heads: int, param: str = "hmoe",
+                    temperature: bool = False) -> RateModel:
     """Entry (1, 1) of attention with d = 1 as a mixture whose atoms are the heads.
 
     f(x~) = sum_h w_h head_h(x~; theta_h) (:func:`hmoe_theory.attention.families.attention_entry_function`): the
@@ -253,9 +257,15 @@ def attention_entry(position: str, tokens: int, heads: int, true_heads: int, par
     (free atoms) or ``tied`` (the layer's weights). Truth: ``true_heads`` heads with distinct rational values
     (head j: the value pattern +-(n mod 3 + 1)/2 of its n-th coordinate, times (-3/2)^(j-1); weights 1, 1/2, ...).
     X~ ~ U[-1, 1]^tokens. No pin: heads are summed, not normalised, so no common shift leaves f unchanged.
-    Hypotheses: d = 1 (the head index is then the first index of every parameter), no free temperature.
+    Hypotheses: d = 1 (the head index is then the first index of every parameter).
+
+    ``temperature``: the scores divided by one temperature tau shared by the heads (``temperature=True`` of
+    :func:`attention_entry_function`), true value tau* = 2. tau is no coordinate of an atom: the model is the
+    free-temperature family restricted to tau = tau*. Every upper bound on phi (phi = 0 proofs, certified
+    slowness) holds for the free-temperature family too -- its minimum over a larger set with the same D1 (plus
+    |tau - tau*| = 0) is no larger -- but a rate achieved does not transfer.
     """
-    from ..attention.families import attention_entry_function
+    from ..attention.families import attention_entry_function, temperature_symbol
 
     if param not in ATTENTION_PARAMETRISATIONS:
         raise ModelError(f"unknown attention parametrisation {param!r} (known: {', '.join(ATTENTION_PARAMETRISATIONS)})")
@@ -276,13 +286,21 @@ def attention_entry(position: str, tokens: int, heads: int, true_heads: int, par
         return weights, rows
 
     def build(k: int) -> Built:
-        function = attention_entry_function(position, tokens, 1, k, param=layer)
+        function = fixed_temperature(attention_entry_function(position, tokens, 1, k, param=layer,
+                                                              temperature=temperature))
         weights, rows = split(function, k)
         positive = {w: positive_symbol(w.name) for w in weights}
         return Built(function.expr.xreplace(positive), function.inputs, tuple(positive.values()),
                      np.array(rows, dtype=object))
 
-    one = attention_entry_function(position, tokens, 1, 1, param=layer)
+    def fixed_temperature(function: ParametricFunction) -> ParametricFunction:
+        if not temperature:
+            return function
+        tau = temperature_symbol()
+        return ParametricFunction(function.name, function.expr.xreplace({tau: sp.Rational(TRUE_TEMPERATURE.numerator, TRUE_TEMPERATURE.denominator)}),
+                                  function.inputs, tuple(p for p in function.params if p != tau))
+
+    one = fixed_temperature(attention_entry_function(position, tokens, 1, 1, param=layer, temperature=temperature))
     weights, rows = split(one, 1)
     names = tuple(_strip_head(p.name) for p in rows[0])
     head = one.expr.xreplace({weights[0]: 1})
@@ -298,10 +316,12 @@ def attention_entry(position: str, tokens: int, heads: int, true_heads: int, par
         return ParametricFunction("head", head.xreplace(renamed), one.inputs, tuple(renamed.values()))
 
     return RateModel(
-        name=f"attention/{position}/N{tokens}/H{heads}-H*{true_heads}/{param}",
+        name=f"attention/{position}/N{tokens}/H{heads}-H*{true_heads}/{param}" + ("/tau" if temperature else ""),
         model="regression",
         parametrisation=f"attention entry (1,1), {position} gate, N = {tokens}, d = 1, {param} parametrisation "
-        f"({'free-atom HMoE' if param == 'hmoe' else 'tied layer weights'}); atoms = heads, weight = output weight",
+        f"({'free-atom HMoE' if param == 'hmoe' else 'tied layer weights'}); atoms = heads, weight = output weight"
+        + (f"; scores / tau, one temperature shared by the heads, held at tau* = {TRUE_TEMPERATURE} (upper bounds on "
+           "phi hold for a free tau)" if temperature else ""),
         atom_names=names,
         gate_names=(),
         linear_names=linear,

@@ -86,6 +86,7 @@ def question(
     heads: int = 2,
     true_heads: int = 1,
     param: str = "hmoe",
+    temperature: bool = False,
 ) -> tuple[RateModel, int, str]:
     """(model, k, label) of the question the CLI flags describe (exactly one source)."""
     given = [v for v in (setting, spec, gaussian, attention) if v is not None]
@@ -94,7 +95,7 @@ def question(
     if attention is not None:
         if model != "regression":
             raise ModelError("--attention: the entry is a regression function (--model regression)")
-        entry = attention_entry(attention, tokens, heads, true_heads, param)
+        entry = attention_entry(attention, tokens, heads, true_heads, param, temperature)
         return entry, heads, entry.name
     if gaussian is not None:
         if not isinstance(atoms, int) or not 2 <= atoms <= 4:

@@ -249,9 +249,13 @@ def tanh_vs_linear_merged() -> Verdict:
 
 # --- attention entries: the heads as atoms --------------------------------------------------------------------
 
+ATTENTION_SIZES = ((2, False), (3, False), (4, False), (2, True), (3, True))  # (tokens N, free temperature)
+ATTENTION_COVERED = "N = 2, 3, 4 tokens without temperature and N = 2, 3 with a free temperature, d = 1"
 ATTENTION_HYPOTHESES = (
-    "entry (1, 1) of attention, N = 2 tokens, d = 1, X~ ~ U[-1, 1]^2; H = 2 fitted heads for H* = 1 true head; the "
-    "heads are the atoms, a head's output weight (w_h in the free-atom HMoE, W_O in the tied layer) its weight",
+    f"entry (1, 1) of attention, {ATTENTION_COVERED}, X~ ~ U[-1, 1]^N; H = 2 fitted heads for H* = 1 true head; "
+    "the heads are the atoms, a head's output weight (w_h in the free-atom HMoE, W_O in the tied layer) its weight",
+    "free temperature: the scores divided by one tau shared by the heads; the exact curves keep tau = tau* = 2 "
+    "(|tau - tau*| = 0), so phi = 0 along them holds in the family with tau fitted",
     "D1 as above with the value coordinates (V, or W_V) merged under the merged convention; no pin (heads are "
     "summed, not normalised)",
     "a loss on the products w_h V_h (the only combination the entry sees) is not covered",
@@ -260,16 +264,22 @@ ATTENTION_POSITIONS = ("plain", "G1", "G2", "G3")
 
 
 @cache
-def _attention(position: str, param: str, loss: str):
+def _attention_one(position: str, param: str, loss: str, tokens: int, temperature: bool):
     from hmoe_theory.rate_orders.models import attention_entry
 
-    return rate_order(attention_entry(position, 2, 2, 1, param), 2, loss, GRID)
+    return rate_order(attention_entry(position, tokens, 2, 1, param, temperature), 2, loss, GRID)
+
+
+def _attention(position: str, param: str, loss: str) -> list:
+    """The results for one (position, parametrisation, loss) at every size of ``ATTENTION_SIZES``."""
+    return [_attention_one(position, param, loss, n, tau) for n, tau in ATTENTION_SIZES]
 
 
 @claim(
     id="rate-orders.attention.over-specified-heads-not-identifiable",
     title="Over-specified attention heads: phi = 0 exactly under both D1 conventions, both parametrisations",
-    statement="For plain, G1-, G2- and G3-gated attention (entry (1, 1), N = 2, d = 1), two heads fitted to one, in "
+    statement="For plain, G1-, G2- and G3-gated attention (entry (1, 1), N = 2, 3, 4 tokens, d = 1; N = 2, 3 also "
+    "with a free temperature), two heads fitted to one, in "
     "the free-atom HMoE and in the tied layer: two heads with the true scores (and gates), half the output weight and "
     "values V* +- t give f = f* exactly (atom-wise D1 > 0); scaling a head's output weight by (1 + t) and its values "
     "by 1 / (1 + t) gives f = f* exactly (merged D1 >= the mass term > 0)",
@@ -285,11 +295,12 @@ def attention_heads_not_identifiable() -> Verdict:
     for position in ATTENTION_POSITIONS:
         for param in ("hmoe", "tied"):
             for loss in ("atomwise", "merged"):
-                r = _attention(position, param, loss)
-                ok = r.status == Status.PROVED.value and not r.identifiable
-                verdicts.append(Verdict(Status.PROVED if ok else Status.INCONCLUSIVE,
-                                        f"{position}/{param}/{loss}: {r.status}, {r.verdict[:80]}"))
-    return Verdict.combine(verdicts, "over-specified heads, 4 positions x 2 parametrisations x 2 losses")
+                for r in _attention(position, param, loss):
+                    ok = r.status == Status.PROVED.value and not r.identifiable
+                    verdicts.append(Verdict(Status.PROVED if ok else Status.INCONCLUSIVE,
+                                            f"{r.setting} [{loss}]: {r.status}, {r.verdict[:80]}"))
+    return Verdict.combine(verdicts, "over-specified heads, 4 positions x 2 parametrisations x 2 losses at "
+                           + ATTENTION_COVERED)
 
 
 def _merge_counterexample(results) -> dict[str, str]:
@@ -301,8 +312,9 @@ def _merge_counterexample(results) -> dict[str, str]:
 @claim(
     id="rate-orders.attention.gated-vs-plain",
     title="Gated (G1) vs plain attention heads, over-specified: neither has a rate under D1",
-    statement="Over-specified G1-gated attention heads are estimated faster than plain heads (entry (1, 1), N = 2, "
-    "d = 1, two heads for one), under the atom-wise or the merged D1, free-atom HMoE or tied layer",
+    statement="Over-specified G1-gated attention heads are estimated faster than plain heads (entry (1, 1), N = 2, 3, "
+    "4, d = 1, N = 2, 3 with a free temperature; two heads for one), under the atom-wise or the merged D1, free-atom "
+    "HMoE or tied layer",
     hypotheses=ATTENTION_HYPOTHESES,
     source="arXiv 2602.01468 v1, abstract (gated attention is more sample efficient than plain attention)",
     paper="arXiv:2602.01468",
@@ -312,11 +324,12 @@ def _merge_counterexample(results) -> dict[str, str]:
     time_limit_s=120.0,
 )
 def attention_gated_vs_plain() -> Verdict:
-    pairs = [(_attention("G1", p, l), _attention("plain", p, l)) for p in ("hmoe", "tied") for l in ("atomwise", "merged")]
+    pairs = [pair for p in ("hmoe", "tied") for l in ("atomwise", "merged")
+             for pair in zip(_attention("G1", p, l), _attention("plain", p, l))]
     if all(not a.identifiable and not b.identifiable and a.status == b.status == Status.PROVED.value for a, b in pairs):
         return Verdict(Status.REFUTED, "phi = 0 on explicit curves with D1 > 0 for both G1 and plain heads in every "
-                       "convention (sympy identities): neither is estimated at any rate under D1, so 'faster' is false "
-                       "under these losses (a loss on the products w_h V_h is not covered)",
+                       f"convention at {ATTENTION_COVERED} (sympy identities): neither is estimated at any rate under "
+                       "D1, so 'faster' is false under these losses (a loss on the products w_h V_h is not covered)",
                        _merge_counterexample([r for pair in pairs for r in pair]))
     return Verdict(Status.INCONCLUSIVE, "; ".join(f"{a.setting}: {a.status} vs {b.setting}: {b.status}" for a, b in pairs))
 
@@ -325,7 +338,8 @@ def attention_gated_vs_plain() -> Verdict:
     id="rate-orders.attention.g1g2-vs-g3",
     title="G1/G2 vs G3 gates, over-specified heads: neither has a rate under D1 (G5 not a mixture of heads)",
     statement="Over-specified attention heads with a G1 or G2 gate are estimated faster than with a G3 gate (entry "
-    "(1, 1), N = 2, d = 1, two heads for one), under the atom-wise or merged D1, both parametrisations",
+    "(1, 1), N = 2, 3, 4, d = 1, N = 2, 3 with a free temperature; two heads for one), under the atom-wise or merged "
+    "D1, both parametrisations",
     hypotheses=(*ATTENTION_HYPOTHESES, "G5 (one gate shared by the heads) is not a mixture over heads: not covered"),
     source="arXiv 2602.01468 v1, abstract (gates at G1/G2 make experts estimable faster than gates on the routing "
     "scores)",
@@ -336,9 +350,10 @@ def attention_gated_vs_plain() -> Verdict:
     time_limit_s=120.0,
 )
 def attention_g1g2_vs_g3() -> Verdict:
-    results = [_attention(g, p, l) for g in ("G1", "G2", "G3") for p in ("hmoe", "tied") for l in ("atomwise", "merged")]
+    results = [r for g in ("G1", "G2", "G3") for p in ("hmoe", "tied") for l in ("atomwise", "merged")
+               for r in _attention(g, p, l)]
     if all(not r.identifiable and r.status == Status.PROVED.value for r in results):
         return Verdict(Status.REFUTED, "G1, G2 and G3 heads all have phi = 0 on explicit curves with D1 > 0 (sympy "
-                       "identities), in both parametrisations and conventions: no rate for any, so 'faster' is false "
-                       "under these losses; G5 is not covered", _merge_counterexample(results))
+                       f"identities), in both parametrisations and conventions at {ATTENTION_COVERED}: no rate for "
+                       "any, so 'faster' is false under these losses; G5 is not covered", _merge_counterexample(results))
     return Verdict(Status.INCONCLUSIVE, "; ".join(f"{r.setting}: {r.status}" for r in results))
