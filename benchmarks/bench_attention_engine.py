@@ -47,7 +47,7 @@ from pathlib import Path
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from hmoe_theory.estimation import attention_replicate as ar
+from hmoe_theory.estimation import attention_catalogue as ar
 from hmoe_theory.estimation import replicate
 from hmoe_theory.estimation.least_squares import fit_least_squares
 from hmoe_theory.estimation.replicate import BOUND, MAX_ITER, PairedSample, setting_seed, simulate

@@ -75,7 +75,7 @@ def measure() -> None:
     """Single-fit times at n = 1e3, 1e4, 1e5 (fresh near-truth start)."""
     from threadpoolctl import threadpool_limits
 
-    from hmoe_theory.estimation import attention_replicate as ar
+    from hmoe_theory.estimation import attention_catalogue as ar
     from hmoe_theory.estimation.least_squares import fit_least_squares
     from hmoe_theory.estimation.replicate import BOUND, MAX_ITER, PairedSample, setting_seed, simulate
 

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from hmoe_theory.errors import ModelError
-from hmoe_theory.estimation import attention_replicate as ar
+from hmoe_theory.estimation import attention_catalogue as ar
+from hmoe_theory.estimation.replicate import run_path
 from hmoe_theory.estimation.least_squares import fit_least_squares
 from hmoe_theory.newton_system import DerivedSystem
 from hmoe_theory.estimation.replicate import PairedSample, simulate
@@ -123,13 +124,13 @@ def test_over_specified_start_splits_the_true_head_with_opposite_perturbations()
 
 def test_replicate_path_is_deterministic_nested_and_paired():
     sizes = [60, 90, 140]
-    first = ar.run_path("attention/G1/exact", sizes, 0, 11)
-    again = ar.run_path("attention/G1/exact", sizes, 0, 11)
+    first = run_path("attention/G1/exact", sizes, 0, 11)
+    again = run_path("attention/G1/exact", sizes, 0, 11)
     assert first == again
     assert [r["n"] for r in first] == sizes
     assert {r["status"] for r in first} <= {"converged", "iteration-cap", "diverged", "failed"}
     assert set(first[0]["metrics"]) >= {"voronoi", "weight_discrepancy", "l2_error", "loss", "cold_loss_gap"}
-    other = ar.run_path("attention/G1/exact", sizes, 1, 12)
+    other = run_path("attention/G1/exact", sizes, 1, 12)
     assert other[0]["metrics"]["loss"] != first[0]["metrics"]["loss"]
     # paired: every position sees the same X and the same noise draws z
     sample = PairedSample.draw(11, 140, 2, "uniform")
@@ -139,9 +140,9 @@ def test_replicate_path_is_deterministic_nested_and_paired():
     noise_b = y_b - ar.regression("G2", 1).predict(X_b, ar.true_theta("G2"))
     assert np.allclose(noise_a, noise_b, atol=1e-14) and np.allclose(noise_a, 0.1 * sample.z, atol=1e-14)
     # nested: a shorter path is the prefix of a longer one (same sample, same starts)
-    assert ar.run_path("attention/G1/exact", sizes[:2], 0, 11) == first[:2]
+    assert run_path("attention/G1/exact", sizes[:2], 0, 11) == first[:2]
     with pytest.raises(ModelError, match="sample sizes"):
-        ar.run_path("attention/G1/over", [8, 100], 0, 11)
+        run_path("attention/G1/over", [8, 100], 0, 11)
 
 
 def test_runner_and_summary_take_the_replicate_unchanged(tmp_path):
@@ -234,4 +235,4 @@ def test_replicate_path_bits_do_not_depend_on_the_hash_seed():
                               env={**__import__("os").environ, "PYTHONHASHSEED": seed}).stdout
                for seed in ("1", "2024")]
     assert outputs[0] == outputs[1]
-    assert json.loads(outputs[0])[1] == ar.run_path("attention/G5/exact", [40, 90], 0, 3)
+    assert json.loads(outputs[0])[1] == run_path("attention/G5/exact", [40, 90], 0, 3)

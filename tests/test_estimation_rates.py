@@ -239,7 +239,7 @@ def test_over_specified_linear_experts_have_an_exact_merge_so_they_are_negative_
 
 
 def test_every_contrast_compares_one_functional_and_says_whether_it_can_test_the_theory():
-    from hmoe_theory.estimation.attention_replicate import CONTRASTS as ATTENTION
+    from hmoe_theory.estimation.attention_catalogue import CONTRASTS as ATTENTION
     from hmoe_theory.estimation.catalogue import CONTRASTS, SETTINGS, same_functional, testable
 
     assert all(same_functional(c) for c in (*CONTRASTS, *ATTENTION))

@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 
 from hmoe_theory.compile import compile_exprs
-from hmoe_theory.estimation import attention_replicate as ar
+from hmoe_theory.estimation import attention_catalogue as ar
 from hmoe_theory.estimation.least_squares import fit_least_squares
 from hmoe_theory.estimation.model import SoftmaxMoE
 from hmoe_theory.families import EXPERTS, GATES, Mixture

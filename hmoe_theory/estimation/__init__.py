@@ -6,7 +6,7 @@
   Newton in the box with a verified status per fit, variable projection for parameters that enter linearly.
 * :mod:`.em` -- :class:`GaussianMoEEM` (vectorised EM, Newton/IRLS gate M-step, features from the families).
 * :mod:`.voronoi` / :mod:`.exponents` -- Voronoi losses; the literature's and the derived exponents.
-* :mod:`.setting` / :mod:`.catalogue` / :mod:`.attention_replicate` -- settings as data (one TOML schema for
+* :mod:`.setting` / :mod:`.catalogue` / :mod:`.attention_catalogue` -- settings as data (one TOML schema for
   mixtures and attention entries, with the sampling protocol) and the named catalogues.
 * :mod:`.replicate` -- the one replicate function of every setting (:func:`run_path`, the experiments' contract).
 * :mod:`.rates` -- slopes of the mean-loss curve (OLS, Theil-Sen) with replicate-bootstrap CIs, paired

@@ -245,7 +245,7 @@ def convention(name: str | Setting) -> Convention | None:
         return _attention_convention(name) if name.attention is not None else _setting_convention(name)
     if name in SETTINGS:
         return _setting_convention(SETTINGS[name])
-    from .attention_replicate import SETTINGS as ATTENTION
+    from .attention_catalogue import SETTINGS as ATTENTION
 
     return _attention_convention(ATTENTION[name]) if name in ATTENTION else None
 

@@ -27,7 +27,7 @@ Design (shared/RATES_PROTOCOL.md; the fields of :class:`~.setting.Protocol`):
   where experts enter linearly) or EM.
 * **Losses** (:mod:`.metrics`), after removing the softmax translation (:func:`~.voronoi.align_translation`)
   and projecting parameters on their identified part (sym(A) for quadratic gates); attention entries:
-  :func:`.attention_replicate.losses`.
+  :func:`.attention_catalogue.losses`.
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ from threadpoolctl import threadpool_limits
 
 from ..errors import ModelError
 from ..numeric import softmax
-from . import attention_replicate
+from . import attention_catalogue
 from .catalogue import CONTRASTS, DEFAULT_SETTINGS, SETTINGS as MIXTURES, get_setting as _catalogue_setting
 from .em import GaussianMoEEM, GaussianMoEParams
 from .exponents import block_of, derived_exponents, literature_exponents
@@ -64,13 +64,13 @@ OFF = ("diverged", "failed")  # a warm fit with this status is refitted from a f
 #: two stages cost 1.2-2.6x the CPU for the same 40/40 verified fits (benchmarks/bench_rates_v3.py)
 PROJECTION = True
 #: every setting :func:`run_path` knows by name: the mixture catalogue and the attention catalogue
-SETTINGS: dict[str, Setting] = {**MIXTURES, **attention_replicate.SETTINGS}
+SETTINGS: dict[str, Setting] = {**MIXTURES, **attention_catalogue.SETTINGS}
 
 
 def get_setting(name: str | Setting) -> Setting:
     """A setting by name (mixture or attention catalogue), one-line error for an unknown name."""
-    if isinstance(name, str) and name in attention_replicate.SETTINGS:
-        return attention_replicate.SETTINGS[name]
+    if isinstance(name, str) and name in attention_catalogue.SETTINGS:
+        return attention_catalogue.SETTINGS[name]
     return _catalogue_setting(name)
 
 
@@ -152,9 +152,9 @@ def _rows(setting: Setting) -> Array:
 
 def near_truth_start(setting: Setting, rng: np.random.Generator, scale: float = 0.1) -> Array:
     """The truth perturbed by N(0, scale^2); over-specified: the first k - k* atoms split in two (attention:
-    :func:`.attention_replicate.near_truth_start`)."""
+    :func:`.attention_catalogue.near_truth_start`)."""
     if setting.attention is not None:
-        return attention_replicate.near_truth_start(setting, rng, scale)
+        return attention_catalogue.near_truth_start(setting, rng, scale)
     rows = _rows(setting)
     width = rows.shape[1]
     bias = setting.true_model.sizes[0]
@@ -245,7 +245,7 @@ def losses(setting: Setting, theta: Array, spec: object | None = None) -> dict[s
     """The loss metrics of :mod:`.metrics` for fitted parameters ``theta`` (flat, k components); ``spec``:
     the fit-independent part (:func:`loss_spec`)."""
     if setting.attention is not None:
-        return attention_replicate.losses(setting, theta, spec)
+        return attention_catalogue.losses(setting, theta, spec)
     spec = spec or _loss_spec(setting)
     truth = spec.truth
     fitted = align_translation(_atoms(setting, theta, setting.k), truth, spec.shift, spec.match)
@@ -267,7 +267,7 @@ def losses(setting: Setting, theta: Array, spec: object | None = None) -> dict[s
 
 def loss_spec(setting: Setting) -> object:
     """The fit-independent part of :func:`losses` for ``setting`` (numeric truth: ``setting.at(n)``)."""
-    return attention_replicate.loss_spec(setting) if setting.attention is not None else _loss_spec(setting)
+    return attention_catalogue.loss_spec(setting) if setting.attention is not None else _loss_spec(setting)
 
 
 # -- fits along the sizes ----------------------------------------------------------------------------

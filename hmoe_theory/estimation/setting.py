@@ -247,7 +247,7 @@ class AttentionEntry:
 
     def theta(self, truth: tuple[Mapping[str, float], ...], heads: int) -> Array:
         """Parameters of ``heads`` heads from the per-head truth tables; heads beyond the truth's copy head
-        h - k* (the over-specified start splits them, :func:`~.attention_replicate.near_truth_start`)."""
+        h - k* (the over-specified start splits them, :func:`~.attention_catalogue.near_truth_start`)."""
         values = []
         for p in self.function(heads).params:
             h = self.head_of(p.name)

@@ -76,7 +76,7 @@ def ledger_contrasts() -> dict:
     """The ledger's contrasts (these and the gated-attention ones) as ONE Holm family, by name: name ->
     :class:`hmoe_theory.experiments.summary.AdjustedContrast`; contrasts whose settings are not in the shipped
     fits are absent."""
-    from hmoe_theory.estimation.attention_replicate import CONTRASTS as ATTENTION
+    from hmoe_theory.estimation.attention_catalogue import CONTRASTS as ATTENTION
     from hmoe_theory.experiments.summary import holm_contrasts, replicate_grid
     from hmoe_theory.shipped import GATED_ATTENTION_FITS, RATES_V2_FITS
 
