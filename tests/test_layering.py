@@ -89,3 +89,52 @@ def test_the_checker_sees_relative_and_absolute_imports():
     assert "attention" in _imported_units(interactions_cli)  # an absolute import inside a function
     assert _rank("estimation") > _rank("attention") > _rank("interactions") > _rank("families") > _rank("expr")
     assert _rank("experiments") > _rank("rate_orders") > _rank("estimation")
+
+
+def _imported_modules(path: Path) -> set[Path]:
+    """Module files of hmoe_theory that the module at ``path`` imports (also inside functions); an import of a
+    package or of a name from a package counts as an import of that package's modules named, else of nothing
+    (package faces, ``__init__.py``, only gather what lies below them and are left out of the cycle check)."""
+    package = path.relative_to(PACKAGE).parts[:-1]
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            targets = [alias.name.split(".")[1:] for alias in node.names if alias.name.startswith("hmoe_theory.")]
+        elif isinstance(node, ast.ImportFrom):
+            if node.level == 0:
+                if not (node.module or "").startswith("hmoe_theory"):
+                    continue
+                base = node.module.split(".")[1:]
+            else:
+                base = [*package[: len(package) - (node.level - 1)], *(node.module.split(".") if node.module else [])]
+            targets = [base, *([*base, alias.name] for alias in node.names)]
+        else:
+            continue
+        for target in targets:
+            candidate = PACKAGE.joinpath(*target).with_suffix(".py") if target else None
+            if candidate is not None and candidate.is_file() and candidate != path:
+                found.add(candidate)
+    return found
+
+
+def test_the_house_has_no_circle():
+    """No module reaches itself through imports (a cycle between modules of one layer is as bad as one across)."""
+    replicate = PACKAGE / "estimation" / "replicate.py"
+    assert PACKAGE / "estimation" / "attention_catalogue.py" in _imported_modules(replicate)  # `from . import x`
+    assert PACKAGE / "estimation" / "catalogue.py" in _imported_modules(replicate)  # `from .catalogue import ...`
+    graph = {p: _imported_modules(p) for p in MODULES if p.name != "__init__.py"}
+    state: dict[Path, int] = {}  # 1 on the current path, 2 done
+
+    def visit(node: Path, trail: list[Path]) -> None:
+        state[node] = 1
+        for nxt in sorted(graph.get(node, set())):
+            if state.get(nxt) == 1:
+                cycle = [*trail[trail.index(nxt):], nxt] if nxt in trail else [node, nxt]
+                raise AssertionError("import circle: " + " -> ".join(str(p.relative_to(PACKAGE)) for p in cycle))
+            if nxt in graph and state.get(nxt) != 2:
+                visit(nxt, [*trail, nxt])
+        state[node] = 2
+
+    for start in sorted(graph):
+        if state.get(start) != 2:
+            visit(start, [start])
