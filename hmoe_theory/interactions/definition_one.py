@@ -45,7 +45,7 @@ from ..errors import HmoeError, ModelError
 from ..expr import normal_pdf
 from ..families import EXPERTS, ParametricFunction, get_expert
 from ..symbols import input_symbols, positive_symbol, vector_symbols
-from .derivatives import generic_point
+from .derivatives import distinct_generic_points, generic_point
 from .discovery import certify_relation, family_null_space
 from .independence import IndependenceCertificate, certify_independence
 
@@ -179,17 +179,6 @@ def _label(kappa: Sequence[sp.Symbol], g: str = "h") -> str:
     return f"d{len(kappa)}{g}/" + " ".join(f"d{p}" for p in kappa) if len(kappa) > 1 else f"d{g}/d{kappa[0]}"
 
 
-def _atoms(params: Sequence[sp.Symbol], k: int, seed: int) -> list[dict[sp.Symbol, sp.Rational]]:
-    atoms: list[dict] = []
-    offset = 0
-    while len(atoms) < k:
-        candidate = generic_point(params, seed + offset)
-        offset += 1
-        if all(candidate != a for a in atoms):
-            atoms.append(candidate)
-    return atoms
-
-
 def _expert_sets(h: sp.Expr, x: Sequence[sp.Symbol], params: Sequence[sp.Symbol], atoms, seed: int) -> list[SetVerdict]:
     first = {u: sp.diff(h, u) for u in params}
     pairs = list(itertools.combinations_with_replacement(params, 2))
@@ -257,7 +246,7 @@ def check_definition_one(
         name, params = get_expert(expert).name, tuple(params)
     if not params:
         raise ModelError(f"{name} has no parameters: Definition 1 is about derivatives in the parameters")
-    atoms = _atoms(params, k, seed)
+    atoms = distinct_generic_points(params, k, seed)
     sets = _expert_sets(h, x, params, atoms, seed)
     if density:
         sets += _density_sets(h, x, params, atoms, seed)

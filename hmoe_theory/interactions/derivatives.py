@@ -183,6 +183,19 @@ def generic_point(params: Sequence[sp.Symbol], seed: int = 0) -> dict[sp.Symbol,
     return point
 
 
+def distinct_generic_points(params: Sequence[sp.Symbol], k: int, seed: int = 0) -> list[dict[sp.Symbol, sp.Rational]]:
+    """k pairwise distinct :func:`generic_point` s (seeds seed, seed + 1, ...; a repeat is skipped): the k
+    distinct parameter tuples of an identifiability statement."""
+    points: list[dict[sp.Symbol, sp.Rational]] = []
+    offset = 0
+    while len(points) < k:
+        candidate = generic_point(params, seed + offset)
+        offset += 1
+        if all(candidate != p for p in points):
+            points.append(candidate)
+    return points
+
+
 def _real_at_some_inputs(function: ParametricFunction, point: Mapping[sp.Symbol, sp.Rational], seed: int) -> bool:
     """Is F real and finite at all 8 random inputs in [-1.5, 1.5] (e.g. not sqrt of a negative variance)?"""
     kernel = compile_mpmath([function.expr.xreplace(dict(point))], function.inputs)

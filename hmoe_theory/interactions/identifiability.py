@@ -43,7 +43,7 @@ from .. import bounds
 from ..errors import ModelError, UnknownNameError
 from ..families import EXPERTS, GATES, ParametricFunction, gate_expert, get_expert
 from ..symbols import input_symbols
-from .derivatives import Derivative, at_point, check_order, derivative_table, generic_point
+from .derivatives import Derivative, at_point, check_order, derivative_table, distinct_generic_points
 from .discovery import MIN_DIGITS, Column, Discovery, common_exponential_factor, solve_family
 
 
@@ -178,17 +178,6 @@ def _monomials(inputs: Sequence[sp.Symbol], degree: int) -> list[tuple[str, sp.E
     return out
 
 
-def _distinct_points(params: Sequence[sp.Symbol], k: int, seed: int) -> list[dict]:
-    points: list[dict] = []
-    offset = 0
-    while len(points) < k:
-        candidate = generic_point(params, seed + offset)
-        offset += 1
-        if all(candidate != p for p in points):
-            points.append(candidate)
-    return points
-
-
 def check_family(
     function: ParametricFunction | tuple[str, str],
     family: DerivativeFamily,
@@ -215,7 +204,7 @@ def check_family(
         G = function
     else:
         G = gate_expert(function[0], function[1], d, mode)
-    chosen = list(points) if points is not None else _distinct_points(G.params, family.k, seed)
+    chosen = list(points) if points is not None else distinct_generic_points(G.params, family.k, seed)
     if len(chosen) != family.k:
         raise ModelError(f"expected {family.k} parameter points, got {len(chosen)}")
     table = derivative_table(G, family.order, family.min_order)

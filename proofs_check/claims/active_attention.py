@@ -49,7 +49,8 @@ from hmoe_theory.families.experts import ACTIVATIONS
 from hmoe_theory.geometry.metric import _smooth as drop_dirac_deltas
 from hmoe_theory.interactions.derivatives import Derivative, at_point, derivative_table, generic_point
 from hmoe_theory.interactions.discovery import Column, Discovery, common_exponential_factor, solve_family
-from hmoe_theory.interactions.identifiability import _distinct_points, check_family, preset
+from hmoe_theory.interactions.derivatives import distinct_generic_points
+from hmoe_theory.interactions.identifiability import check_family, preset
 from hmoe_theory.symbols import input_symbols
 from proofs_check.claim import Verdict
 from proofs_check.claims.attention import KEY_DIM, VALUE_DIM, _finish, _polynomial_identity, _proved_equal
@@ -301,7 +302,7 @@ def definition_1(expert: str, d: int = 1, seed: int = 0) -> dict[int, SetResult]
     """The three sets of Definition 1 for catalogue ``expert`` at k = 2 distinct generic points (``seed``):
     vanishing members, then the 50-digit null space of the remaining ones (relations not certified one by one)."""
     F = expert_function(expert, d)
-    points = _distinct_points(F.params, 2, seed)
+    points = distinct_generic_points(F.params, 2, seed)
     out = {}
     for number, members in definition_1_members(F, points).items():
         kept = [(c, e) for c, e in members if e != 0]
