@@ -24,7 +24,7 @@ from fractions import Fraction
 import numpy as np
 import sympy as sp
 
-from ..certify import Status, decide_zero
+from ..certify import Status, ZeroDecision, decide_zero
 from ..estimation.voronoi import d1_loss
 from .models import RateModel
 
@@ -73,20 +73,13 @@ def merge_scan(model: RateModel, sizes: tuple[int, ...], convention: str, time_l
             weights.append(w)
             atoms.append(row)
             i += 1
-    true_values = {w: _q(v) for w, v in zip(truth.weights, model.true_weights)}
-    true_values.update({s: _q(v) for row, true in zip(truth.atoms, model.true_atoms) for s, v in zip(row, true)})
-    difference = built.expr.xreplace(values) - truth.expr.xreplace(true_values)
-    decision = decide_zero(difference, [*built.inputs, t], time_limit_s=time_limit_s)
+    status, decision, d1 = _decide(model, built, truth, values, t, (weights, atoms, members), convention, linear,
+                                   time_limit_s)
     split = ", ".join(model.linear_names)
     family = (f"cells {sizes}: atoms of an over-fitted cell share the true gate and weight w*/m; {split} split as "
               "theta* +- t")
-    loss = d1_loss(np.array(weights, dtype=float), np.array(atoms, dtype=float),
-                   np.array([float(w) for w in model.true_weights]),
-                   np.array([[float(v) for v in row] for row in model.true_atoms]),
-                   convention=convention, merged=linear, cells=members)
-    status = decision.status if decision.status in (Status.PROVED, Status.REFUTED) else Status.INCONCLUSIVE
     detail = f" ({decision.detail})" if decision.detail and status is not Status.PROVED else ""
-    return Degeneracy(status, decision.method + detail, family, loss.value)
+    return Degeneracy(status, decision.method + detail, family, d1)
 
 
 def scale_scan(model: RateModel, sizes: tuple[int, ...], convention: str, time_limit_s: float = 10.0) -> Degeneracy:
@@ -113,18 +106,28 @@ def scale_scan(model: RateModel, sizes: tuple[int, ...], convention: str, time_l
             weights.append(w.subs(t, sp.Rational(1, 10)) if hasattr(w, "subs") else w)
             atoms.append(row)
             i += 1
+    status, decision, d1 = _decide(model, built, truth, values, t, (weights, atoms, members), convention, linear,
+                                   time_limit_s)
+    family = (f"cells {sizes}: the first cell's weight times (1 + t), its {', '.join(model.linear_names)} divided by "
+              "(1 + t) (split atoms: equal shares)")
+    return Degeneracy(status, decision.method, family, d1)
+
+
+def _decide(model: RateModel, built, truth, values: dict, t: sp.Symbol, at_tenth: tuple[list, list, list],
+            convention: str, linear: list[int], time_limit_s: float) -> tuple[Status, ZeroDecision, float]:
+    """Is f_G(t) - f_G* identically zero (``decide_zero`` in (x, t); proved/refuted, else inconclusive), and D1 of
+    the family at t = 1/10 (``at_tenth``: its weights, atoms and cells there)."""
     true_values = {w: _q(v) for w, v in zip(truth.weights, model.true_weights)}
     true_values.update({s: _q(v) for row, true in zip(truth.atoms, model.true_atoms) for s, v in zip(row, true)})
     decision = decide_zero(built.expr.xreplace(values) - truth.expr.xreplace(true_values), [*built.inputs, t],
                            time_limit_s=time_limit_s)
     status = decision.status if decision.status in (Status.PROVED, Status.REFUTED) else Status.INCONCLUSIVE
-    family = (f"cells {sizes}: the first cell's weight times (1 + t), its {', '.join(model.linear_names)} divided by "
-              "(1 + t) (split atoms: equal shares)")
+    weights, atoms, members = at_tenth
     loss = d1_loss(np.array(weights, dtype=float), np.array(atoms, dtype=float),
                    np.array([float(w) for w in model.true_weights]),
                    np.array([[float(v) for v in row] for row in model.true_atoms]),
                    convention=convention, merged=linear, cells=members)
-    return Degeneracy(status, decision.method, family, loss.value)
+    return status, decision, loss.value
 
 
 def _q(value: Fraction) -> sp.Rational:
