@@ -36,8 +36,9 @@ from .timelimit import time_limit
 class Status(str, enum.Enum):
     """Outcome of a check (also the vocabulary of the claims ledger)."""
 
-    PROVED = "proved"  # exact symbolic argument
-    CERTIFIED = "certified"  # high-precision numerics at many random points, no exact proof
+    PROVED = "proved"  # exact symbolic argument or a rigorous (ball-arithmetic) enclosure
+    CERTIFIED = "certified"  # a rigorous one-sided certificate (e.g. an enclosure bounding one side)
+    SUPPORTED = "supported"  # numerical evidence only (50-digit agreement at random points, float ranks, MC CIs)
     REFUTED = "refuted"  # an explicit counterexample
     INCONCLUSIVE = "inconclusive"  # neither
 
@@ -58,7 +59,8 @@ class ZeroDecision:
 
     @property
     def is_zero(self) -> bool:
-        return self.status in (Status.PROVED, Status.CERTIFIED)
+        """Zero by proof or by numerical evidence (``PROVED``, ``CERTIFIED`` or ``SUPPORTED``)."""
+        return self.status in (Status.PROVED, Status.CERTIFIED, Status.SUPPORTED)
 
 
 def random_rational_point(symbols: Sequence[sp.Symbol], rng: random.Random) -> dict[sp.Symbol, sp.Rational]:
