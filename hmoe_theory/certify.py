@@ -1,4 +1,4 @@
-"""Deciding whether an expression is identically zero: proof, certification or counterexample.
+"""Deciding whether an expression is identically zero: proof, numerical support or counterexample.
 
 :func:`decide_zero` answers for an expression ``e(v_1..v_m)`` (all free symbols are variables):
 
@@ -8,8 +8,8 @@
 2. *proof*: otherwise try the rewriting strategies of :data:`STRATEGIES`, each under a wall-clock limit
    (``expand``; ``cancel`` with exp(p) as positive symbols; exponentials abstracted to fresh symbols;
    ``cancel(together(.))``; ``simplify``); reaching the literal 0 -> ``PROVED``.
-3. If no strategy reaches 0 in time, the numeric evidence stands -> ``CERTIFIED`` (``max |e|`` over the
-   points, all below ``10^-(digits/2)``).
+3. If no strategy reaches 0 in time, the numeric evidence stands -> ``SUPPORTED`` (``max |e|`` over the
+   points, all below ``10^-(digits/2)``): evidence, not a proof, and not a rigorous certificate either.
 
 Random points: real symbols take rationals in [-3/2, 3/2] (denominator <= 16); symbols declared
 positive take rationals in [1/8, 2]. Points where ``e`` is undefined are resampled.
@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import enum
 import random
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 import mpmath
@@ -44,6 +44,21 @@ class Status(str, enum.Enum):
 
     def __str__(self) -> str:
         return self.value
+
+
+#: Positive statuses from the strongest to the weakest evidence.
+EVIDENCE_ORDER = (Status.PROVED, Status.CERTIFIED, Status.SUPPORTED)
+
+
+def weakest(statuses: Iterable[Status]) -> Status:
+    """The weakest of positive statuses (``PROVED`` > ``CERTIFIED`` > ``SUPPORTED``); ``PROVED`` for none.
+
+    A conjunction is only as strong as its weakest part: one numerically supported step makes the whole
+    supported. ``REFUTED``/``INCONCLUSIVE`` are not positive: callers handle them before (ValueError here)."""
+    ranks = [EVIDENCE_ORDER.index(s) if s in EVIDENCE_ORDER else None for s in statuses]
+    if None in ranks:
+        raise ValueError("weakest() orders proved, certified and supported only")
+    return EVIDENCE_ORDER[max(ranks, default=0)]
 
 
 @dataclass(frozen=True)
@@ -116,7 +131,7 @@ def numeric_zero_probe(
     digits: int = 50,
     seed: int = 0,
 ) -> ZeroDecision:
-    """Step 1 of :func:`decide_zero`: ``REFUTED`` with a counterexample, or ``CERTIFIED``."""
+    """Step 1 of :func:`decide_zero`: ``REFUTED`` with a counterexample, or ``SUPPORTED`` (numerical evidence)."""
     expr = sp.sympify(expr)
     symbols = _ordered_symbols(expr, variables)
     evaluate = _evaluator(expr, symbols)
@@ -153,7 +168,7 @@ def numeric_zero_probe(
         return ZeroDecision(Status.INCONCLUSIVE, "numeric probe", detail="no point where the expression is defined")
     flag = f"; complex-valued at {complex_points} of {evaluated} points" if complex_points else ""
     return ZeroDecision(
-        Status.CERTIFIED,
+        Status.SUPPORTED,
         f"mpmath at {digits} digits, {evaluated} random rational points",
         max_abs_value=float(largest),
         points=evaluated,

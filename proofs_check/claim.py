@@ -1,7 +1,7 @@
 """Claim records and verdicts.
 
 A :class:`Claim` states one mathematical statement with its hypotheses and its source, the outcome we
-expect (``proved``/``certified`` for a theorem, ``refuted`` for a negative control or a claim that
+expect (``proved``/``certified``/``supported`` for a theorem, ``refuted`` for a negative control or a claim that
 does not survive without a missing hypothesis), and a ``check`` that produces a :class:`Verdict`.
 A claim *passes* when the verdict's status equals the expected one.
 
@@ -20,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from hmoe_theory.certify import Status, ZeroDecision
+from hmoe_theory.certify import Status, ZeroDecision, weakest
 from hmoe_theory.errors import HmoeError
 
 #: Claim ids name files of the HTML report and anchors of CLAIMS.md: letters, digits, ``.``, ``_``, ``-``.
@@ -56,8 +56,7 @@ class Verdict:
         for v in verdicts:
             if v.status in (Status.REFUTED, Status.INCONCLUSIVE):
                 return cls(v.status, f"{summary}: {v.summary}", v.counterexample, v.evidence)
-        status = Status.CERTIFIED if any(v.status is Status.CERTIFIED for v in verdicts) else Status.PROVED
-        return cls(status, f"{summary} ({len(verdicts)} checks)")
+        return cls(weakest(v.status for v in verdicts), f"{summary} ({len(verdicts)} checks)")
 
 
 def as_status(claim_id: str, expected: Status | str | None) -> Status:

@@ -44,7 +44,7 @@ def claim(
     """Decorator registering ``check`` as the check of a new claim.
 
     Required: ``id``, ``title``, ``statement``, ``hypotheses`` (non-empty), ``source``, ``expected``
-    (``"proved"``, ``"certified"``, ``"refuted"`` or ``"inconclusive"``). Optional: ``time_limit_s``,
+    (``"proved"``, ``"certified"``, ``"supported"``, ``"refuted"`` or ``"inconclusive"``). Optional: ``time_limit_s``,
     ``kind`` (theorem | negative control | finding), ``depends_on`` (ids of the claims this one rests
     on), ``paper`` and ``paper_version`` (publication id, e.g. ``"arXiv:2402.12345"``, ``"v2"``).
     """

@@ -1,5 +1,6 @@
-"""Zero decisions: proofs, counterexamples, certification and exact polynomial spans."""
+"""Zero decisions: proofs, counterexamples, numerical support and exact polynomial spans."""
 
+import pytest
 import sympy as sp
 
 from hmoe_theory.certify import (
@@ -9,6 +10,7 @@ from hmoe_theory.certify import (
     numeric_zero_probe,
     polynomial_span,
     prove_zero,
+    weakest,
 )
 from hmoe_theory.errors import TimeLimitExceeded
 from hmoe_theory.symbols import real_symbol
@@ -33,12 +35,25 @@ def test_false_identity_is_refuted_with_a_replayable_counterexample():
     assert abs(sp.N((lhs - rhs).subs(point), 30)) > 1e-10
 
 
-def test_identity_sympy_cannot_rewrite_is_certified():
-    # sin^2 + cos^2 - 1 of a nested argument: expand/cancel fail, simplify is denied time.
+def test_identity_sympy_cannot_rewrite_is_only_supported():
+    # sin^2 + cos^2 - 1 of a nested argument: expand/cancel fail, simplify is denied time. The 50-digit
+    # agreement at random points is numerical evidence (supported), neither a proof nor a certificate.
     e = sp.sin(sp.exp(x) * a) ** 2 + sp.cos(sp.exp(x) * a) ** 2 - 1
     decision = decide_zero(e, time_limit_s=1e-3)
-    assert decision.status is Status.CERTIFIED
-    assert decision.max_abs_value < 1e-25
+    assert decision.status is Status.SUPPORTED and decision.is_zero
+    assert decision.max_abs_value < 1e-25 and decision.points == 24
+    # the same identity with the time to prove it is exact
+    proved = decide_zero(e, time_limit_s=30)
+    assert proved.status is Status.PROVED and proved.is_zero and proved.method == "simplify"
+
+
+def test_weakest_orders_evidence_and_rejects_non_positive_statuses():
+    assert weakest([Status.PROVED, Status.PROVED]) is Status.PROVED
+    assert weakest([Status.PROVED, Status.CERTIFIED]) is Status.CERTIFIED
+    assert weakest([Status.CERTIFIED, Status.SUPPORTED, Status.PROVED]) is Status.SUPPORTED
+    assert weakest([]) is Status.PROVED
+    with pytest.raises(ValueError):
+        weakest([Status.PROVED, Status.REFUTED])
 
 
 def test_time_limit_interrupts_and_restores():
@@ -85,7 +100,7 @@ def test_complex_values_are_never_reduced_to_their_real_part():
 def test_certificate_over_complex_points_says_so():
     # sin^2 + cos^2 - 1 of log(x): zero everywhere, complex-valued (residuals) where x < 0
     decision = numeric_zero_probe(sp.sin(sp.log(x)) ** 2 + sp.cos(sp.log(x)) ** 2 - 1)
-    assert decision.status is Status.CERTIFIED and decision.max_abs_value < 1e-40
+    assert decision.status is Status.SUPPORTED and decision.max_abs_value < 1e-40
     assert "complex-valued at" in decision.detail
 
 
@@ -96,4 +111,4 @@ def test_a_strategy_that_raises_proves_nothing_and_the_next_is_tried():
     # ... and the strategies after it still run: expand proves e*x + (x+1)^2 - x^2 - 2x - 1 - e*x = 0
     zero = sp.Add(e * x, (x + 1) ** 2, -(x**2), -2 * x, -1, -e * x, evaluate=False)
     assert prove_zero(zero, time_limit_s=5, strategies=["simplify", "expand"]) in ("expand", "simplify", "literally zero")
-    assert decide_zero(e, time_limit_s=2).status in (Status.CERTIFIED, Status.REFUTED)
+    assert decide_zero(e, time_limit_s=2).status in (Status.SUPPORTED, Status.REFUTED)

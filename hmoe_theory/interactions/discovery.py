@@ -22,9 +22,9 @@ Relations form a vector space: the null space of the family. Method:
    expresses its lowest-order derivative (the pivot) through derivatives that are not pivots;
 4. certification of each relation with :func:`hmoe_theory.certify.decide_zero` after dividing by the
    exponential factors common to F (e.g. exp(gate score), the Gaussian kernel), so that the identity is
-   usually polynomial: ``proved`` when sympy reduces it to 0 within the time limit, else ``certified``
-   (numeric, 24 fresh random points at 50 digits); with a proof budget, relations after it keep the
-   numeric certificate of step 2. Before the numeric probe, a relation without exact proof is evaluated in
+   usually polynomial: ``proved`` when sympy reduces it to 0 within the time limit, else ``supported``
+   (numeric evidence, 24 fresh random points at 50 digits); with a proof budget, relations after it keep the
+   numeric evidence of step 2 (``supported``). Before the numeric probe, a relation without exact proof is evaluated in
    ball arithmetic at rational inputs (one per piece between kinks, and random ones): an enclosure excluding 0
    **refutes** it, scale-free, and the null space is recomputed at twice the digits (:func:`refute_by_balls`);
 5. rank: the independent columns (non-pivots) are proved independent by a non-singular evaluation minor in
@@ -636,9 +636,9 @@ def certify_relation(
 ) -> tuple[Status, str]:
     """Decide sum c_i exprs_i == 0: exactly (expansion after dividing by ``factor``), refuted by a ball enclosure
     excluding 0 at a rational input (:func:`refute_by_balls`), else by :func:`hmoe_theory.certify.decide_zero`
-    (a proof, or numeric evidence: ``certified``)."""
+    (a proof, or numeric evidence: ``supported``)."""
     if not all(isinstance(c, Fraction) for c in coefficients):
-        return Status.CERTIFIED, "numeric null space (coefficients not rational)"
+        return Status.SUPPORTED, "numeric null space (coefficients not rational)"
     combination = sp.Add(*(sp.Rational(c.numerator, c.denominator) * e for c, e in zip(coefficients, exprs) if c))
     reduced = relu_as_heaviside(combination) / factor
     try:
@@ -652,8 +652,8 @@ def certify_relation(
     if refutation is not None:
         return Status.REFUTED, refutation
     decision = decide_zero(reduced, list(inputs), time_limit_s=time_limit_s, seed=1)
-    if decision.status is Status.CERTIFIED:
-        return Status.CERTIFIED, f"numeric evidence, not proved: {decision.method}; {decision.detail}"
+    if decision.status is Status.SUPPORTED:
+        return Status.SUPPORTED, f"numeric evidence, not proved: {decision.method}; {decision.detail}"
     return decision.status, f"{decision.method}; {decision.detail}" if decision.detail else decision.method
 
 
@@ -669,7 +669,7 @@ def relations_from_null_space(
     digits: int = MIN_DIGITS,
 ) -> tuple[Relation, ...]:
     """Relations (canonical RREF rows), each certified exactly when ``certify`` -- until ``proof_budget_s``
-    seconds of proof attempts are spent (None: no budget); later relations keep their numeric certificate."""
+    seconds of proof attempts are spent (None: no budget); later relations keep their numeric evidence (supported)."""
     relations = []
     started = time.perf_counter()
     for row in result.basis:
@@ -677,14 +677,14 @@ def relations_from_null_space(
         terms = tuple(Term(columns[i], row[i]) for i in used)
         left = None if proof_budget_s is None else proof_budget_s - (time.perf_counter() - started)
         if certify and left is not None and left <= 0:
-            status = Status.CERTIFIED
+            status = Status.SUPPORTED
             method = f"numeric at {MIN_DIGITS} digits, residual {result.residual:.1e} (proof budget spent)"
         elif certify:
             limit = time_limit_s if left is None else min(time_limit_s, left)
             status, method = certify_relation(
                 [exprs[i] for i in used], [row[i] for i in used], inputs, factor, limit, digits)
         else:
-            status, method = Status.CERTIFIED, f"numeric null space, residual {result.residual:.1e}"
+            status, method = Status.SUPPORTED, f"numeric null space, residual {result.residual:.1e}"
         relations.append(Relation(terms, status, method))
     return tuple(relations)
 

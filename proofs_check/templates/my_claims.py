@@ -7,9 +7,10 @@ In CI (JUnit):     hmoe check --claims THIS_DIRECTORY --junit claims.xml
 Loading this file runs it as Python (like a test file): load only claims files you trust. The family
 below is text read by the toolkit's safe expression parser (never evaluated as Python).
 
-Each claim states its hypotheses, its source and the verdict you expect: ``proved`` or ``certified``
-for a theorem, ``refuted`` for a negative control (a statement that must fail once a hypothesis is
-dropped, which shows the check can fail). ``depends_on`` lists the claims a claim rests on.
+Each claim states its hypotheses, its source and the verdict you expect: ``proved``, ``certified``
+or ``supported`` (numerical evidence only) for a theorem, ``refuted`` for a negative control (a
+statement that must fail once a hypothesis is dropped, which shows the check can fail). ``depends_on``
+lists the claims a claim rests on.
 """
 
 from fractions import Fraction
