@@ -3,8 +3,8 @@
 For F = entry (i, c) of attention with a gate at ``position`` (:func:`.families.attention_entry_function`)
 and an order r, a relation is sum_kappa c_kappa d^kappa F(x~; theta) = 0 for all token matrices X, at a
 generic rational point theta_0 (:func:`hmoe_theory.interactions.discover_relations`: found by the
-float-first engine, each relation proved or certified at 50 digits). The relations are found again at a
-second generic point theta_1 (numeric), and
+float-first engine, each relation proved exactly or supported by 50-digit numerics). The relations are found
+again at a second generic point theta_1 (numeric), and
 
 * *constant-coefficient* relations (PDEs) = span N(theta_0) ∩ span N(theta_1) (exact rational algebra),
   among them the *vanishing* derivatives (one-term relations such as d2F/dV^2 = 0);

@@ -45,7 +45,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, default=0, help="seed of the random point and inputs (default 0)")
     p.add_argument("--no-certify", action="store_true", help="skip the exact sympy certification (numeric only)")
     p.add_argument(
-        "--proof-budget", type=float, help="total seconds of exact proofs; later relations stay numerically certified"
+        "--proof-budget", type=float,
+        help="total seconds of exact proofs; later relations stay supported (numeric evidence only)",
     )
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=run)

@@ -712,7 +712,8 @@ def decide_zero_exponential(
 ) -> ZeroDecision:
     """Is ``value`` identically zero? A numeric probe first (a counterexample refutes), then an exact
     proof: with ``exp(p)`` replaced by positive symbols (a bijection onto ``(0, inf)``) the expression
-    must ``cancel`` to 0 as a rational function. ``CERTIFIED`` when the proof does not finish in time."""
+    must ``cancel`` to 0 as a rational function. ``SUPPORTED`` (numerical evidence) when the proof does not
+    finish in time."""
     return decide_zero(
         value,
         list(params),

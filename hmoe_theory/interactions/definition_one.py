@@ -28,6 +28,8 @@ Method per set: the 50-digit null space of :func:`.discovery.family_null_space` 
 -> the set is proved independent by :func:`.independence.certify_independence` (a non-singular evaluation minor
 in ball arithmetic), status PROVED; relations -> each decided by :func:`.discovery.certify_relation` (exact, or
 refuted in ball arithmetic, or numeric evidence), and the verdict "dependent" is PROVED when one relation is.
+Numerical evidence alone (no relation in the null space but no certificate, or relations none of which is proved)
+is SUPPORTED.
 """
 
 from __future__ import annotations
@@ -164,12 +166,12 @@ def _decide_nonzero(name: str, index_set: str, size: int, labels: Sequence[str],
         if statuses:
             return SetVerdict(name, index_set, size, None, Status.INCONCLUSIVE,
                               f"numeric relations refuted, independence {certificate.method}", tuple(texts))
-        return SetVerdict(name, index_set, size, True, Status.CERTIFIED,
+        return SetVerdict(name, index_set, size, True, Status.SUPPORTED,
                           f"no relation in the {digits}-digit null space; independence {certificate.method}")
     if Status.PROVED in statuses:
         return SetVerdict(name, index_set, size, False, Status.PROVED,
                           f"{len(statuses)} relation(s), {statuses.count(Status.PROVED)} proved exactly", tuple(texts))
-    return SetVerdict(name, index_set, size, False, Status.CERTIFIED,
+    return SetVerdict(name, index_set, size, False, Status.SUPPORTED,
                       f"{len(statuses)} relation(s) with numeric evidence, none proved exactly", tuple(texts))
 
 
