@@ -111,10 +111,10 @@ def test_report_of_the_builtin_ledger_with_one_failure(tmp_path):
     for r, node in zip(sorted(results, key=lambda r: r.claim.id), home.nodes):  # boxes are drawn sorted by id
         if r.claim.id != broken and r.claim.id not in marked:
             assert node == expected_class[r.claim.id]
-    assert {"proved", "certified", "refuted", "inconclusive"} <= set(home.nodes)  # the built-in ledger has all four
+    assert {"proved", "certified", "supported", "refuted", "inconclusive"} <= set(home.nodes)  # the ledger has all five
     colour = {key: c for key, _, c in VERDICTS}
     assert home.fills == [colour[n] for n in home.nodes]  # each box carries the colour of its verdict
-    assert len(set(colour.values())) == len(VERDICTS) == 6  # six distinguishable colours
+    assert len(set(colour.values())) == len(VERDICTS) == 7  # seven distinguishable colours
     counts = {key: home.nodes.count(key) for key in colour}
     assert home.legend == [f"{label} ({counts[key]})" for key, label, _ in VERDICTS]
     assert counts["failed"] == 1 and sum(counts.values()) == len(claims)

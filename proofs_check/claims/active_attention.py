@@ -390,7 +390,7 @@ def _pattern_problems(rows: list[dict]) -> list[str]:
         "literal reading: a member vanishing identically makes the set dependent; the non-zero reading drops it",
     ),
     source=DEFINITION_1,
-    expected=Status.CERTIFIED,
+    expected=Status.SUPPORTED,
     kind="finding",
     time_limit_s=60.0,
 )
@@ -400,7 +400,7 @@ def definition_1_per_activation() -> Verdict:
     if problems:
         return Verdict(Status.REFUTED, "pattern not observed: " + "; ".join(problems[:4]), counterexample={"rows": rows})
     return Verdict(
-        Status.CERTIFIED,
+        Status.SUPPORTED,
         f"{len(rows)} (expert, set) cells as stated (independence: 50-digit null space, smallest margin "
         f"{min(r['margin'] for r in rows if r['nonzero_members']):.1e})",
         evidence={"rows": rows},
@@ -488,7 +488,7 @@ def parametrisation_relations() -> Verdict:
         "generic rational points (seed 0); 50-digit null space; the gelu x quadratic-monomial relation proved exactly",
     ),
     source=DEFINITION_1,
-    expected=Status.CERTIFIED,
+    expected=Status.SUPPORTED,
     kind="finding",
     time_limit_s=60.0,
 )
@@ -512,7 +512,7 @@ def reconstructed_strong() -> Verdict:
     proof = Verdict.from_decision(decide_zero(relation, time_limit_s=5.0, samples=8), "gelu x quadratic-monomial relation")
     if proof.status is not Status.PROVED:
         return proof
-    return Verdict(Status.CERTIFIED, f"{len(table)} cells as stated; the gelu relation proved for every a", evidence={"rows": table})
+    return Verdict(Status.SUPPORTED, f"{len(table)} cells as stated; the gelu relation proved for every a", evidence={"rows": table})
 
 
 def reconstructed_strong_table(activations: Sequence[str] = ACTIVATIONS) -> list[dict]:
@@ -590,7 +590,7 @@ VALUE, OUTPUT = "WV_1_1_1", "WO_1_1"
         "the relations in W_Q, W_K (the score symmetry of W_Q W_K^T) are present in every case",
     ),
     source=SOURCE,
-    expected=Status.CERTIFIED,
+    expected=Status.SUPPORTED,
     kind="finding",
     time_limit_s=60.0,
 )
@@ -611,7 +611,7 @@ def entry_relations_claim() -> Verdict:
     counts = {k: v["relations"] for k, v in table.items()}
     if problems:
         return Verdict(Status.REFUTED, "; ".join(problems), counterexample={"relations": counts})
-    return Verdict(Status.CERTIFIED, f"relation counts {counts} (of {plain['discovery'].size} derivatives)", evidence={"relations": counts})
+    return Verdict(Status.SUPPORTED, f"relation counts {counts} (of {plain['discovery'].size} derivatives)", evidence={"relations": counts})
 
 
 def entry_relation_table(seed: int = 0) -> dict[str, dict]:

@@ -286,11 +286,11 @@ def gated_entry_is_three_level_hmoe() -> Verdict:
 
 class _SymbolicZeroTest:
     """``is_zero`` for :func:`compare_entry` on symbolic arrays: every entry must be decided zero
-    (proved or certified); the first entry refuted is a witness that the component changed."""
+    (proved, or only supported by numerics); the first entry refuted is a witness that the component changed."""
 
     def __init__(self) -> None:
         self.witnesses: list[dict] = []
-        self.certified_only = False
+        self.supported_only = False
 
     def __call__(self, array: np.ndarray) -> bool:
         for value in np.asarray(array, dtype=object).reshape(-1):
@@ -299,7 +299,7 @@ class _SymbolicZeroTest:
                 self.witnesses.append(decision.counterexample)
                 return False
             if decision.status is not Status.PROVED:
-                self.certified_only = True
+                self.supported_only = True
         return True
 
 
@@ -348,7 +348,7 @@ def gate_position_classification() -> Verdict:
                 counterexample={"position": position, "witnesses": test.witnesses},
             )
         verdicts.append(
-            Verdict(Status.CERTIFIED if test.certified_only else Status.PROVED, f"{position}: {sorted(changes)}")
+            Verdict(Status.SUPPORTED if test.supported_only else Status.PROVED, f"{position}: {sorted(changes)}")
         )
         numeric = [
             classify_gate_position(position, n_tokens=N, dim=d, n_heads=H, seed=s)

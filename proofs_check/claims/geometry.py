@@ -255,7 +255,7 @@ def normal_family_curvature() -> Verdict:
         "without residuals no consistent trend was found (see benchmarks/depth_study.py)",
     ),
     source="arXiv 2604.14702v1, abstract (curvature accumulates under composition); numeric, seeded",
-    expected=Status.CERTIFIED,
+    expected=Status.SUPPORTED,
     time_limit_s=30,
     kind="finding",
 )
@@ -275,4 +275,4 @@ def residual_depth_grows_curvature() -> Verdict:
                     {"kind": kind, "seed": seed, "L1": first, "L6": last},
                 )
     shown = ", ".join(f"{k}: x{v:.1f}" for k, v in ratios.items())
-    return Verdict(Status.CERTIFIED, f"median scale-free |K| grows from L=1 to L=6 ({shown})", evidence=ratios)
+    return Verdict(Status.SUPPORTED, f"median scale-free |K| grows from L=1 to L=6 ({shown})", evidence=ratios)

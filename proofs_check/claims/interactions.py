@@ -22,7 +22,7 @@ def _found(result, relation: dict, what: str) -> Verdict:
     if not result.implies(relation):
         return Verdict(Status.REFUTED, f"{what}: not among the discovered relations", counterexample=result.point)
     statuses = {r.status for r in result.relations}
-    status = Status.PROVED if statuses <= {Status.PROVED} else Status.CERTIFIED
+    status = Status.PROVED if statuses <= {Status.PROVED} else Status.SUPPORTED  # an unproved relation: numerics only
     return Verdict(status, f"{what}: implied by {len(result.relations)} discovered relations at {result.point}")
 
 
@@ -34,7 +34,7 @@ def _found(result, relation: dict, what: str) -> Verdict:
         "pde.quadratic-polynomial.dA-equals-dbdb",
         "pde.softmax-linear.linear-expert",
     ),
-    title="With no hint, the discovery engine finds the four foundation PDEs and certifies all its relations",
+    title="With no hint, the discovery engine finds the four foundation PDEs and proves all its relations",
     statement=(
         "At a generic rational point, the null space of {d^kappa F : |kappa| <= 2} contains (1) dF/dA_uv - d2F/db_u db_v "
         "(quadratic-polynomial gate), (2) d2F/dbeta dalpha - dF/da (softmax-linear x linear), (3) d2F/dalpha^2 - 2 dF/dnu "
@@ -115,7 +115,7 @@ def strong_identifiability_monomial_ridge() -> Verdict:
     if results["ridge-sigmoid"].identifiable and results["ridge-tanh"].identifiable and not results["linear"].identifiable:
         independent_proved = all(results[e].discovery.rank_proved for e in ("ridge-sigmoid", "ridge-tanh"))
         dependent_proved = any(r.status is Status.PROVED for r in results["linear"].discovery.relations)
-        status = Status.PROVED if independent_proved and dependent_proved else Status.CERTIFIED
+        status = Status.PROVED if independent_proved and dependent_proved else Status.SUPPORTED
         how = ("independence proved by non-singular evaluation minors (ball arithmetic), a linear-expert relation "
                "proved exactly" if status is Status.PROVED else "numerical evidence (50-digit null space)")
         return Verdict(status, f"independent for sigmoid/tanh, dependent for linear: {how}")
@@ -163,7 +163,7 @@ def monomial_ridge_d2_collisions() -> Verdict:
         found.append(f"{expert}: rank {result.rank} of {result.size} ({'proved' if result.rank_proved else 'numerical'})")
         proved_rank = proved_rank and result.rank_proved
     return Verdict(
-        Status.PROVED if proved_rank else Status.CERTIFIED,
+        Status.PROVED if proved_rank else Status.SUPPORTED,
         "the three collisions proved exactly; no other relation ("
         + ("rank proved by a non-singular evaluation minor" if proved_rank else "50-digit null space only") + "): "
         + "; ".join(found),
@@ -188,7 +188,7 @@ def fisher_singular_iff_over_specified() -> Verdict:
     if (over.rank, generic.rank) == (3, 8):
         proved = over.rank_proved and generic.rank_proved
         return Verdict(
-            Status.PROVED if proved else Status.CERTIFIED,
+            Status.PROVED if proved else Status.SUPPORTED,
             f"rank 3 vs rank 8 ({'both proved: ' + over.certificate.describe() + '; ' + generic.certificate.describe() if proved else 'numerical'}; "
             f"sigma_4 = {over.singular_values[3]:.2e} below the tolerance {over.tolerance:.2e}, sigma_min = "
             f"{generic.singular_values[-1]:.2e})",
