@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 import flint
+import mpmath
 import numpy as np
 import scipy.linalg
 import sympy as sp
@@ -62,11 +63,18 @@ def working_precision(bits: int) -> Iterator[None]:
 
 
 def exact_rational(value) -> fmpq:
-    """``value`` (int, Fraction, sympy Rational/Integer/Float, fmpq, fmpz, float) as an exact ``fmpq``.
+    """``value`` (int, Fraction, sympy Rational/Integer/Float, fmpq, fmpz, float, mpmath mpf) as an exact ``fmpq``.
 
-    Floats and sympy Floats are converted to the rational they store exactly (no decimal rounding)."""
+    Floats, mpmath numbers and sympy Floats are converted to the rational they store exactly (no decimal
+    rounding)."""
     if isinstance(value, fmpq):
         return value
+    if isinstance(value, mpmath.mpf):
+        if not mpmath.isfinite(value):
+            raise NotCovered(f"cannot use the non-finite number {value!r} as an exact rational")
+        sign, mantissa, exponent, _ = value._mpf_
+        numerator = -int(mantissa) if sign else int(mantissa)
+        return fmpq(numerator * 2**exponent) if exponent >= 0 else fmpq(numerator, 2**-exponent)
     if isinstance(value, (bool, int, fmpz)):
         return fmpq(int(value))
     if isinstance(value, Fraction):
@@ -83,7 +91,8 @@ def exact_rational(value) -> fmpq:
 
 
 def to_ball(value) -> Ball:
-    """An ``arb``/``acb`` ball containing ``value`` (balls are returned unchanged)."""
+    """An ``arb``/``acb`` ball containing ``value`` (balls are returned unchanged; exact numbers, including doubles
+    and mpmath numbers, give the exact ball of radius 0)."""
     if isinstance(value, (arb, acb)):
         return value
     return arb(exact_rational(value))
@@ -179,6 +188,24 @@ def _general_power(base: Ball, exponent: Ball) -> Ball:
     return (exponent * base.log()).exp()  # base > 0 required: a ball meeting 0 gives a non-finite result
 
 
+def distinct_subexpressions(exprs: Sequence[sp.Expr]) -> list[sp.Expr]:
+    """Every distinct subexpression of ``exprs``, each once, children before parents (a shared subtree is walked
+    once: the cost is the size of the expression DAG, not of the trees)."""
+    seen: dict[sp.Expr, None] = {}
+    for root in exprs:
+        stack = [(root, False)]
+        while stack:
+            node, expanded = stack.pop()
+            if node in seen:
+                continue
+            if expanded or not node.args:
+                seen[node] = None
+                continue
+            stack.append((node, True))
+            stack.extend((child, False) for child in reversed(node.args) if child not in seen)
+    return list(seen)
+
+
 class ArbFunction:
     """Rigorous ball evaluator of one sympy expression (see :func:`arb_function`).
 
@@ -190,20 +217,18 @@ class ArbFunction:
         self.exprs = tuple(sp.sympify(e) for e in ([expr] if self.scalar else expr))
         self.expr = self.exprs[0] if self.scalar else None
         self.symbols = tuple(symbols)
-        missing = set().union(*(e.free_symbols for e in self.exprs)) - set(self.symbols)
+        nodes = distinct_subexpressions(self.exprs)
+        missing = {node for node in nodes if isinstance(node, sp.Symbol)} - set(self.symbols)
         if missing:
             raise NotCovered(f"arb_function: {', '.join(sorted(map(str, missing)))} not among the given symbols")
         self._index: dict[sp.Expr, int] = {}
         self._steps: list[Callable[[list, list], Ball]] = []
         kinks: list[sp.Expr] = []
-        for root in self.exprs:
-            for node in sp.postorder_traversal(root):
-                if node in self._index:
-                    continue
-                if isinstance(node, _KINKED):
-                    kinks.extend(_kink_arguments(node))
-                self._index[node] = len(self._steps)
-                self._steps.append(self._step(node))
+        for node in nodes:
+            if isinstance(node, _KINKED):
+                kinks.extend(_kink_arguments(node))
+            self._index[node] = len(self._steps)
+            self._steps.append(self._step(node))
         self.kinks = tuple(dict.fromkeys(kinks))
         self._results = [self._index[e] for e in self.exprs]
 
@@ -459,6 +484,12 @@ def _choose_rows(table: np.ndarray) -> tuple[int, ...]:
     return tuple(sorted(int(p) for p in pivots[:columns]))
 
 
+def well_conditioned_rows(balls: Sequence[Sequence[arb]]) -> tuple[int, ...]:
+    """Rows of an m x n matrix of real balls (m >= n) forming a well-conditioned n x n minor: QR with column
+    pivoting of the transposed column-scaled float midpoints (a heuristic choice: it never affects soundness)."""
+    return _choose_rows(_scaled_midpoints([list(row) for row in balls]))
+
+
 def _sigma_lower(minor: arb_mat) -> float:
     """A float ≤ σ_min(minor), from σ_min ≥ 1/‖minor⁻¹‖_F (0.0 when the inverse is not enclosed)."""
     try:
@@ -508,7 +539,7 @@ def certify_nonsingular(rows: Sequence[Sequence], precision: int = DEFAULT_PRECI
             balls = [[to_ball(v) for v in row] for row in matrix]
             if any(isinstance(v, acb) for row in balls for v in row):
                 raise NotCovered("certify_nonsingular takes real entries")
-            chosen = _choose_rows(_scaled_midpoints(balls))
+            chosen = well_conditioned_rows(balls)
             minor = arb_mat([balls[i] for i in chosen])
             determinant = minor.det()
             if not determinant.contains(0):

@@ -4,7 +4,8 @@
   expressions on broadcast arrays; returns an array of shape ``(len(exprs), *broadcast_shape)``.
 * :func:`compile_expr` -- the same for one expression (shape ``broadcast_shape``).
 * :func:`compile_mpmath` -- arbitrary-precision scalar kernel (mpmath) for certification.
-* :func:`compile_arb` -- the same in python-flint ball arithmetic (C speed) for the interaction engine.
+* :func:`compile_arb` -- ball arithmetic: the one sympy -> arb evaluator, :func:`hmoe_theory.balls.arb_function`
+  (rigorous enclosures, shared subexpressions), under the name its older callers import.
 * :func:`compile_llvm_rows` -- machine-code kernel (symengine's LLVM backend) mapping each row of a
   (m, len(args)) array to the expressions' values, for hot loops over blocks of points.
 * :func:`gradient`, :func:`hessian`, :func:`jacobian` -- exact derivative expressions.
@@ -17,14 +18,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-import flint
 import mpmath
 import numpy as np
 import scipy.special
 import symengine as se
 import sympy as sp
-from sympy.printing.pycode import MpmathPrinter
 
+from .balls import ArbFunction, arb_function
 from .errors import ModelError
 
 Kernel = Callable[..., np.ndarray]
@@ -33,7 +33,9 @@ NUMPY_MODULES = [{"erf": scipy.special.erf}, "numpy"]
 
 
 def _lambdify(args: Sequence[sp.Symbol], exprs: Sequence[sp.Expr], modules, cse=True) -> Callable:
-    return sp.lambdify(list(args), list(exprs), modules=modules, cse=cse)
+    # use_imps=False: no expression of the project carries an implemented_function, and looking for them walks every
+    # tree node (1.5 CPU s on the 1225 derivatives of the 48-parameter attention family)
+    return sp.lambdify(list(args), list(exprs), modules=modules, cse=cse, use_imps=False)
 
 
 def compile_exprs(exprs: Sequence[sp.Expr], args: Sequence[sp.Symbol], cse=True) -> Kernel:
@@ -87,27 +89,11 @@ def compile_mpmath(exprs: Sequence[sp.Expr], args: Sequence[sp.Symbol]) -> Calla
     return lambda *values: list(raw(*(mpmath.mpf(v) if not isinstance(v, mpmath.mpf) else v for v in values)))
 
 
-#: python-flint arb versions of the functions a family may use (anything else: NameError at call time)
-ARB_FUNCTIONS = {
-    "mpf": flint.arb,
-    **{
-        name: (lambda method: lambda z: getattr(flint.arb(z), method)())(name)
-        for name in ("exp", "log", "sqrt", "sin", "cos", "tanh", "erf", "atan")
-    },
-}
-
-
-def compile_arb(exprs: Sequence[sp.Expr], args: Sequence[sp.Symbol], cse=True) -> Callable[..., list]:
-    """Scalar ball-arithmetic kernel (python-flint ``arb``, C speed, rigorous error radius): call with arb
-    arguments after setting ``flint.ctx.prec``; raises NameError/TypeError on a function arb lacks.
-    ``cse`` as in :func:`compile_exprs`."""
-    printer = MpmathPrinter({"fully_qualified_modules": False, "inline": True})
-    precision = flint.ctx.prec
-    flint.ctx.prec = 1100  # pi to ~330 digits, then rounded by every operation to the caller's precision
-    constants = {"pi": flint.arb.pi()}
-    flint.ctx.prec = precision
-    modules = [{**ARB_FUNCTIONS, **constants}]
-    return sp.lambdify(list(args), [sp.sympify(e) for e in exprs], modules=modules, cse=cse, printer=printer)
+def compile_arb(exprs: Sequence[sp.Expr], args: Sequence[sp.Symbol]) -> ArbFunction:
+    """Ball-arithmetic kernel of ``exprs``: ``kernel(*values)`` is the list of rigorous arb balls at exact numbers or
+    balls (set ``flint.ctx.prec`` first); :func:`hmoe_theory.balls.arb_function` on the list (raises
+    :class:`hmoe_theory.balls.NotCovered` for a function without a rigorous ball version)."""
+    return arb_function(list(exprs), args)
 
 
 def gradient(expr: sp.Expr, params: Sequence[sp.Symbol]) -> list[sp.Expr]:

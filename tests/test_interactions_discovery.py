@@ -285,12 +285,13 @@ def test_symengine_derivatives_equal_the_sympy_table_at_the_point(family):
 
 
 def test_inaccurate_float_values_send_the_family_to_the_full_engine():
-    from hmoe_theory.compile import compile_arb, compile_exprs
+    from hmoe_theory.balls import arb_function
+    from hmoe_theory.compile import compile_exprs
     from hmoe_theory.interactions.discovery import float_evaluation_error
 
     x = sp.Symbol("x_1", real=True)
     cancelling = [(sp.exp(x / 10**6) - 1) * 10**6, x]  # exp(1e-6 x) - 1 loses ~6 of float's 16 digits
-    error = float_evaluation_error(compile_exprs(cancelling, [x]), cancelling, [x], 50, 0, 1.5, compile_arb(cancelling, [x]))
+    error = float_evaluation_error(compile_exprs(cancelling, [x]), cancelling, [x], 50, 0, 1.5, arb_function(cancelling, [x]))
     assert 1e-12 < error < 1e-6
     smooth = [sp.exp(x), x**2]
     assert float_evaluation_error(compile_exprs(smooth, [x]), smooth, [x], 50, 0, 1.5) < 1e-14

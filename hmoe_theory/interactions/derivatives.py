@@ -29,6 +29,7 @@ import symengine
 import sympy as sp
 
 from .. import bounds
+from ..balls import distinct_subexpressions
 from ..compile import compile_mpmath
 from ..errors import ModelError
 from ..expr import parse_assignments, parse_expression, parse_names
@@ -113,17 +114,44 @@ def derivatives_at_point(
         for kappa in multisets:
             table[kappa] = table[kappa[:-1]].diff(params[kappa[-1]])
         values = {symengine.sympify(p): symengine.sympify(v) for p, v in point.items()}
-        names = {sp.Symbol(s.name): s for s in (*function.inputs, *function.params)}
-        converted = {k: sp.sympify(v.subs(values)).xreplace(names) for k, v in table.items() if len(k) >= min_order}
-    except (symengine.SympifyError, sp.SympifyError, RuntimeError, TypeError, ValueError, NotImplementedError):
+        names = {s.name: s for s in (*function.inputs, *function.params)}
+        kappas = [k for k in table if len(k) >= min_order]
+        converted = dict(zip(kappas, to_sympy([table[k].subs(values) for k in kappas], names)))
+    except (symengine.SympifyError, sp.SympifyError, RuntimeError, TypeError, ValueError, NotImplementedError,
+            AttributeError):
         return at_point(derivative_table(function, order, min_order), point)
+    nodes = distinct_subexpressions(list(converted.values()))
+    if any(isinstance(n, (sp.Derivative, sp.Subs)) or (isinstance(n, sp.Symbol) and n not in function.inputs)
+           for n in nodes):
+        return at_point(derivative_table(function, order, min_order), point)
+    undefined = {n for n in nodes if n in (sp.zoo, sp.nan, sp.oo, -sp.oo)}
     for kappa, value in converted.items():
-        if value.has(sp.Derivative, sp.Subs) or value.free_symbols - set(function.inputs):
-            return at_point(derivative_table(function, order, min_order), point)
-        if value.has(sp.zoo, sp.nan, sp.oo, -sp.oo):
+        if undefined and value.has(*undefined):
             what = Derivative(tuple(p.name for p in kappa)).label
             raise ModelError(f"F is not differentiable at the point: {what} is undefined there")
     return converted
+
+
+def to_sympy(exprs: Sequence[symengine.Basic], names: Mapping[str, sp.Symbol]) -> list[sp.Expr]:
+    """symengine expressions as sympy expressions, symbols named in ``names`` replaced by those (the project's
+    symbols, with their assumptions); every distinct subexpression is converted once (by the sympy class of the
+    same name, e.g. ``Add``, ``Pow``, ``tanh``), so the cost is the size of the expression DAG, not of the trees."""
+    done: dict[symengine.Basic, sp.Expr] = {}
+    for root in exprs:
+        stack = [(root, False)]
+        while stack:
+            node, expanded = stack.pop()
+            if node in done:
+                continue
+            if not node.args:
+                leaf = node._sympy_()
+                done[node] = names.get(leaf.name, leaf) if isinstance(leaf, sp.Symbol) else leaf
+            elif expanded:
+                done[node] = getattr(sp, type(node).__name__)(*(done[child] for child in node.args))
+            else:
+                stack.append((node, True))
+                stack.extend((child, False) for child in node.args if child not in done)
+    return [done[e] for e in exprs]
 
 
 def _symengine_safe(expr: sp.Expr) -> bool:

@@ -57,15 +57,15 @@ import numpy as np
 from numpy.exceptions import ComplexWarning
 import sympy as sp
 
-from ..balls import NotAnalytic, NotCovered, arb_function, working_precision
+from ..balls import ArbFunction, NotAnalytic, NotCovered, arb_function, distinct_subexpressions, working_precision
 from ..certify import Status, decide_zero
-from ..compile import compile_arb, compile_exprs, compile_mpmath
+from ..compile import compile_exprs, compile_mpmath
 from ..errors import ModelError, TimeLimitExceeded
 from ..families import ParametricFunction
 from ..timelimit import time_limit
 from .derivatives import KINKS, Derivative, derivatives_at_point, parse_point, resolve_function
 from .independence import RankCertificate, certify_rank, piece_points, rational_points
-from .linalg import NullSpace, float_pass, null_space, solve_relations
+from .linalg import FloatPass, NullSpace, float_pass, null_space, solve_on_supports, solve_relations
 
 MIN_DIGITS = 50
 INPUT_RANGE = 1.5  # sample inputs are rationals in [-1.5, 1.5] with denominator 2^20
@@ -74,6 +74,7 @@ FLOAT_CHECK_POINTS = 8  # inputs at which the float64 values are compared with 5
 FLOAT_EVALUATION_ERROR = 1e-12  # largest accepted float error (relative to the row): below the gap's 1e-12 zero
 REFUTATION_POINTS = 8  # rational inputs at which a relation without exact proof is evaluated in ball arithmetic
 RANK_CERTIFICATE_LIMIT = 400  # independent columns above which the rank is not proved (cost ~ m^3 at >= 128 bits)
+SUPPORT_EXTRA_ROWS = 8  # sample rows beyond the largest relation support, to choose well-conditioned minors from
 RETRIES = 2  # null-space recomputations at doubled precision after a relation is refuted
 
 
@@ -279,10 +280,11 @@ def _sample_inputs(count: int, dimension: int, rng: random.Random, box: float) -
 
 
 def kink_arguments(exprs: Sequence[sp.Expr], inputs: Sequence[sp.Symbol]) -> list[sp.Expr]:
-    """Arguments of sign/Heaviside/Abs/Max/Min that depend on the inputs (where F is only piecewise smooth)."""
+    """Arguments of sign/Heaviside/Abs/Max/Min that depend on the inputs (where F is only piecewise smooth), in a
+    fixed order (children before parents)."""
     found: dict[sp.Expr, None] = {}
-    for e in exprs:
-        for kink in e.atoms(*KINKS):
+    for kink in distinct_subexpressions(exprs):
+        if isinstance(kink, KINKS):
             for arg in kink.args:
                 if arg.free_symbols & set(inputs):
                     found[arg] = None
@@ -390,12 +392,12 @@ def ball_rows(
 ) -> list[list] | None:
     """Like :func:`evaluation_rows` in python-flint ball arithmetic (C speed): values (arb balls at
     ``digits`` digits plus guard bits) at ``count`` random rational inputs where all are finite; None if
-    a function has no arb version (the caller then uses mpmath). ``kernel``: a precompiled
-    :func:`hmoe_theory.compile.compile_arb` kernel of ``exprs``."""
+    a function has no arb version (the caller then uses mpmath). ``kernel``: a prebuilt
+    :func:`hmoe_theory.balls.arb_function` of ``exprs`` (a list)."""
     if kernel is None:
         try:
-            kernel = compile_arb(exprs, inputs)
-        except (TypeError, ValueError, NameError, KeyError, SyntaxError):
+            kernel = arb_function(list(exprs), list(inputs))
+        except NotCovered:
             return None
     flint.ctx.prec = int(digits * 3.33) + 64
     rng = random.Random(seed)
@@ -405,9 +407,8 @@ def ball_rows(
         x = [flint.arb(rng.randint(-bound, bound)) / scale for _ in inputs]
         try:
             values = kernel(*x)
-        except (TypeError, ValueError, NameError, AttributeError, ZeroDivisionError):
+        except (TypeError, ValueError, ZeroDivisionError):
             return None
-        values = [v if isinstance(v, flint.arb) else flint.arb(v) for v in values]
         if all(v.is_finite() for v in values):
             rows.append(values)
             if len(rows) == count:
@@ -416,11 +417,12 @@ def ball_rows(
 
 
 def float_evaluation_error(
-    numeric, exprs: Sequence[sp.Expr], inputs: Sequence[sp.Symbol], digits: int, seed: int, box: float, ball=None
+    numeric, exprs: Sequence[sp.Expr], inputs: Sequence[sp.Symbol], digits: int, seed: int, box: float,
+    ball: ArbFunction | None = None,
 ) -> float:
-    """Largest error of the float64 kernel ``numeric`` against ``digits``-digit values (the arb kernel
-    ``ball``, else mpmath) at ``FLOAT_CHECK_POINTS`` random inputs, relative to the largest value at each
-    input (the row scaling of :func:`.linalg.float_pass`); inf when too few inputs give finite values."""
+    """Largest error of the float64 kernel ``numeric`` against ``digits``-digit values (the ball evaluator
+    ``ball`` of ``exprs``, else mpmath) at ``FLOAT_CHECK_POINTS`` random inputs, relative to the largest value at
+    each input (the row scaling of :func:`.linalg.float_pass`); inf when too few inputs give finite values."""
     exact_kernel = ball if ball is not None else compile_mpmath(exprs, inputs)
     flint.ctx.prec = int(digits * 3.33) + 64
     rng = random.Random(seed + 15485863)
@@ -435,9 +437,6 @@ def float_evaluation_error(
                     exact_values = exact_kernel(*(flint.arb(k) / scale for k in ints))
                 else:
                     exact_values = exact_kernel(*(mpmath.mpf(k) / scale for k in ints))
-            except (NameError, AttributeError):  # a function without an arb version: mpmath instead
-                ball, exact_kernel = None, compile_mpmath(exprs, inputs)
-                continue
             except (TypeError, ValueError, ZeroDivisionError, OverflowError):
                 continue
             try:
@@ -467,24 +466,24 @@ def confirm_relations(
 ) -> float | None:
     """Largest relative residual |sum_i c_i exprs_i| / sum_i |c_i exprs_i| of the candidate relations at
     ``points`` fresh random inputs at ``digits`` digits, or None when one exceeds 10^-(0.6 digits) (the
-    candidates are then wrong). In ball arithmetic (one arb matrix product; ``kernel``: a precompiled
-    arb kernel of all ``exprs``) when every function has an arb version, else in mpmath and exact
-    fractions on the functions the relations use."""
+    candidates are then wrong). In ball arithmetic (``kernel``: a prebuilt ball evaluator of all ``exprs``; one arb
+    matrix product per relation, over its non-zero terms) when every function has an arb version, else in mpmath
+    and exact fractions on the functions the relations use."""
     used = sorted({i for row in basis for i, c in enumerate(row) if c})
     if not used:
         return 0.0
     tolerance = Fraction(1, 10 ** int(0.6 * digits))
     rows = ball_rows(exprs, inputs, points, digits, seed + 7919, box, kernel) if kernel is not None else None
     if rows is not None:
-        coefficients = flint.arb_mat([[flint.fmpq(c.numerator, c.denominator) for c in row] for row in basis])
-        values = flint.arb_mat([list(column) for column in zip(*rows)])  # functions x points
-        residual = coefficients * values
-        size = flint.arb_mat([[abs(v) for v in r] for r in coefficients.tolist()]) * flint.arb_mat(
-            [[abs(v) for v in r] for r in values.tolist()]
-        )
         worst = 0.0
-        for r, s in zip(residual.tolist(), size.tolist()):
-            for value, scale in zip(r, s):
+        for row in basis:
+            used_here = [i for i, c in enumerate(row) if c]
+            coefficients = flint.arb_mat([[flint.fmpq(row[i].numerator, row[i].denominator) for i in used_here]])
+            values = flint.arb_mat([[r[i] for r in rows] for i in used_here])  # functions x points
+            residual = (coefficients * values).tolist()[0]
+            size = (flint.arb_mat([[abs(v) for v in coefficients.tolist()[0]]])
+                    * flint.arb_mat([[abs(v) for v in r] for r in values.tolist()])).tolist()[0]
+            for value, scale in zip(residual, size):
                 ratio = abs(value) / scale if scale > 0 else abs(value)
                 upper = float(ratio.mid()) + float(ratio.rad())
                 if upper > float(tolerance):
@@ -517,6 +516,19 @@ def _as_fraction(value) -> Fraction:
     return Fraction(man * 2**exp) if exp >= 0 else Fraction(man, 2**-exp)
 
 
+def _solve_on_supports(
+    exprs: Sequence[sp.Expr], inputs: Sequence[sp.Symbol], first: FloatPass, digits: int, seed: int, box: float,
+    kernel: ArbFunction | None,
+) -> NullSpace | None:
+    """:func:`.linalg.solve_on_supports` on max |support| + ``SUPPORT_EXTRA_ROWS`` ball sample rows (the first rows
+    of the full square system); None without a ball evaluator or relations."""
+    if kernel is None or not first.pivots:
+        return None
+    count = min(first.rank, max(map(len, first.supports)) + SUPPORT_EXTRA_ROWS)
+    rows = ball_rows(exprs, inputs, count, digits, seed + 104729, box, kernel) if count else []
+    return None if rows is None else solve_on_supports(rows, first, digits)
+
+
 def family_null_space(
     exprs: Sequence[sp.Expr],
     inputs: Sequence[sp.Symbol],
@@ -529,9 +541,10 @@ def family_null_space(
     With ``first_pass`` (default): float64 values give the rank and the RREF pivots
     (:func:`.linalg.float_pass`), provided the float values agree with ``digits``-digit ones to
     ``FLOAT_EVALUATION_ERROR`` (relative to each row) at ``FLOAT_CHECK_POINTS`` inputs -- the premise of the
-    gap argument; the coefficients are solved at ``digits`` digits on that subspace only
+    gap argument; the coefficients are solved at ``digits`` digits on that subspace only -- each relation on its
+    float support first (:func:`.linalg.solve_on_supports`, a few sample inputs), else all together
     (:func:`.linalg.solve_relations`, ``rank`` sample inputs; once more at 2x digits when a coefficient does
-    not rationalise) and every relation is confirmed at fresh inputs (:func:`confirm_relations`). Otherwise (or when
+    not rationalise) -- and every relation is confirmed at fresh inputs (:func:`confirm_relations`). Otherwise (or when
     ``first_pass`` is False) the ``digits``-digit null space :func:`.linalg.null_space` of the full
     matrix, retried once at 2x digits if undecided.
     """
@@ -539,9 +552,8 @@ def family_null_space(
         raise ModelError(f"at least {MIN_DIGITS} digits are needed to separate relations from ill-conditioning")
     box, warnings = input_box(exprs, inputs, seed)
     if first_pass:
-        shared = sp.cse([sp.sympify(e) for e in exprs])  # one common-subexpression pass for both kernels
         try:
-            numeric = compile_exprs(exprs, inputs, cse=lambda _: shared)
+            numeric = compile_exprs(exprs, inputs)
         except (TypeError, ValueError, NameError, KeyError):
             numeric = None
         values = None if numeric is None else float_rows(exprs, inputs, sample_count(len(exprs)), seed, box, numeric)
@@ -549,12 +561,17 @@ def family_null_space(
         kernel = None
         if first is not None:
             try:
-                kernel = compile_arb(exprs, inputs, cse=lambda _: shared)
-            except (TypeError, ValueError, NameError, KeyError, SyntaxError):
+                kernel = arb_function(list(exprs), list(inputs))
+            except NotCovered:
                 kernel = None
             if float_evaluation_error(numeric, exprs, inputs, digits, seed, box, kernel) > FLOAT_EVALUATION_ERROR:
                 first = None  # the float values are not accurate enough for the gap argument
         for attempt in (digits, 2 * digits) if first is not None else ():
+            candidate = _solve_on_supports(exprs, inputs, first, attempt, seed, box, kernel)
+            if candidate is not None:
+                residual = confirm_relations(candidate.basis, exprs, inputs, attempt, seed, box=box, kernel=kernel)
+                if residual is not None:
+                    return replace(candidate, residual=residual), attempt, warnings
             square = []  # coefficients with large denominators need the second attempt (10^(digits/4))
             if first.pivots:
                 square = ball_rows(exprs, inputs, first.rank, attempt, seed + 104729, box, kernel) or evaluation_rows(

@@ -28,11 +28,14 @@ the exact values by evaluation and rounding errors of order 1e-14..1e-13 (relati
 this against 50-digit values); by Weyl's inequality a true relation has a float singular value of at most
 the norm of that error matrix (typically ~1e-13), so a singular value > 1e-9 is a genuinely independent
 direction (no relation can be missed) and one below 1e-12 a *candidate* relation. The float
-null basis also gives the RREF pivots (the dependent columns). The exact coefficients are then solved on
-that subspace only, at high precision (:func:`solve_relations`: one square system in the independent
-columns, python-flint ball arithmetic), and the caller confirms every relation at fresh inputs (see
-:func:`hmoe_theory.interactions.discovery.family_null_space`). When any step is undecided the caller
-falls back to :func:`null_space` on the full matrix.
+null basis also gives the RREF pivots (the dependent columns) and, for each relation, the free columns it
+may use (its *support*: float coefficient above ``FLOAT_SUPPORT``). The exact coefficients are then solved at high
+precision in python-flint ball arithmetic: first each relation on its own support (:func:`solve_on_supports`:
+|S| x |S| systems on well-chosen sample rows, a few milliseconds), else one square system in all the independent
+columns (:func:`solve_relations`: O(rank^3) ball operations, seconds at rank ~500); the caller confirms every
+relation at fresh inputs (see :func:`hmoe_theory.interactions.discovery.family_null_space`), which also rejects a
+support that missed a column. When any step is undecided the caller falls back to :func:`null_space` on the full
+matrix.
 """
 
 from __future__ import annotations
@@ -49,9 +52,12 @@ import scipy.linalg
 from mpmath.libmp import to_fixed
 from threadpoolctl import threadpool_limits
 
+from ..balls import well_conditioned_rows
+
 FLOAT_NONZERO = 1e-9  # float singular value (relative): certainly an independent direction
 FLOAT_ZERO = 1e-12  # float singular value (relative): candidate relation, confirmed at high precision
 FLOAT_PIVOT = 1e-6  # entries of the normalised float null basis below this are zero when choosing pivots
+FLOAT_SUPPORT = 1e-8  # float RREF coefficients above this may be non-zero (float noise there is ~1e-10)
 ZERO_EXPONENT = 0.6  # |R_kk| < 10^-(0.6 digits): evaluation noise, a true relation
 NONZERO_EXPONENT = 0.4  # |R_kk| > 10^-(0.4 digits): a genuinely independent direction
 
@@ -262,8 +268,9 @@ def _float_rref(rows: np.ndarray, tolerance: float) -> tuple[np.ndarray, list[in
             continue
         rows[[top, best]] = rows[[best, top]]
         rows[top, col:] /= rows[top, col]
-        others = np.arange(rows.shape[0]) != top
-        rows[others, col:] -= np.outer(rows[others, col], rows[top, col:])  # columns < col are already reduced
+        factors = rows[:, col].copy()
+        factors[top] = 0.0
+        rows[:, col:] -= np.outer(factors, rows[top, col:])  # columns < col are already reduced
         pivots.append(col)
         top += 1
     return rows[:top], pivots
@@ -275,7 +282,9 @@ class FloatPass:
 
     ``pivots``: the dependent columns (pivots of the RREF null basis, caller's column order); the other
     ``rank`` columns are independent. ``margin``/``residual``: smallest singular value above the gap and
-    largest below it (scaled matrix, 6 significant digits); ``singular``: all singular values.
+    largest below it (scaled matrix, 6 significant digits); ``singular``: all singular values; ``supports``: for
+    each pivot, the independent columns whose float RREF coefficient exceeds ``FLOAT_SUPPORT`` (the columns its
+    relation may use).
     """
 
     rank: int
@@ -284,6 +293,7 @@ class FloatPass:
     margin: float | None
     residual: float
     singular: tuple[float, ...]
+    supports: tuple[tuple[int, ...], ...] = ()
 
     @property
     def free(self) -> tuple[int, ...]:
@@ -337,12 +347,16 @@ def float_pass(matrix: np.ndarray) -> FloatPass | None:
         return None
     rank = int(np.sum(relative > FLOAT_NONZERO))
     pivots: list[int] = []
+    supports: list[tuple[int, ...]] = []
     if rank < size:
         vectors = vt[rank:] / norms  # null vectors of the unscaled matrix, one per row
         vectors /= np.abs(vectors).max(axis=1, keepdims=True)
-        _, pivots = _float_rref(vectors, FLOAT_PIVOT)
+        reduced, pivots = _float_rref(vectors, FLOAT_PIVOT)
         if len(pivots) != size - rank:
             return None
+        dependent = np.zeros(size, dtype=bool)
+        dependent[pivots] = True
+        supports = [tuple(int(j) for j in np.flatnonzero((np.abs(row) > FLOAT_SUPPORT) & ~dependent)) for row in reduced]
     return FloatPass(
         rank=rank,
         size=size,
@@ -350,6 +364,7 @@ def float_pass(matrix: np.ndarray) -> FloatPass | None:
         margin=_significant(relative[rank - 1] * top) if rank else None,
         residual=_significant(relative[rank] * top) if rank < size else 0.0,
         singular=tuple(float(v) for v in singular),
+        supports=tuple(supports),
     )
 
 
@@ -375,7 +390,7 @@ def solve_relations(rows: list[list], first: FloatPass, digits: int) -> NullSpac
     10^-(0.6 digits) or does not rationalise, or the rows are not in reduced row echelon form."""
     free, pivots = first.free, first.pivots
     if not pivots:
-        return NullSpace(first.rank, first.size, (), (), first.margin, first.residual, True, True, first.singular)
+        return _relations(first, ())
     flint.ctx.prec = int(digits * 3.33) + 64
     square = rows[: first.rank]
     if len(square) < first.rank:
@@ -386,30 +401,73 @@ def solve_relations(rows: list[list], first: FloatPass, digits: int) -> NullSpac
         X = A.solve(B) if free else None
     except ZeroDivisionError:
         return None
-    tolerance = Fraction(1, 10 ** int(ZERO_EXPONENT * digits))
-    small = float(tolerance)
-    entries = X.tolist()
+    entries = X.tolist() if free else []
     basis = []
     for t, p in enumerate(pivots):
-        row = [Fraction(0)] * first.size
-        row[p] = Fraction(1)
-        for i, j in enumerate(free):
-            entry = entries[i][t]
-            if float(entry.rad()) > small * max(1.0, abs(float(entry.mid()))):
+        row = _relation_row(p, {j: entries[i][t] for i, j in enumerate(free)}, first, digits)
+        if row is None:
+            return None
+        basis.append(row)
+    return _relations(first, basis)
+
+
+def solve_on_supports(rows: list[list], first: FloatPass, digits: int) -> NullSpace | None:
+    """The basis of :func:`solve_relations`, each relation solved on its own support: with S_t =
+    ``first.supports[t]`` (the independent columns relation t may use), M_{S_t} x = M_{P_t} on |S_t| of the sample
+    ``rows`` (ball values at ``digits`` digits) forming a well-conditioned minor
+    (:func:`hmoe_theory.balls.well_conditioned_rows`), in ball arithmetic; relation t is e_{P_t} - sum_j x_j e_j.
+    Same acceptance as :func:`solve_relations` (pinned down to 10^-(0.6 digits), rational, RREF). Because the
+    relation through pivot P_t with zeros on the other pivots is unique, a support containing every column of the
+    true relation gives exactly its row; a support missing one gives a wrong row, which the caller's confirmation at
+    fresh inputs rejects. None when a minor is singular at this precision or a coefficient is not accepted."""
+    if not first.pivots:
+        return _relations(first, ())
+    flint.ctx.prec = int(digits * 3.33) + 64
+    balls = [[_to_arb(v) for v in r] for r in rows]
+    basis = []
+    for p, support in zip(first.pivots, first.supports):
+        values = {}
+        if support:
+            if len(balls) < len(support):
                 return None
-            if abs(float(entry.mid())) <= small:
-                continue
-            mid = _arb_fraction(entry.mid())
-            value = _rationalise(-mid, digits)
-            if value is None:
+            chosen = well_conditioned_rows([[r[j] for j in support] for r in balls])
+            A = flint.arb_mat([[balls[i][j] for j in support] for i in chosen])
+            b = flint.arb_mat([[balls[i][p]] for i in chosen])
+            try:
+                x = A.solve(b)
+            except ZeroDivisionError:
                 return None
-            row[j] = value
-        if any(row[j] for j in range(p)) or any(row[q] for q in pivots if q != p):
-            return None  # not the reduced row echelon form: the float pivots were not the RREF pivots
-        basis.append(tuple(row))
-    return NullSpace(
-        first.rank, first.size, tuple(basis), pivots, first.margin, first.residual, True, True, first.singular
-    )
+            values = {j: x[i, 0] for i, j in enumerate(support)}
+        row = _relation_row(p, values, first, digits)
+        if row is None:
+            return None
+        basis.append(row)
+    return _relations(first, basis)
+
+
+def _relation_row(pivot: int, solved: dict, first: FloatPass, digits: int) -> tuple[Fraction, ...] | None:
+    """RREF row e_pivot - sum_j solved[j] e_j over Q: each ball pinned down to 10^-(0.6 digits) (relative),
+    rationalised, zero left of the pivot and on the other pivots; None otherwise."""
+    small = float(Fraction(1, 10 ** int(ZERO_EXPONENT * digits)))
+    row = [Fraction(0)] * first.size
+    row[pivot] = Fraction(1)
+    for j, entry in solved.items():
+        if float(entry.rad()) > small * max(1.0, abs(float(entry.mid()))):
+            return None
+        if abs(float(entry.mid())) <= small:
+            continue
+        value = _rationalise(-_arb_fraction(entry.mid()), digits)
+        if value is None:
+            return None
+        row[j] = value
+    if any(row[j] for j in range(pivot)) or any(row[q] for q in first.pivots if q != pivot):
+        return None  # not the reduced row echelon form: the float pivots were not the RREF pivots
+    return tuple(row)
+
+
+def _relations(first: FloatPass, basis) -> NullSpace:
+    return NullSpace(first.rank, first.size, tuple(basis), first.pivots, first.margin, first.residual, True, True,
+                     first.singular)
 
 
 def _arb_fraction(value) -> Fraction:
