@@ -137,15 +137,15 @@ def test_over_specified_attention_heads_merge_exactly(param):
 
 
 @pytest.mark.parametrize("param", ["hmoe", "tied"])
-@pytest.mark.parametrize(("tokens", "temperature"), [(3, False), (3, True)])
+@pytest.mark.parametrize(("tokens", "temperature"), [(3, None), (3, "held")])
 def test_over_specified_attention_heads_merge_exactly_at_three_tokens(param, tokens, temperature):
     from hmoe_theory.rate_orders import question
 
     model, k, _ = question(attention="G3", tokens=tokens, param=param, temperature=temperature)
     assert len(model.build(k).inputs) == tokens and k == 2
-    assert ("tau* = 2" in model.parametrisation) is temperature
+    assert ("tau* = 2" in model.parametrisation) is (temperature is not None)
     plain, _, _ = question(attention="G3", tokens=tokens, param=param)
-    assert (model.build(1).expr != plain.build(1).expr) is temperature  # the scores divided by tau* = 2
+    assert (model.build(1).expr != plain.build(1).expr) is (temperature is not None)  # the scores / tau* = 2
     for loss in ("atomwise", "merged"):
         result = rate_order(model, k, loss, GRID)
         assert result.status == "proved" and not result.identifiable and result.exponent is None

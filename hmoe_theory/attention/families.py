@@ -16,6 +16,14 @@ Head widths d_k = d_v = d_out = d. Two parametrisations of the same entry:
   the free-atom version of W_Q^h diag(sigma) W_K^{hT} = sum_k sigma_k q_k k_k^T.
   Gates G1/G2/G5 enter exactly as in the layer (same gate weights ``Wg_...``).
 
+Head widths: d_k = d, d_v = ``value_dim`` (default d; d_v = 1 gives one output weight per head, the head's
+mixture weight in the rate-order engine). ``activation`` (relu, gelu, silu, tanh, sigmoid; plain position only):
+the active-attention entry of :mod:`.active`, experts phi(V_hlj . x_j) (hmoe) or phi(W_V^h[:, l] . x_j) (attention).
+
+* ``tied-scores`` -- the hmoe entry with one score matrix ``S_h_u_v`` and one value vector ``V_h_l_u`` per
+  head, shared by the tokens (S_hj = S_h, V_hlj = V_hl): the layer seen through its scores W_Q^h W_K^{hT} / sqrt(d_k)
+  (or / tau) and values, without the W_Q, W_K factorisation (which only the product enters).
+
 Attention is the special case S_hj = W_Q^h W_K^{hT}/sqrt(d_k) for every j, V_hlj = W_V^h[:, l] for every j,
 omega_hl = W_O[h d_v + l, c]; the hmoe parametrisation frees those ties. Only parameters that occur in the
 entry are parameters of the function (columns of W_O other than c do not).
@@ -31,6 +39,7 @@ import sympy as sp
 from ..errors import ModelError, UnknownNameError
 from ..families import ParametricFunction
 from ..symbols import indexed_name, real_symbol
+from .active import activate, active_multi_head_attention, check_activation
 from .decompose import AttentionEntryHMoE, vectorize_tokens
 from .layers import AttentionWeights, multi_head_attention, symbolic_tokens
 
@@ -44,7 +53,7 @@ POSITIONS: dict[str, str | None] = {
     "G4": "G4",
     "G5": "G5",
 }
-PARAMETRISATIONS: tuple[str, ...] = ("hmoe", "attention")
+PARAMETRISATIONS: tuple[str, ...] = ("hmoe", "attention", "tied-scores")
 MAX_SIZE = 6  # N, d, H each at most this (the family has O(H N d^2) parameters)
 
 
@@ -75,6 +84,7 @@ class FreeAtomEntryHMoE(AttentionEntryHMoE):
     values_atoms: np.ndarray = None
     head_atoms: np.ndarray = None
     temperature: object = 1
+    activation: str | None = None  # active-attention: experts phi(V_hlj . x_j)
 
     @property
     def coordinate_weights(self) -> np.ndarray:
@@ -92,6 +102,11 @@ class FreeAtomEntryHMoE(AttentionEntryHMoE):
     def value_rows(self, h: int, j: int) -> np.ndarray:
         """V_hlj as rows, l = 1..d_v."""
         return self.values_atoms[h, :, j, :]
+
+    def experts(self, x_tilde: np.ndarray) -> np.ndarray:
+        """V_hlj . x_j, or phi(V_hlj . x_j) with an activation, shape (H, d_v, N)."""
+        linear = super().experts(x_tilde)
+        return linear if self.activation is None else activate(linear, self.activation)
 
 
 def _symbols(base: str, shape: tuple[int, ...]) -> np.ndarray:
@@ -122,6 +137,8 @@ def attention_entry_function(
     temperature: bool = False,
     query_token: int = 0,
     coordinate: int = 0,
+    value_dim: int | None = None,
+    activation: str | None = None,
 ) -> ParametricFunction:
     """Entry (query_token, coordinate) of attention with a gate at ``position`` as F(x~; theta).
 
@@ -132,7 +149,12 @@ def attention_entry_function(
     if param not in PARAMETRISATIONS:
         raise UnknownNameError(f"unknown parametrisation {param!r} (known: {', '.join(PARAMETRISATIONS)})")
     _check(n_tokens, dim, n_heads, query_token, coordinate)
-    weights = AttentionWeights.symbolic_generic(n_heads, dim, dim, position=layer_position)
+    value_dim = dim if value_dim is None else value_dim
+    if activation is not None:
+        check_activation(activation)
+        if layer_position is not None:
+            raise ModelError(f"active-attention entries take no gate (position plain), got {position}")
+    weights = AttentionWeights.symbolic_generic(n_heads, dim, dim, value_dim, position=layer_position)
     X = symbolic_tokens(n_tokens, dim)
     tau = temperature_symbol() if temperature else None
     gate = () if weights.gate is None else tuple(np.ravel(weights.gate))
@@ -141,22 +163,25 @@ def attention_entry_function(
         if tau is not None:  # scores / tau instead of / sqrt(d_k)
             query = weights.query * (sp.sqrt(dim) / tau)
             layer = AttentionWeights(query, weights.key, weights.value, weights.output, layer_position, weights.gate)
-        expr = multi_head_attention(X, layer)[query_token, coordinate]
+        out = multi_head_attention(X, layer) if activation is None else active_multi_head_attention(X, layer, activation)
+        expr = out[query_token, coordinate]
         ordered = (*(np.ravel(getattr(weights, k)) for k in ("query", "key", "value", "output")),)
         ordered = (*(s for block in ordered for s in block), *gate)
         name = "attention"
     else:
         gated_scores = layer_position in ("G3", "G4")
-        score_shape = (n_heads, n_tokens, dim, dim, dim) if gated_scores else (n_heads, n_tokens, dim, dim)
-        scores = _symbols("S", score_shape)
-        values = _symbols("V", (n_heads, dim, n_tokens, dim))
-        head = _symbols("w", (n_heads, dim))
-        entry = FreeAtomEntryHMoE(
-            weights, n_tokens, query_token, coordinate, scores, values, head, 1 if tau is None else tau
-        )
+        tied = param == "tied-scores"
+        per_token = () if tied else (n_tokens,)
+        scores = _symbols("S", (n_heads, *per_token, *((dim,) if gated_scores else ()), dim, dim))
+        values = _symbols("V", (n_heads, value_dim, *per_token, dim))
+        head = _symbols("w", (n_heads, value_dim))
+        token_scores = np.repeat(scores[:, None], n_tokens, axis=1) if tied else scores
+        token_values = np.repeat(values[:, :, None], n_tokens, axis=2) if tied else values
+        entry = FreeAtomEntryHMoE(weights, n_tokens, query_token, coordinate, token_scores, token_values, head,
+                                  1 if tau is None else tau, activation)
         expr = entry(vectorize_tokens(X))
         ordered = (*np.ravel(scores), *np.ravel(values), *np.ravel(head), *gate)
-        name = "3-level HMoE (free atoms)"
+        name = "3-level HMoE (scores and values tied across tokens)" if tied else "3-level HMoE (free atoms)"
     if tau is not None:
         ordered = (*ordered, tau)
     expr = sp.sympify(expr)
@@ -166,6 +191,7 @@ def attention_entry_function(
     label = "plain" if layer_position is None else position
     return ParametricFunction(
         f"{name} entry ({query_token + 1},{coordinate + 1}), {label}, N={n_tokens}, d={dim}, H={n_heads}"
+        + (f", d_v={value_dim}" if value_dim != dim else "") + (f", values {activation}" if activation else "")
         + (", free temperature" if tau is not None else ""),
         expr,
         inputs,

@@ -24,18 +24,24 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     source.add_argument("--gaussian", choices=("location", "location-scale"),
                         help="N(0, 1) fitted by a Gaussian mixture with --atoms atoms")
     source.add_argument("--attention", metavar="POSITION",
-                        help="entry (1,1) of attention with d = 1 and a gate at POSITION (plain, G1, G2, ...): atoms = heads")
+                        help="entry (1,1) of attention with a gate at POSITION (plain, G1, G2, ...): atoms = heads")
     source.add_argument("--list", action="store_true", help="list the named questions")
     p.add_argument("--atoms", type=int, default=2, help="fitted atoms of --gaussian (default 2)")
     p.add_argument("--tokens", type=int, default=2, help="attention: tokens N (default 2)")
-    p.add_argument("--dim", type=int, default=1, help="attention: token dimension d (only 1 is supported)")
+    p.add_argument("--dim", type=int, default=1,
+                   help="attention: token dimension d (default 1; key width d, value width 1: one output weight per head)")
     p.add_argument("--heads", type=int, default=2, help="attention: fitted heads H (default 2)")
     p.add_argument("--true-heads", type=int, default=1, help="attention: true heads H* (default 1)")
-    p.add_argument("--param", choices=("tied", "hmoe"), default="hmoe",
-                   help="attention parametrisation: the tied layer weights or the free-atom HMoE (default hmoe)")
-    p.add_argument("--temperature", action="store_true",
-                   help="attention: scores divided by one temperature shared by the heads (held at tau* = 2: upper "
-                   "bounds on phi hold for a fitted tau)")
+    p.add_argument("--param", choices=("tied", "tied-scores", "hmoe"), default="hmoe",
+                   help="attention parametrisation: the tied layer weights, the tied layer through its scores "
+                   "W_Q W_K^T / sqrt(d_k) (no query-key redundancy), or the free-atom HMoE (default hmoe)")
+    p.add_argument("--temperature", nargs="?", const="free", choices=("free", "held"),
+                   help="attention: scores divided by one temperature tau shared by the heads, tau* = 2; free (the "
+                   "default of the flag): tau is a coordinate, D1 + |tau - tau*|; held: tau = tau* (absorbed into the "
+                   "scores)")
+    p.add_argument("--activation", metavar="PHI",
+                   help="attention: active-attention values phi(V . x_j), PHI in relu, gelu, silu, tanh, sigmoid "
+                   "(plain position only)")
     p.add_argument("--model", choices=("regression", "density"), default="regression",
                    help="least-squares regression function or Gaussian conditional density (default regression)")
     p.add_argument("--loss", choices=("atomwise", "merged"), default="atomwise", help="D1 convention (default atomwise)")
@@ -64,12 +70,10 @@ def run(args: argparse.Namespace) -> int:
     if args.list:
         print("\n".join(question_names()))
         return 0
-    if args.attention is not None and args.dim != 1:
-        raise ModelError(f"--dim {args.dim}: attention entries are supported for d = 1 only")
     model, k, name = question(setting=args.setting, spec=args.spec, gaussian=args.gaussian, atoms=args.atoms,
                               model=args.model, attention=args.attention, tokens=args.tokens, heads=args.heads,
                               true_heads=args.true_heads, param=args.param,
-                              temperature=args.temperature)
+                              temperature=args.temperature, dim=args.dim, activation=args.activation)
     result = rate_order(model, k, args.loss, _grid(args.eps) or DEFAULT_GRID, seed=args.seed,
                         certify=not args.no_certificates, name=name)
     print(result.to_json() if args.json else result.text())

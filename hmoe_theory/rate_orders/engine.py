@@ -18,7 +18,7 @@ identifiable). Steps, for every way of giving the k - k* extra atoms to the true
 from __future__ import annotations
 
 import itertools
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from fractions import Fraction
 
 import numpy as np
@@ -28,7 +28,7 @@ from ..errors import HmoeError, ModelError
 from ..estimation.voronoi import D1_CONVENTIONS
 from .certificates import certify_family, covered
 from .coordinates import Coordinates
-from .degeneracy import merge_scan, scale_scan
+from .degeneracy import Degeneracy, merge_scan, scale_scan
 from .lower_bound import certify_lower_bound
 from .exponents import ASYMPTOTIC_EPS, local_slopes, parameter_exponents, stable_exponent
 from .models import RateModel
@@ -61,10 +61,12 @@ def convention_of(model: RateModel, k: int, loss: str) -> dict:
         if model.pinned else "none (weights on the simplex)" if model.simplex else "none (atoms are summed: no translation)",
         "k_true": model.k_true,
         "k": k,
+        "shared_coordinates": list(model.shared_names),
         "box": f"split atoms keep >= 2 % of their cell's mass; merged within-cell spreads |zeta| < {BOX}",
         "measure": [list(a) for a in model.measure.axes],
         "D1": "sum_j |sum_{V_j} w_i - w*_j| + sum_i w_i sum_{p atomwise} |dtheta_ip| "
-              "+ sum_j sum_{p merged} |sum_{V_j} w_i theta_ip - w*_j theta*_jp|",
+              "+ sum_j sum_{p merged} |sum_{V_j} w_i theta_ip - w*_j theta*_jp|"
+              + "".join(f" + |{n} - {n}*|" for n in model.shared_names),
     }
 
 
@@ -96,9 +98,12 @@ def rate_order(
         if not configs:
             raise ModelError(f"k = {k}, k* = {model.k_true}: every configuration needs a singleton cell for the pin")
     for sizes in configs:
-        for scan in (merge_scan(model, sizes, loss), scale_scan(model, sizes, loss)):
+        for scan in _exact_scans(model, sizes, loss):
             if scan.not_identifiable:
                 return _not_identifiable(model, sizes, loss, grid, scan, convention, label)
+    if model.shared_names:
+        raise ModelError(f"{label}: no exact scan decided the question and the search has no coordinate shared by "
+                         f"the atoms ({', '.join(model.shared_names)}): hold it at its truth (e.g. --temperature held)")
     summaries, best, pinned = [], None, []
     for sizes in configs:
         coords = Coordinates(model, sizes, loss, BOX)
@@ -109,6 +114,15 @@ def rate_order(
         if best is None or _slower(summary, best):
             best = summary
     return _verdict(model, k, loss, grid, best, summaries, convention, label, certify, notes, pinned)
+
+
+def _exact_scans(model: RateModel, sizes: tuple[int, ...], loss: str) -> Iterator[Degeneracy]:
+    """The merge and every candidate scaling for one configuration, lazily (the first proof decides); scalings on
+    every atom first (they move a shared coordinate: its own redundancy, which holds at k = k* too)."""
+    scalings = model.candidate_scalings()
+    yield from (scale_scan(model, sizes, loss, s) for s in scalings if s.every_atom)
+    yield merge_scan(model, sizes, loss)
+    yield from (scale_scan(model, sizes, loss, s) for s in scalings if not s.every_atom)
 
 
 def _branch_columns(branch: Branch) -> tuple[list[float], list[float], list[float]]:
@@ -251,10 +265,14 @@ def _not_identifiable(model, sizes, loss, grid, scan, convention, label) -> Rate
     verdict = (f"not identifiable under the {loss} D1: f_Gt = f_G* identically along {scan.family} "
                f"({scan.method}), while D1(G_t, G*) = {scan.d1_at_tenth:.4g} at t = 1/10 (> 0, linear in t); "
                "no inverse bound of any order holds and no rate is possible under this loss")
+    if scan.symmetry:
+        verdict += ("; the scaling acts atom by atom, so it is a symmetry with k = k* atoms too: the coordinates it "
+                    "moves are identifiable only up to it")
+    branch = f"{'scaling' if scan.symmetry else 'merge'} (exact identity)"
     table = [{"eps": e, "d1": scan.d1_at_tenth * e / 0.1, "phi": 0.0, "enclosure": [0.0, 0.0], "slope": None,
-              "branch": "merge (exact identity)"} for e in grid]
+              "branch": branch} for e in grid]
     return RateOrder(label, None, False, Status.PROVED.value, verdict, convention,
-                     {"sizes": list(sizes), "branch": "merge (exact identity)"}, table, {}, [], scan.to_dict(), None,
+                     {"sizes": list(sizes), "branch": branch}, table, {}, [], scan.to_dict(), None,
                      [])
 
 

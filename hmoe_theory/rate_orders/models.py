@@ -7,7 +7,10 @@ A :class:`RateModel` holds, for a family of mixing measures G = sum_i w_i delta_
 * the truth G* (exact rationals: ``true_weights``, ``true_atoms``), and the measure of ||f_G - f_G*||_{L2(mu)}
   (:class:`~.quadrature.Measure`);
 * which coordinates are gate parameters (``gate_names``: pinned on one exact atom, the softmax translation)
-  and which enter the model linearly (``linear_names``: merged per cell by the ``merged`` D1 convention).
+  and which enter the model linearly (``linear_names``: merged per cell by the ``merged`` D1 convention);
+* ``shared_names``: coordinates of the model shared by all atoms (an attention temperature tau), true values
+  ``true_shared``; D1 counts them as sum_q |tau_q - tau*_q|;
+* ``scalings``: candidate one-parameter symmetries (:class:`Scaling`) for the exact scan of :mod:`.degeneracy`.
 
 Builders:
 
@@ -53,6 +56,26 @@ class Built:
     weights: tuple[sp.Symbol, ...]
     atoms: np.ndarray
     components: tuple[tuple[sp.Expr, sp.Expr, sp.Expr], ...] = ()
+    shared: tuple[sp.Symbol, ...] = ()  # the symbols of ``RateModel.shared_names``
+
+
+WEIGHT = "weight"  # the atom's weight in a Scaling
+
+
+@dataclass(frozen=True)
+class Scaling:
+    """A candidate symmetry t -> G_t: coordinate p of an atom times (1 + t)^e_p (``WEIGHT``: the atom's weight;
+    a name of ``shared_names``: that shared coordinate), every other coordinate at the truth.
+
+    ``every_atom``: applied to every atom (needed when a shared coordinate moves: it acts on all of them), so the
+    identity, when it holds, holds with k = k* atoms too; else to the atoms of the first cell only."""
+
+    name: str
+    exponents: tuple[tuple[str, int], ...]
+    every_atom: bool = False
+
+    def exponent(self, name: str) -> int:
+        return dict(self.exponents).get(name, 0)
 
 
 @dataclass(frozen=True, eq=False)
@@ -74,6 +97,9 @@ class RateModel:
     d: int = 1
     translation: bool = True  # softmax gates across atoms: scores defined up to a common shift (pin one atom)
     gate_factor: Callable[[], sp.Expr] | None = None  # softmax models: g = exp(s(x; beta)), F = g E (or g N)
+    shared_names: tuple[str, ...] = ()
+    true_shared: tuple[Fraction, ...] = ()
+    scalings: tuple[Scaling, ...] | None = None  # None: the weight/linear scaling when it applies (``candidate_scalings``)
 
     @property
     def k_true(self) -> int:
@@ -89,6 +115,15 @@ class RateModel:
 
     def build(self, k: int) -> Built:
         return self.builder(k)
+
+    def candidate_scalings(self) -> tuple[Scaling, ...]:
+        """``scalings``, or by default: weight times (1 + t), linearly entering coordinates divided by (1 + t) --
+        when the weights are free (no simplex, no pinned softmax weights) and some coordinate enters linearly."""
+        if self.scalings is not None:
+            return self.scalings
+        if not self.linear_names or self.simplex or self.pinned:
+            return ()
+        return (Scaling("weight-linear", ((WEIGHT, 1), *((n, -1) for n in self.linear_names))),)
 
 
 def _rational(value: float) -> Fraction:
@@ -235,101 +270,129 @@ def gaussian_mixture(kind: str) -> RateModel:
     )
 
 
-ATTENTION_PARAMETRISATIONS = {"hmoe": "hmoe", "tied": "attention"}
+ATTENTION_PARAMETRISATIONS = {"hmoe": "hmoe", "tied": "attention", "tied-scores": "tied-scores"}
+_DESCRIPTIONS = {"hmoe": "free-atom HMoE", "tied": "tied layer weights W_Q, W_K, W_V, W_O",
+                 "tied-scores": "tied layer seen through its scores S_h = W_Q W_K^T / sqrt(d_k), values and W_O"}
+TEMPERATURES = ("held", "free")
+TRUE_TEMPERATURE = Fraction(2)
 
 
 def _strip_head(name: str) -> str:
-    """``S_2_1_1_1`` -> ``S_1_1_1`` (the head index is the first index of every parameter when d = 1)."""
+    """``S_2_1_1_1`` -> ``S_1_1_1``: the head index is the first index of every parameter of an entry with one
+    output weight per head (d_v = 1; in the tied layer W_O[(h - 1) d_v + l, c] is then ``WO_h_1``)."""
     base, *indices = name.split("_")
     return "_".join([base, *indices[1:]])
 
 
-TRUE_TEMPERATURE = Fraction(2)
-
-
 def attention_entry(position: str, tokens: int, heads: int, true_heads: int, param: str = "hmoe",
-                    temperature: bool = False) -> RateModel:
-    """Entry (1, 1) of attention with d = 1 as a mixture whose atoms are the heads.
+                    temperature: str | None = None, dim: int = 1, activation: str | None = None) -> RateModel:
+    """Entry (1, 1) of attention, tokens in R^dim, as a mixture whose atoms are the heads.
 
-    f(x~) = sum_h w_h head_h(x~; theta_h) (:func:`hmoe_theory.attention.families.attention_entry_function`): the
-    weight of head h is its output weight (``w_h_1`` in the free-atom HMoE, ``WO_h_1`` in the tied layer); its atom
-    is every other parameter of head h (scores or W_Q, W_K; values or W_V; gate weights). ``param``: ``hmoe``
-    (free atoms) or ``tied`` (the layer's weights). Truth: ``true_heads`` heads with distinct rational values
-    (head j: the value pattern +-(n mod 3 + 1)/2 of its n-th coordinate, times (-3/2)^(j-1); weights 1, 1/2, ...).
-    X~ ~ U[-1, 1]^tokens. No pin: heads are summed, not normalised, so no common shift leaves f unchanged.
-    Hypotheses: d = 1 (the head index is then the first index of every parameter).
+    f(x~) = sum_h w_h head_h(x~; theta_h) (:func:`hmoe_theory.attention.families.attention_entry_function` with
+    value width d_v = 1 and key width d_k = dim): the weight of head h is its output weight (``w_h_1`` in the
+    free-atom HMoE, ``WO_h_1`` in the tied layer); its atom is every other parameter of head h (scores or W_Q, W_K;
+    values or W_V; gate weights). d_v = 1 makes the atom split exact: with d_v = d >= 2 a head has d output weights
+    w_h_1 .. w_h_d and no single mixture weight. ``param``: ``hmoe`` (free atoms), ``tied`` (the layer's weights) or
+    ``tied-scores`` (the layer through its score matrix S_h = W_Q W_K^T / sqrt(d_k) and values, shared by the tokens:
+    without the query-key redundancy).
+    ``activation``: active-attention values phi(V . x_j) (plain position only). Truth: ``true_heads`` heads with
+    distinct rational parameters (head j: the pattern +-(n mod 3 + 1)/2 of its n-th coordinate, times (-3/2)^(j-1);
+    weights 1, 1/2, ...). X~ ~ U[-1, 1]^(tokens dim). No pin: heads are summed, not normalised.
 
-    ``temperature``: the scores divided by one temperature tau shared by the heads (``temperature=True`` of
-    :func:`attention_entry_function`), true value tau* = 2. tau is no coordinate of an atom: the model is the
-    free-temperature family restricted to tau = tau*. Every upper bound on phi (phi = 0 proofs, certified
-    slowness) holds for the free-temperature family too -- its minimum over a larger set with the same D1 (plus
-    |tau - tau*| = 0) is no larger -- but a rate achieved does not transfer.
+    ``temperature``: the scores divided by one tau shared by the heads, true value tau* = 2 --
+    ``held``: tau = tau* fixed (the family with tau absorbed into the scores); ``free``: tau is a shared coordinate
+    (``shared_names``), D1 counts |tau - tau*|. With free scores (c S_h, c tau) leaves f unchanged for every c > 0,
+    so a free tau is identifiable only up to the score scale (the ``score-temperature`` scaling).
+
+    Candidate symmetries for the exact scan (each decided by sympy, not assumed): ``output-value`` (w_h (1 + t),
+    values / (1 + t): linear values, and relu by positive homogeneity), ``query-key`` (tied: W_Q (1 + t),
+    W_K / (1 + t)), ``score-temperature`` (free tau: every head's scores and tau times (1 + t)).
     """
     from ..attention.families import attention_entry_function, temperature_symbol
 
     if param not in ATTENTION_PARAMETRISATIONS:
         raise ModelError(f"unknown attention parametrisation {param!r} (known: {', '.join(ATTENTION_PARAMETRISATIONS)})")
+    if temperature is not None and temperature not in TEMPERATURES:
+        raise ModelError(f"unknown temperature convention {temperature!r} (known: {', '.join(TEMPERATURES)})")
     if not 1 <= true_heads <= heads:
         raise ModelError(f"true heads must be in 1..heads ({heads}), got {true_heads}")
     layer = ATTENTION_PARAMETRISATIONS[param]
-    weight_base = "w" if param == "hmoe" else "WO"
+    weight_base = "WO" if param == "tied" else "w"
+    tau = temperature_symbol()
+    tau_star = sp.Rational(TRUE_TEMPERATURE.numerator, TRUE_TEMPERATURE.denominator)
+
+    def entry(k: int) -> ParametricFunction:
+        function = attention_entry_function(position, tokens, dim, k, param=layer, temperature=temperature is not None,
+                                            value_dim=1, activation=activation)
+        if temperature != "held":
+            return function
+        return ParametricFunction(function.name, function.expr.xreplace({tau: tau_star}), function.inputs,
+                                  tuple(p for p in function.params if p != tau))
 
     def split(function: ParametricFunction, k: int) -> tuple[list, list]:
         weights = [next(p for p in function.params if p.name.split("_")[:2] == [weight_base, str(h)])
                    for h in range(1, k + 1)]
-        rows = [[p for p in function.params if p.name.split("_")[1] == str(h) and p not in weights]
+        rows = [[p for p in function.params if p.name.split("_")[1:2] == [str(h)] and p not in weights]
                 for h in range(1, k + 1)]
-        shared = [p.name for p in function.params if p not in weights and not any(p in r for r in rows)]
+        shared = [p.name for p in function.params if p not in weights and p != tau and not any(p in r for r in rows)]
         if shared or len({len(r) for r in rows}) > 1:
             raise ModelError(f"attention position {position}: its parameters are not split evenly by head (a gate shared by "
                              "the heads): the heads are not atoms of a mixture; not supported")
         return weights, rows
 
     def build(k: int) -> Built:
-        function = fixed_temperature(attention_entry_function(position, tokens, 1, k, param=layer,
-                                                              temperature=temperature))
+        function = entry(k)
         weights, rows = split(function, k)
         positive = {w: positive_symbol(w.name) for w in weights}
         return Built(function.expr.xreplace(positive), function.inputs, tuple(positive.values()),
-                     np.array(rows, dtype=object))
+                     np.array(rows, dtype=object), shared=(tau,) if temperature == "free" else ())
 
-    def fixed_temperature(function: ParametricFunction) -> ParametricFunction:
-        if not temperature:
-            return function
-        tau = temperature_symbol()
-        return ParametricFunction(function.name, function.expr.xreplace({tau: sp.Rational(TRUE_TEMPERATURE.numerator, TRUE_TEMPERATURE.denominator)}),
-                                  function.inputs, tuple(p for p in function.params if p != tau))
-
-    one = fixed_temperature(attention_entry_function(position, tokens, 1, 1, param=layer, temperature=temperature))
+    one = entry(1)
     weights, rows = split(one, 1)
     names = tuple(_strip_head(p.name) for p in rows[0])
     head = one.expr.xreplace({weights[0]: 1})
-    linear = tuple(n for n, p in zip(names, rows[0]) if n.startswith(("V", "WV")))
-    if not is_linear_homogeneous(head, [p for p in rows[0] if _strip_head(p.name) in linear]):
-        linear = ()
+    values = tuple(n for n in names if n.startswith(("V", "WV")))
+    linear = values if is_linear_homogeneous(head, [p for p in rows[0] if _strip_head(p.name) in values]) else ()
     truth = tuple(
         tuple(Fraction((n % 3) + 1, 2) * (1 if n % 2 == 0 else -1) * Fraction(-3, 2) ** j for n in range(len(names)))
         for j in range(true_heads))
+    scalings = [Scaling("output-value", ((WEIGHT, 1), *((n, -1) for n in values)))]
+    if param == "tied":
+        scalings.append(Scaling("query-key", (*((n, 1) for n in names if n.startswith("WQ")),
+                                              *((n, -1) for n in names if n.startswith("WK")))))
+    if temperature == "free":
+        scores = tuple(n for n in names if n.startswith("WQ" if param == "tied" else "S"))
+        scalings.insert(0, Scaling("score-temperature", (*((n, 1) for n in scores), ("tau", 1)), every_atom=True))
 
     def single() -> ParametricFunction:
         renamed = {p: real_symbol(n) for p, n in zip(rows[0], names)}
-        return ParametricFunction("head", head.xreplace(renamed), one.inputs, tuple(renamed.values()))
+        shared = (tau,) if temperature == "free" else ()
+        return ParametricFunction("head", head.xreplace(renamed), one.inputs, (*renamed.values(), *shared))
 
+    widths = f"d = {dim}, d_k = {dim}, d_v = 1"
+    held = temperature == "held"
     return RateModel(
-        name=f"attention/{position}/N{tokens}/H{heads}-H*{true_heads}/{param}" + ("/tau" if temperature else ""),
+        name=f"attention/{position}/N{tokens}" + (f"/d{dim}" if dim > 1 else "") + f"/H{heads}-H*{true_heads}/{param}"
+        + (f"/{activation}" if activation else "") + (f"/tau-{temperature}" if temperature else ""),
         model="regression",
-        parametrisation=f"attention entry (1,1), {position} gate, N = {tokens}, d = 1, {param} parametrisation "
-        f"({'free-atom HMoE' if param == 'hmoe' else 'tied layer weights'}); atoms = heads, weight = output weight"
-        + (f"; scores / tau, one temperature shared by the heads, held at tau* = {TRUE_TEMPERATURE} (upper bounds on "
-           "phi hold for a free tau)" if temperature else ""),
+        parametrisation=f"attention entry (1,1), {position} gate, N = {tokens}, {widths}, {param} parametrisation "
+        f"({_DESCRIPTIONS[param]}); atoms = heads, weight = output weight"
+        + (f"; values {activation}(V . x_j) (active-attention)" if activation else "")
+        + (f"; scores / tau, one temperature shared by the heads, held at tau* = {TRUE_TEMPERATURE} (tau absorbed "
+           "into the scores)" if held else "")
+        + (f"; scores / tau, one free temperature shared by the heads (tau* = {TRUE_TEMPERATURE}, D1 + |tau - tau*|)"
+           if temperature == "free" else ""),
         atom_names=names,
         gate_names=(),
         linear_names=linear,
         true_weights=tuple(Fraction(1, 2**j) for j in range(true_heads)),
         true_atoms=truth,
-        measure=Measure.from_design("uniform", -1.0, 1.0, tokens),
+        measure=Measure.from_design("uniform", -1.0, 1.0, tokens * dim),
         builder=build,
         single_atom=single,
-        d=tokens,
+        d=tokens * dim,
         translation=False,
+        shared_names=("tau",) if temperature == "free" else (),
+        true_shared=(TRUE_TEMPERATURE,) if temperature == "free" else (),
+        scalings=tuple(scalings),
     )

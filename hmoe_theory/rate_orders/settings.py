@@ -86,7 +86,9 @@ def question(
     heads: int = 2,
     true_heads: int = 1,
     param: str = "hmoe",
-    temperature: bool = False,
+    temperature: str | None = None,
+    dim: int = 1,
+    activation: str | None = None,
 ) -> tuple[RateModel, int, str]:
     """(model, k, label) of the question the CLI flags describe (exactly one source)."""
     given = [v for v in (setting, spec, gaussian, attention) if v is not None]
@@ -95,7 +97,7 @@ def question(
     if attention is not None:
         if model != "regression":
             raise ModelError("--attention: the entry is a regression function (--model regression)")
-        entry = attention_entry(attention, tokens, heads, true_heads, param, temperature)
+        entry = attention_entry(attention, tokens, heads, true_heads, param, temperature, dim, activation)
         return entry, heads, entry.name
     if gaussian is not None:
         if not isinstance(atoms, int) or not 2 <= atoms <= 4:

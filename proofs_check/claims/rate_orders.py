@@ -249,13 +249,16 @@ def tanh_vs_linear_merged() -> Verdict:
 
 # --- attention entries: the heads as atoms --------------------------------------------------------------------
 
-ATTENTION_SIZES = ((2, False), (3, False), (4, False), (2, True), (3, True))  # (tokens N, free temperature)
-ATTENTION_COVERED = "N = 2, 3, 4 tokens without temperature and N = 2, 3 with a free temperature, d = 1"
+# (tokens N, temperature convention, token dimension d): tau held at tau* = 2 (absorbed into the scores) or free
+ATTENTION_SIZES = ((2, None, 1), (3, None, 1), (4, None, 1), (2, "held", 1), (2, "free", 1), (2, None, 2))
+ATTENTION_COVERED = ("d = 1 with N = 2, 3, 4 tokens, N = 2 with tau held at tau* = 2 and with a free tau; d = 2 "
+                     "(d_k = 2, d_v = 1) with N = 2")
 ATTENTION_HYPOTHESES = (
-    f"entry (1, 1) of attention, {ATTENTION_COVERED}, X~ ~ U[-1, 1]^N; H = 2 fitted heads for H* = 1 true head; "
-    "the heads are the atoms, a head's output weight (w_h in the free-atom HMoE, W_O in the tied layer) its weight",
-    "free temperature: the scores divided by one tau shared by the heads; the exact curves keep tau = tau* = 2 "
-    "(|tau - tau*| = 0), so phi = 0 along them holds in the family with tau fitted",
+    f"entry (1, 1) of attention, {ATTENTION_COVERED}, X~ ~ U[-1, 1]^(N d); H = 2 fitted heads for H* = 1 true head; "
+    "the heads are the atoms, a head's output weight (w_h in the free-atom HMoE, W_O in the tied layer; d_v = 1: one "
+    "per head) its weight",
+    "temperature: the scores divided by one tau shared by the heads, tau* = 2; held: tau = tau* (absorbed into the "
+    "scores); free: tau is a coordinate and D1 adds |tau - tau*|",
     "D1 as above with the value coordinates (V, or W_V) merged under the merged convention; no pin (heads are "
     "summed, not normalised)",
     "a loss on the products w_h V_h (the only combination the entry sees) is not covered",
@@ -264,31 +267,33 @@ ATTENTION_POSITIONS = ("plain", "G1", "G2", "G3")
 
 
 @cache
-def _attention_one(position: str, param: str, loss: str, tokens: int, temperature: bool):
+def _attention_one(position: str, param: str, loss: str, tokens: int, temperature: str | None, dim: int,
+                   heads: int = 2):
     from hmoe_theory.rate_orders.models import attention_entry
 
-    return rate_order(attention_entry(position, tokens, 2, 1, param, temperature), 2, loss, GRID)
+    return rate_order(attention_entry(position, tokens, heads, 1, param, temperature, dim), heads, loss, GRID)
 
 
 def _attention(position: str, param: str, loss: str) -> list:
     """The results for one (position, parametrisation, loss) at every size of ``ATTENTION_SIZES``."""
-    return [_attention_one(position, param, loss, n, tau) for n, tau in ATTENTION_SIZES]
+    return [_attention_one(position, param, loss, n, tau, d) for n, tau, d in ATTENTION_SIZES]
 
 
 @claim(
     id="rate-orders.attention.over-specified-heads-not-identifiable",
     title="Over-specified attention heads: phi = 0 exactly under both D1 conventions, both parametrisations",
-    statement="For plain, G1-, G2- and G3-gated attention (entry (1, 1), N = 2, 3, 4 tokens, d = 1; N = 2, 3 also "
-    "with a free temperature), two heads fitted to one, in "
+    statement="For plain, G1-, G2- and G3-gated attention (entry (1, 1), N = 2, 3, 4 tokens, d = 1; N = 2 with tau "
+    "held and with a free tau; d = 2, N = 2), two heads fitted to one, in "
     "the free-atom HMoE and in the tied layer: two heads with the true scores (and gates), half the output weight and "
     "values V* +- t give f = f* exactly (atom-wise D1 > 0); scaling a head's output weight by (1 + t) and its values "
-    "by 1 / (1 + t) gives f = f* exactly (merged D1 >= the mass term > 0)",
+    "by 1 / (1 + t) gives f = f* exactly (merged D1 >= the mass term > 0); with a free tau the scores and tau times "
+    "(1 + t) give f = f* exactly (D1 >= |tau - tau*| > 0)",
     hypotheses=ATTENTION_HYPOTHESES,
     source="arXiv 2602.01468 v1, abstract (attention as a mixture of experts over heads); exact identities",
     paper="arXiv:2602.01468",
     paper_version="v1",
     expected=Status.PROVED,
-    time_limit_s=120.0,
+    time_limit_s=60.0,
 )
 def attention_heads_not_identifiable() -> Verdict:
     verdicts = []
@@ -312,9 +317,8 @@ def _merge_counterexample(results) -> dict[str, str]:
 @claim(
     id="rate-orders.attention.gated-vs-plain",
     title="Gated (G1) vs plain attention heads, over-specified: neither has a rate under D1",
-    statement="Over-specified G1-gated attention heads are estimated faster than plain heads (entry (1, 1), N = 2, 3, "
-    "4, d = 1, N = 2, 3 with a free temperature; two heads for one), under the atom-wise or the merged D1, free-atom "
-    "HMoE or tied layer",
+    statement="Over-specified G1-gated attention heads are estimated faster than plain heads (entry (1, 1), "
+    f"{ATTENTION_COVERED}; two heads for one), under the atom-wise or the merged D1, free-atom HMoE or tied layer",
     hypotheses=ATTENTION_HYPOTHESES,
     source="arXiv 2602.01468 v1, abstract (gated attention is more sample efficient than plain attention)",
     paper="arXiv:2602.01468",
@@ -338,8 +342,7 @@ def attention_gated_vs_plain() -> Verdict:
     id="rate-orders.attention.g1g2-vs-g3",
     title="G1/G2 vs G3 gates, over-specified heads: neither has a rate under D1 (G5 not a mixture of heads)",
     statement="Over-specified attention heads with a G1 or G2 gate are estimated faster than with a G3 gate (entry "
-    "(1, 1), N = 2, 3, 4, d = 1, N = 2, 3 with a free temperature; two heads for one), under the atom-wise or merged "
-    "D1, both parametrisations",
+    f"(1, 1), {ATTENTION_COVERED}; two heads for one), under the atom-wise or merged D1, both parametrisations",
     hypotheses=(*ATTENTION_HYPOTHESES, "G5 (one gate shared by the heads) is not a mixture over heads: not covered"),
     source="arXiv 2602.01468 v1, abstract (gates at G1/G2 make experts estimable faster than gates on the routing "
     "scores)",
@@ -357,3 +360,35 @@ def attention_g1g2_vs_g3() -> Verdict:
                        f"identities), in both parametrisations and conventions at {ATTENTION_COVERED}: no rate for "
                        "any, so 'faster' is false under these losses; G5 is not covered", _merge_counterexample(results))
     return Verdict(Status.INCONCLUSIVE, "; ".join(f"{r.setting}: {r.status}" for r in results))
+
+
+@claim(
+    id="rate-orders.attention.free-temperature-up-to-score-scale",
+    title="A free attention temperature is identifiable only up to the score scale, even with exact heads",
+    statement="With scores divided by one temperature tau shared by the heads and tau a coordinate of the model (D1 + "
+    "|tau - tau*|), one head fitted to one true head (H = H* = 1), plain, G1-, G2- and G3-gated, free-atom HMoE and "
+    "tied layer, N = 2, d = 1 and d = 2: every head's scores (S, or W_Q) and tau times (1 + t) give f = f* exactly "
+    "while D1 >= |tau - tau*| = tau* t > 0: no inverse bound holds for tau unless the score scale is pinned",
+    hypotheses=(*ATTENTION_HYPOTHESES[:1], ATTENTION_HYPOTHESES[1],
+                "exact fit H = H* = 1 (no over-specification); both D1 conventions; with tau held (absorbed into the "
+                "scores) the over-specified verdicts are those of rate-orders.attention.over-specified-heads-not-"
+                "identifiable"),
+    source="arXiv 2602.01468 v1, abstract (attention as a mixture of experts over heads); exact identities",
+    paper="arXiv:2602.01468",
+    paper_version="v1",
+    expected=Status.PROVED,
+    time_limit_s=30.0,
+)
+def attention_free_temperature_up_to_score_scale() -> Verdict:
+    verdicts = []
+    for position in ATTENTION_POSITIONS:
+        for param in ("hmoe", "tied"):
+            for dim in (1, 2):
+                for loss in ("atomwise", "merged"):
+                    r = _attention_one(position, param, loss, 2, "free", dim, heads=1)
+                    ok = (r.status == Status.PROVED.value and not r.identifiable
+                          and r.degeneracy["family"].split(": ")[1].startswith("score-temperature"))
+                    verdicts.append(Verdict(Status.PROVED if ok else Status.INCONCLUSIVE,
+                                            f"{r.setting} [{loss}]: {r.status}, {r.degeneracy['family'][:90]}"))
+    return Verdict.combine(verdicts, "free tau, H = H* = 1, 4 positions x 2 parametrisations x d = 1, 2 x 2 losses: "
+                           "the score-temperature scaling (c S, c tau) leaves f unchanged")
