@@ -27,14 +27,42 @@ from __future__ import annotations
 from dataclasses import dataclass
 from fractions import Fraction
 
-import mpmath
+import flint
 import numpy as np
+import symengine as se
+import sympy as sp
 
+from ..compile import compile_arb, compile_llvm_rows
 from ..errors import ModelError
 from .models import RateModel
 
 FLOOR = 0.02  # every split atom keeps >= 2 % of its cell's mass
-_MP_OPS = tuple(np.frompyfunc(f, 1, 1) for f in (mpmath.sqrt, mpmath.exp, mpmath.sin))
+
+
+@dataclass(frozen=True)
+class _Ops:
+    """The arithmetic of the coordinate map: elementwise sqrt, exp, sin, the floor and the softmax shift."""
+
+    sqrt: object
+    exp: object
+    sin: object
+    floor: object
+    shift: object
+    exact: bool  # the truth as exact rationals (symbolic) or doubles
+
+
+def _shift_max(logits: np.ndarray) -> np.ndarray:
+    return logits - np.max(np.real(logits), axis=-1, keepdims=True)
+
+
+_NUMPY = _Ops(np.sqrt, np.exp, np.sin, FLOOR, _shift_max, False)
+# symbolic: the softmax of logits (the last one is 0) needs no shift unless a logit exceeds ~700
+_SYMBOLIC = _Ops(*(np.frompyfunc(f, 1, 1) for f in (sp.sqrt, sp.exp, sp.sin)), sp.Rational(1, 50), lambda x: x,
+               True)
+
+
+def _rational(value: Fraction) -> sp.Rational:
+    return sp.Rational(value.numerator, value.denominator)
 
 
 def _index(slots: list[tuple], kind: str, width: int) -> tuple[np.ndarray, ...]:
@@ -42,10 +70,6 @@ def _index(slots: list[tuple], kind: str, width: int) -> tuple[np.ndarray, ...]:
     chosen = [(at, *slot[1:]) for at, slot in enumerate(slots) if slot[0] == kind]
     return tuple(np.array(column, dtype=int) for column in zip(*chosen)) if chosen else \
         tuple(np.zeros(0, dtype=int) for _ in range(width + 1))
-
-
-def _real(value):
-    return value.real if isinstance(value, complex) or np.iscomplexobj(value) else value
 
 
 @dataclass(frozen=True)
@@ -69,6 +93,8 @@ class Coordinates:
         self.members = [list(np.flatnonzero(self.cell_of == j)) for j in range(len(sizes))]
         self.true_w = np.array([float(w) for w in model.true_weights])
         self.true_theta = np.array([[float(v) for v in row] for row in model.true_atoms])
+        self._exact_w = np.array([_rational(w) for w in model.true_weights], dtype=object)
+        self._exact_theta = np.array([[_rational(v) for v in row] for row in model.true_atoms], dtype=object)
         self.merged = list(model.index(model.linear_names)) if convention == "merged" else []
         gates = set(model.index(model.gate_names))
         self.pinned_cell = None
@@ -97,21 +123,23 @@ class Coordinates:
         self._penalised_index = tuple(_index(self.penalised, kind, width) for kind, width in
                                       (("mass", 1), ("atom", 2), ("aggregate", 2)))
         self._free_index = tuple(_index(self.free, kind, width) for kind, width in (("logit", 2), ("zeta", 3)))
+        self._kernels = None  # compiled on first use (:meth:`_compile`)
 
     # -- u -> deviations ------------------------------------------------------------------------------
     def deviations(self, u: np.ndarray, eps: float) -> Deviations:
-        """The point at level eps: float, complex (complex-step derivatives) or mpmath ``mpf`` u (object array:
-        the extended-precision parameters of the search), in the same arithmetic."""
+        """The point at level eps in float (or complex) arithmetic; a leading batch axis of u is kept."""
         u = np.asarray(u)
-        exact = u.dtype == object
-        sqrt, exp, sin = (_MP_OPS if exact else (np.sqrt, np.exp, np.sin))
+        return self._map(u, eps, _NUMPY, np.result_type(u.dtype, float), 0.0)
+
+    def _map(self, u: np.ndarray, eps, ops: "_Ops", dtype, zero) -> Deviations:
+        """u -> deviations (module docstring) in the arithmetic ``ops``: numpy arrays, or object arrays of sympy
+        symbols (the expressions the compiled kernels of :meth:`vector_and_jacobian` and :meth:`arb_deviations`
+        evaluate). One definition of the map for every arithmetic."""
         npen = len(self.penalised)
-        batch = u.shape[:-1]  # complex steps evaluate every column at once: u of shape (columns, n)
+        batch = u.shape[:-1]
         z = u[..., :npen]
-        scaled = z * (mpmath.mpf(float(eps)) if exact else eps) / sqrt(np.sum(z * z, axis=-1, keepdims=True))  # array first:
-        # mpf * ndarray would make mpmath try (and fail) to convert the array
-        dtype = object if exact else np.result_type(u.dtype, float)
-        zero = mpmath.mpf(0) if exact else 0.0
+        scaled = z * eps / ops.sqrt(np.sum(z * z, axis=-1, keepdims=True))  # array first: an mpf or sympy
+        # scalar times an ndarray would try to convert the array
         cells, width = len(self.sizes), max(self.sizes)
         dm = np.full((*batch, cells), zero, dtype=dtype)
         delta = np.full((*batch, self.k, self.P), zero, dtype=dtype)
@@ -126,39 +154,65 @@ class Coordinates:
         logits[..., logit_j, logit_r] = u[..., npen + logit_at]
         zeta = np.full((*batch, cells, width, self.P), zero, dtype=dtype)
         if len(zeta_at):
-            zeta[..., zeta_j, zeta_r, zeta_p] = self.box * sin(u[..., npen + zeta_at])
+            zeta[..., zeta_j, zeta_r, zeta_p] = self.box * ops.sin(u[..., npen + zeta_at])
         pi = np.full((*batch, self.k), zero + 1, dtype=dtype)
         merged = np.array(self.merged, dtype=int)
+        true_w, true_theta = (self._exact_w, self._exact_theta) if ops.exact else (self.true_w, self.true_theta)
         for j, m in enumerate(self.sizes):
             rows = self.members[j]
             if m > 1:
-                shifted = logits[..., j, :m] - np.max(np.real(logits[..., j, :m]), axis=-1, keepdims=True) if not exact \
-                    else logits[..., j, :m] - max(logits[..., j, :m])
-                e = exp(shifted)
-                pi[..., rows] = FLOOR + (1 - m * FLOOR) * e / e.sum(axis=-1, keepdims=True)
+                e = ops.exp(ops.shift(logits[..., j, :m]))
+                pi[..., rows] = ops.floor + (1 - m * ops.floor) * e / e.sum(axis=-1, keepdims=True)
             if len(merged):
                 spread = zeta[..., j, :m, :][..., merged]
                 centred = spread - (pi[..., rows, None] * spread).sum(axis=-2, keepdims=True)
-                base = (aggregate[..., j, merged] - dm[..., j, None] * self.true_theta[j, merged]) / (
-                    self.true_w[j] + dm[..., j, None])
+                base = (aggregate[..., j, merged] - dm[..., j, None] * true_theta[j, merged]) / (
+                    true_w[j] + dm[..., j, None])
                 for r, i in enumerate(rows):
                     delta[..., i, merged] = base + centred[..., r, :]
         delta[..., atom_i, atom_p] = scaled[..., atom_at] / pi[..., atom_i]
         return Deviations(pi, dm, delta)
 
     def vector(self, u: np.ndarray, eps: float) -> np.ndarray:
-        """Flat (w_1..w_k, theta_1..theta_k) in float (or complex) arithmetic; a leading batch axis is kept."""
-        dev = self.deviations(u, eps)
-        weights = (self.true_w[self.cell_of] + dev.dm[..., self.cell_of]) * dev.pi
-        atoms = self.true_theta[self.cell_of] + dev.delta
-        return np.concatenate([weights, atoms.reshape(*atoms.shape[:-2], -1)], axis=-1)
+        """Flat (w_1..w_k, theta_1..theta_k) in float arithmetic."""
+        return self.vector_and_jacobian(u, eps)[0]
+
+    def vector_and_jacobian(self, u: np.ndarray, eps: float) -> tuple[np.ndarray, np.ndarray]:
+        """(vector, d vector / d u) at u: one call of the compiled kernel (symengine LLVM) of the symbolic map
+        and its exact symbolic Jacobian."""
+        if self._kernels is None:
+            self._compile()
+        out = self._kernels[0](np.append(np.asarray(u, dtype=float), eps))
+        size = self.k * (1 + self.P)
+        return out[:size], out[size:].reshape(size, len(u))
 
     def vector_jacobian(self, u: np.ndarray, eps: float) -> np.ndarray:
-        """d vector / d u by complex steps (exact to rounding: the map is analytic), all columns in one batch."""
-        h = 1e-30
-        steps = np.array(np.broadcast_to(np.asarray(u, dtype=float), (len(u), len(u))), dtype=complex)
-        steps[np.arange(len(u)), np.arange(len(u))] += 1j * h
-        return (np.imag(self.vector(steps, eps)) / h).T
+        """d vector / d u (exact, from the symbolic map)."""
+        return self.vector_and_jacobian(u, eps)[1]
+
+    def arb_deviations(self, u: list, eps) -> Deviations:
+        """The point at level eps in ball arithmetic (python-flint arb at the caller's ``flint.ctx.prec``): u and
+        eps arb (or exact) numbers; the map's compiled arb kernel (no rounding to doubles anywhere)."""
+        if self._kernels is None:
+            self._compile()
+        values = [flint.arb(v) for v in self._kernels[1](*u, eps)]  # constant entries come back as ints
+        npi, ndm = self.k, len(self.sizes)
+        return Deviations(np.array(values[:npi], dtype=object), np.array(values[npi:npi + ndm], dtype=object),
+                          np.array(values[npi + ndm:], dtype=object).reshape(self.k, self.P))
+
+    def _compile(self) -> None:
+        """Kernels of the symbolic map (once per configuration): LLVM for (vector, Jacobian), arb for deviations."""
+        n = len(self.penalised) + len(self.free)
+        u = np.array(sp.symbols(f"u0:{n}", real=True), dtype=object)
+        eps = sp.Symbol("eps", positive=True)
+        dev = self._map(u, eps, _SYMBOLIC, object, sp.Integer(0))
+        weights = (self._exact_w[self.cell_of] + dev.dm[self.cell_of]) * dev.pi
+        atoms = self._exact_theta[self.cell_of] + dev.delta
+        vector = [se.sympify(e) for e in [*weights, *np.ravel(atoms)]]
+        symbols = [se.sympify(s) for s in u]
+        jacobian = [e.diff(s) for e in vector for s in symbols]
+        self._kernels = (compile_llvm_rows([*vector, *jacobian], [*u, eps]),
+                         compile_arb([*dev.pi, *dev.dm, *np.ravel(dev.delta)], [*u, eps]))
 
     def coordinates(self, dev: Deviations) -> np.ndarray:
         """u with z = the penalised coordinates of ``dev`` (so ||z|| is its own level)."""

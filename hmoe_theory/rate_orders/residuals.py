@@ -3,16 +3,19 @@
 phi at a point is ||r||_2 = ||f_G - f_G*||_{L2(mu)} up to the rule's error. Two evaluations of the same
 sympy expression (compiled by :mod:`hmoe_theory.compile`):
 
-* float64 (numpy kernel of f_G and its gradient in (w, theta)): fast, but f_G - f_G* loses ~1e-16 ||f*||
-  to cancellation;
+* float64: one call of a machine-code kernel (symengine LLVM) of f_G and its gradient in (w, theta) at every node
+  (rows), the parameters from the compiled coordinate map (:meth:`~.coordinates.Coordinates.vector_and_jacobian`):
+  fast, but f_G - f_G* loses ~1e-16 ||f*|| to cancellation;
 * ball arithmetic (python-flint arb at ``PRECISION`` bits) with the parameters in deviation form
   w_i = (w*_j + dm_j) pi_i / sum_{V_j} pi, theta_i = theta*_j + Delta_i (the shares renormalised in balls, so a
   cell's mass is exact although the doubles pi_i sum to 1 only to rounding), the truth exact rationals: no cancellation is
   lost. Used whenever the float64 phi is below ``EXTENDED_BELOW`` ||f*|| (the note's switch to extended
-  precision; residuals *and* parameters are then exact to 2^-PRECISION).
+  precision; residuals *and* parameters are then exact to 2^-PRECISION: an arb iterate u goes through the
+  arb kernel of the coordinate map, :meth:`~.coordinates.Coordinates.arb_deviations`).
 
 The Jacobian d r / d u = sqrt(W) (d f_G / d(w, theta)) (d(w, theta) / d u): exact symbolic gradient (float64
-suffices: it multiplies a step, no cancellation) times the complex-step Jacobian of the coordinate map.
+suffices: it multiplies a step, no cancellation) times the exact symbolic Jacobian of the coordinate map; the
+kernel call of a residual also gives the gradient, kept for the Jacobian at the same point.
 """
 
 from __future__ import annotations
@@ -20,25 +23,28 @@ from __future__ import annotations
 from fractions import Fraction
 
 import flint
-import mpmath
 import sympy as sp
 import numpy as np
 
-from ..compile import compile_arb, compile_exprs, gradient
+from ..compile import compile_arb, compile_llvm_rows, gradient
 from .coordinates import Coordinates, Deviations
 
 PRECISION = 320  # bits of the ball-arithmetic residuals (phi down to ~1e-60 ||f*|| keeps 30 digits)
-EXTENDED_BELOW = 1e-7
-EXTENDED_STEP = mpmath.mpf(10) ** -30
+EXTENDED_BELOW = 1e-10
+EXTENDED_STEP_DIGITS = 30  # forward-difference step 10^-30 of the ball-arithmetic Jacobian
 
 
-def arb_of(value: Fraction | float | mpmath.mpf) -> flint.arb:
-    """The exact ball of a rational, a double or an mpmath number."""
-    if isinstance(value, mpmath.mpf):
-        sign, mantissa, exponent, _ = value._mpf_
-        return flint.arb(flint.fmpz((-1) ** sign * int(mantissa))) * flint.arb(2) ** int(exponent)
+def arb_of(value: Fraction | float | flint.arb) -> flint.arb:
+    """The exact ball of a rational or a double (an arb is returned as it is)."""
+    if isinstance(value, flint.arb):
+        return value
     q = Fraction(value)
     return flint.arb(flint.fmpq(q.numerator, q.denominator))
+
+
+def as_doubles(u: np.ndarray) -> np.ndarray:
+    """The doubles of a float array or of an object array of arb iterates (midpoints)."""
+    return np.asarray(u, dtype=float)
 
 
 class Residuals:
@@ -54,7 +60,11 @@ class Residuals:
         values.update({s: v for row, true in zip(truth.atoms, model.true_atoms) for s, v in zip(row, true)})
         true_expr = truth.expr.xreplace({s: _sympy_rational(v) for s, v in values.items()})
         self.points, self.sqrt_w = points, np.sqrt(weights)
-        self.kernel = compile_exprs([built.expr, *gradient(built.expr, self.args)], [*built.inputs, *self.args])
+        self.kernel = compile_llvm_rows([built.expr, *gradient(built.expr, self.args)], [*built.inputs, *self.args])
+        self._rows = np.empty((len(points), points.shape[1] + len(self.args)))
+        self._rows[:, : points.shape[1]] = points
+        self._out = np.empty((len(points), 1 + len(self.args)))
+        self._last: tuple | None = None  # (u bytes, eps, f_G values, gradients, d vector / d u)
         self.arb_kernel = compile_arb([built.expr], [*built.inputs, *self.args])
         old = flint.ctx.prec
         flint.ctx.prec = PRECISION
@@ -67,15 +77,24 @@ class Residuals:
         self.true_float = np.array([float(v.mid()) for v in self.true_arb])
         self.scale = float(np.sqrt(np.sum(weights * self.true_float**2)))
 
-    def _float(self, vector: np.ndarray) -> np.ndarray:
-        return self.kernel(*self.points.T, *vector)
+    def _float(self, u: np.ndarray, eps: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(f_G at the nodes, its gradients in (w, theta), d vector / d u) at the double point u; the last
+        evaluation is kept (the Jacobian of an accepted step is taken where its residual was)."""
+        key = (u.tobytes(), eps)
+        if self._last is None or self._last[0] != key:
+            vector, vector_jacobian = self.coords.vector_and_jacobian(u, eps)
+            self._rows[:, self.points.shape[1]:] = vector
+            with np.errstate(all="ignore"):
+                self.kernel(self._rows, out=self._out)
+            self._last = (key, self._out[:, 0].copy(), self._out[:, 1:].copy(), vector_jacobian)
+        return self._last[1:]
 
     def extended(self, dev: Deviations) -> np.ndarray:
         """sqrt(W) (f_G - f*) at the point ``dev`` in ball arithmetic (midpoints returned)."""
         return self.sqrt_w * np.array([float(v.mid()) for v in self._balls(dev)])
 
     def _balls(self, dev: Deviations) -> list[flint.arb]:
-        """f_G - f* at every node, as balls (``PRECISION`` bits)."""
+        """f_G - f* at every node, as balls (``PRECISION`` bits); ``dev`` exact (rationals, doubles or arb)."""
         c = self.coords
         old = flint.ctx.prec
         flint.ctx.prec = PRECISION
@@ -90,37 +109,45 @@ class Residuals:
         finally:
             flint.ctx.prec = old
 
+    def arb_deviations(self, u: np.ndarray, eps: float) -> Deviations:
+        """The deviations of an iterate (doubles or arb) in ball arithmetic at ``PRECISION`` bits."""
+        old = flint.ctx.prec
+        flint.ctx.prec = PRECISION
+        try:
+            return self.coords.arb_deviations([arb_of(v) for v in u], flint.arb(eps))
+        finally:
+            flint.ctx.prec = old
+
     def residual(self, u: np.ndarray, eps: float) -> np.ndarray:
-        """r at u (doubles, or an object array of mpf: the extended-precision parameters)."""
-        values = self._float(self.coords.vector(np.asarray(u, dtype=float), eps))[0]
+        """r at u (doubles, or an object array of arb: the extended-precision iterate)."""
+        values = self._float(as_doubles(u), eps)[0]
         r = self.sqrt_w * (values - self.true_float)
         if np.linalg.norm(r) < EXTENDED_BELOW * self.scale or not np.all(np.isfinite(r)):
-            r = self.extended(self.coords.deviations(u, eps))
+            r = self.extended(self.arb_deviations(u, eps))
         return r
 
     def jacobian(self, u: np.ndarray, eps: float, extended: bool = False) -> np.ndarray:
-        """d r / d u: float64 (symbolic gradient x complex-step map), or with ``extended`` (u an mpf array) forward
-        differences with step ``EXTENDED_STEP`` in ball arithmetic: the step's truncation error (~1e-30) and the
-        balls' rounding (~1e-96 / 1e-30) are far below the entries a cancellation inside a cell leaves (the float64
-        product loses every entry below ~1e-17)."""
+        """d r / d u: float64 (symbolic gradient x symbolic Jacobian of the map), or with ``extended`` (u an arb
+        array) forward differences with step 10^-``EXTENDED_STEP_DIGITS`` in ball arithmetic: the step's truncation error
+        (~1e-30) and the balls' rounding (~1e-96 / 1e-30) are far below the entries a cancellation inside a cell
+        leaves (the float64 product loses every entry below ~1e-17)."""
         if extended:
-            base = self._balls(self.coords.deviations(u, eps))
-            step = arb_of(EXTENDED_STEP)
-            columns = []
-            for a in range(len(u)):
-                moved = np.array(u, dtype=object)
-                moved[a] = moved[a] + EXTENDED_STEP
-                old = flint.ctx.prec
-                flint.ctx.prec = PRECISION
-                try:
-                    shifted = self._balls(self.coords.deviations(moved, eps))
+            base = self._balls(self.arb_deviations(u, eps))
+            old = flint.ctx.prec
+            flint.ctx.prec = PRECISION
+            try:
+                step = flint.arb(10) ** -EXTENDED_STEP_DIGITS
+                columns = []
+                for a in range(len(u)):
+                    moved = np.array([arb_of(v) for v in u], dtype=object)
+                    moved[a] = moved[a] + step
+                    shifted = self._balls(self.arb_deviations(moved, eps))
                     columns.append([float(((b - a0) / step).mid()) for b, a0 in zip(shifted, base)])
-                finally:
-                    flint.ctx.prec = old
+            finally:
+                flint.ctx.prec = old
             return self.sqrt_w[:, None] * np.array(columns, dtype=float).T
-        u = np.asarray(u, dtype=float)
-        grads = self._float(self.coords.vector(u, eps))[1:].T
-        return self.sqrt_w[:, None] * (grads @ self.coords.vector_jacobian(u, eps))
+        _, grads, vector_jacobian = self._float(as_doubles(u), eps)
+        return self.sqrt_w[:, None] * (grads @ vector_jacobian)
 
 
 def _sympy_rational(value: Fraction) -> sp.Rational:

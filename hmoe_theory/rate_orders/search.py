@@ -14,12 +14,12 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-import mpmath
+import flint
 import numpy as np
 
 from ..estimation.voronoi import d1_loss
 from .coordinates import Coordinates, Deviations
-from .residuals import Residuals
+from .residuals import PRECISION, Residuals, as_doubles
 from .seeds import Seed, as_float, at_level, level, seeds
 
 SEARCH_NODES = {"input": 24, "input-2d": 12, "response": 64, "input-density": 12, "response-density": 40}
@@ -28,7 +28,6 @@ CHECK_NODES = {"input": 40, "input-2d": 20, "response": 96, "input-density": 20,
 # (inputs x response) gets a smaller tensor rule, its response range being +- 10 sd around the true means
 MAX_ITERATIONS = 100
 STALL = 1e-6  # two accepted steps in a row that lower phi^2 by less than this fraction end the search
-DIGITS = 50
 TINY = 1e-28  # below this phi^2 / ||f*||^2 the float64 Jacobian loses the directions that matter
 
 
@@ -41,7 +40,7 @@ class Point:
     phi: float
     phi_check: float
     voronoi_ok: bool
-    deviations: Deviations  # doubles (the search keeps mpmath values; phi_check uses them)
+    deviations: Deviations  # doubles (the search keeps exact balls; phi_check uses them)
     seed_t: float
     u: np.ndarray
 
@@ -53,14 +52,16 @@ class Branch:
     scale: float = 1.0  # ||f*||_L2(mu) on the search rule
 
 
-def levenberg_marquardt(res: Residuals, u0: np.ndarray, eps: float) -> tuple[np.ndarray, float]:
+def levenberg_marquardt(res: Residuals, u0: np.ndarray, eps: float) -> tuple[np.ndarray, float, np.ndarray]:
     """Minimise ||r(u)|| from u0: Marquardt steps (J^T J + lam diag(J^T J)) du = -J^T r with the exact float
-    Jacobian, the iterate u kept in mpmath (``DIGITS`` digits) so that parameter rounding never limits phi
-    (a double u caps the cancellation inside a cell at ~1e-16 |Delta|). When the float Jacobian stalls with
-    phi^2 < TINY ||f*||^2, the iteration goes on with the ball-arithmetic Jacobian (its entries below ~1e-17
-    are lost in float64). Returns (u as doubles, phi, u in mpmath)."""
-    with mpmath.workdps(DIGITS):
-        u = np.array([mpmath.mpf(float(v)) for v in u0], dtype=object)
+    Jacobian, the iterate u kept as exact balls (python-flint arb midpoints, ``PRECISION`` bits) so that parameter
+    rounding never limits phi (a double u caps the cancellation inside a cell at ~1e-16 |Delta|). When the float
+    Jacobian stalls with phi^2 < TINY ||f*||^2, the iteration goes on with the ball-arithmetic Jacobian (its
+    entries below ~1e-17 are lost in float64). Returns (u as doubles, phi, u as arb)."""
+    old = flint.ctx.prec
+    flint.ctx.prec = PRECISION
+    try:
+        u = np.array([flint.arb(float(v)) for v in u0], dtype=object)
         r = res.residual(u, eps)
         f = float(r @ r)
         lam, stalled, polish = 1e-3, 0, False
@@ -75,7 +76,7 @@ def levenberg_marquardt(res: Residuals, u0: np.ndarray, eps: float) -> tuple[np.
                 except np.linalg.LinAlgError:
                     lam *= 10
                     continue
-                trial = u + np.array([mpmath.mpf(float(v)) for v in step], dtype=object)
+                trial = np.array([(a + flint.arb(float(v))).mid() for a, v in zip(u, step)], dtype=object)
                 r_new = res.residual(trial, eps)
                 f_new = float(r_new @ r_new)
                 if np.isfinite(f_new) and f_new < f:
@@ -93,7 +94,9 @@ def levenberg_marquardt(res: Residuals, u0: np.ndarray, eps: float) -> tuple[np.
                 polish, stalled, lam = True, 0, 1e-3
             elif stalled >= 2:
                 break
-        return np.array([float(v) for v in u]), float(np.sqrt(f)), u
+        return as_doubles(u), float(np.sqrt(f)), u
+    finally:
+        flint.ctx.prec = old
 
 
 def search_configuration(coords: Coordinates, grid: list[float], seed: int = 0) -> list[Branch]:
@@ -115,10 +118,8 @@ def search_configuration(coords: Coordinates, grid: list[float], seed: int = 0) 
             if continued:
                 best = min(continued, key=lambda u0: float(np.linalg.norm(res.residual(u0, eps))))
                 candidates.append(levenberg_marquardt(res, best, eps))
-            u, phi, u_mp = min(candidates, key=lambda c: c[1])
-            with mpmath.workdps(DIGITS):
-                dev = coords.deviations(u_mp, eps)
-                branch.points.append(_record(coords, check, dev, eps, phi, t, u))
+            u, phi, u_exact = min(candidates, key=lambda c: c[1])
+            branch.points.append(_record(coords, check, check.arb_deviations(u_exact, eps), eps, phi, t, u))
     return branches
 
 
