@@ -234,7 +234,8 @@ def test_over_specified_linear_experts_have_an_exact_merge_so_they_are_negative_
                  "gaussian-moe/quadratic-monomial/over", "attention/G1/exact"):
         assert not convention(name).negative_control, name
     assert convention("attention/G2/over").negative_control
-    assert convention("quadratic-polynomial/linear/over").twin == "gaussian-moe/quadratic-polynomial/over"
+    assert convention("quadratic-polynomial/linear/over").twin == "quadratic-polynomial/linear/over/merged"
+    assert convention("quadratic-polynomial/linear/over").mle_twin == "gaussian-moe/quadratic-polynomial/over"
     assert convention("no-such-setting") is None
 
 

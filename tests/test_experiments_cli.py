@@ -76,9 +76,9 @@ def test_list_of_the_catalogue_marks_the_decisive_reproduction(capsys):
     assert main(["rates", "--list"]) == 0
     lines = capsys.readouterr().out.splitlines()
     starred = [line.split()[1] for line in lines if line.startswith("*")]
-    # 46 mixture settings (40 least squares, 6 Gaussian-MoE EM incl. the quadratic-gate MLE twins) + 10 attention
-    # entries; the default design stars the 12 decisive settings and the 4 MLE twins
-    assert len(lines) == 56 and len(starred) == 16
+    # 49 mixture settings (40 least squares, 3 merged-loss twins, 6 Gaussian-MoE EM incl. the quadratic-gate MLE
+    # twins) + 10 attention entries; the default design stars the 12 decisive settings and the 4 MLE twins
+    assert len(lines) == 59 and len(starred) == 16
     assert "softmax-linear/ridge-tanh/over" in starred and "gaussian-moe/exact" in starred
     assert "gaussian-moe/quadratic-monomial/over" in starred and "attention/G2/over" not in starred
     assert sum(line.split()[0].startswith("attention/") for line in lines) == 10

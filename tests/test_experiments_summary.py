@@ -240,7 +240,7 @@ def test_settings_name_their_convention_and_negative_controls(summary):
                for r in synthetic_records() if r.setting == "root-n"]
     control = json.loads(summary_json(summarise(records, n_boot=50)))["settings"]["softmax-linear/linear/over"]
     assert control["negative_control"] is True and "exact merges" in control["negative_control_reason"]
-    assert control["convention"]["loss"].startswith("D1:") and control["identifiable_twin"] == "gaussian-moe/over"
+    assert control["convention"]["loss"].startswith("D1:") and control["identifiable_twin"] == "softmax-linear/linear/over/merged"
     assert "**Negative control**" in summary_markdown(summarise(records, n_boot=50))
 
 

@@ -18,10 +18,22 @@ Every setting: d = 2, X ~ Uniform[-1, 1]^2, k* = 2 true components with mixing w
 gate: two fitted atoms in the cell of true atom j with the true gate parameters and weights summing to
 the true weight, whose linear experts average (with those weights) to the true expert, give f_G = f_G*
 exactly at a positive Voronoi loss. Such settings are kept as negative controls (expected NOT to converge
-to a point; their slopes are reported, never used as evidence) with an identifiable twin: the
-conditional-density (MLE) model for the same gate (a two-Gaussian mixture is not one Gaussian, so the
-merge is not exact there). The over-specified free-atom attention heads are negative controls for the same
-reason (two heads with the true score and gate atoms and value atoms summing to the true head's).
+to a point; their slopes are reported, never used as evidence) with two identifiable twins:
+
+* the **merged-loss twin** ``<gate>/linear/over/merged`` (``twin``; softmax-linear and the quadratic gates): the
+  same model, data and least-squares fit, with the merged D1 as headline loss (metric ``d1_merged``: per cell the
+  aggregate sum_{V_j} w_i (a_i, alpha_i) - w*_j (a*_j, alpha*_j) of the linear-expert coefficients, gate
+  coordinates atom-wise; :func:`hmoe_theory.estimation.voronoi.d1_loss`, convention ``merged``), which the exact
+  merge does not move, and fits verified on the quotient by the merge directions
+  (:mod:`hmoe_theory.estimation.quotient`: KKT in every direction that moves a gate, a weight or a cell aggregate;
+  nothing required along the merges). The rate-order engine gives this loss s = 1.93 (softmax-linear), 4.00
+  (quadratic-polynomial), 1.99 (quadratic-monomial), certified upper bounds in d = 1 (docs/rate_orders.md):
+  D1_merged no faster than n^-1/(2s);
+* the **MLE twin** ``gaussian-moe/<gate>/over`` (``mle_twin``): the conditional-density model for the same gate
+  (a two-Gaussian mixture is not one Gaussian, so the merge is not exact there).
+
+The over-specified free-atom attention heads are negative controls for the same reason (two heads with the true
+score and gate atoms and value atoms summing to the true head's).
 
 :data:`CONTRASTS` are the literature's comparative claims as paired comparisons (same X and noise draws),
 each on ONE functional (the same headline preset on both sides: :func:`same_functional`).
@@ -68,6 +80,17 @@ _LOSSES = {
               "over-fitted cells (arXiv 2505.10860 v1, Eq. 4)",
     "rbar": "D2: exponent 1 in exact cells; rbar(|V_j|) (4 for 2 atoms) on gate slopes and expert intercepts, "
             "rbar/2 on expert slopes and variances in over-fitted cells (arXiv 2505.10860 v1, Eq. 6)",
+}
+_MERGED_LOSS = ("merged D1 (metric d1_merged): sum_j |sum_{i in V_j} w_i - w*_j| + sum_i w_i sum_{gate coordinates p} "
+                "|theta_ip - theta*_jp| + sum_j sum_{expert coordinates p} |sum_{i in V_j} w_i eta_ip - w*_j eta*_jp|, "
+                "w = exp(c), cells by the gate coordinates (voronoi.d1_loss, convention merged)")
+_VERIFIED = {
+    "least-squares": "KKT: cosine <= 1e-6 and Hessian positive semi-definite in every free direction "
+                     "(estimation/least_squares.py)",
+    "em": "small log-likelihood gain and the score test <= 0.1/sqrt(n) (estimation/em.py)",
+    "merged": "KKT on the quotient by the merge directions: cosine of the projected gradient <= 1e-6 and Hessian "
+              "positive semi-definite on their orthogonal complement; nothing required along the merges "
+              "(estimation/quotient.py)",
 }
 
 
@@ -122,6 +145,19 @@ def gaussian_mapping(over: bool, gate: str = "softmax-linear") -> dict:
     }
 
 
+MERGED_TWIN_GATES = ("softmax-linear", *_QUADRATIC)
+
+
+def merged_twin_mapping(gate: str) -> dict:
+    """The schema mapping of the merged-loss twin of ``<gate>/linear/over`` (module docstring): the same setting,
+    headline loss the merged D1 (``d1_convention = "merged"``)."""
+    mapping = regression_mapping(gate, "linear", True)
+    mapping.update(name=f"{gate}/linear/over/merged", d1_convention="merged",
+                   description=mapping["description"].replace("headline loss D1", "headline loss merged D1 "
+                                                              "(identifiable twin of the negative control)"))
+    return mapping
+
+
 SETTINGS: dict[str, Setting] = {
     s.name: s
     for s in (
@@ -129,6 +165,7 @@ SETTINGS: dict[str, Setting] = {
             setting_from_mapping(regression_mapping(g, e, over))
             for g, e, over in itertools.product(_GATES, _EXPERTS, (False, True))
         ),
+        *(setting_from_mapping(merged_twin_mapping(g)) for g in MERGED_TWIN_GATES),
         *(setting_from_mapping(gaussian_mapping(over, g)) for g in ("softmax-linear", *_QUADRATIC)
           for over in (False, True)),
     )
@@ -189,9 +226,10 @@ def get_setting(name: str | Setting) -> Setting:
 # --------------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Convention:
-    """What the numbers of one setting are about: the ``model`` (with its estimator), the headline ``loss``
-    and the ``parametrisation``; a ``negative_control`` is expected not to converge to a point (``reason``)
-    and names its identifiable ``twin`` (empty when the catalogue has none yet)."""
+    """What the numbers of one setting are about: the ``model`` (with its estimator), the headline ``loss`` (stored
+    as ``metric``), the ``parametrisation`` and what a ``converged`` fit means; a ``negative_control`` is expected
+    not to converge to a point (``reason``) and names its identifiable ``twin`` (the merged-loss twin: same fits,
+    identified loss; empty when the catalogue has none) and ``mle_twin`` (the conditional-density model)."""
 
     model: str
     loss: str
@@ -199,6 +237,9 @@ class Convention:
     negative_control: bool = False
     reason: str = ""
     twin: str = ""
+    metric: str = "voronoi"
+    converged: str = ""
+    mle_twin: str = ""
 
 
 _LINEAR_MERGE = ("not identifiable: over-specified least squares with linear experts has exact merges (two atoms with "
@@ -217,13 +258,16 @@ def _setting_convention(setting: Setting) -> Convention:
     parametrisation = "softmax translation removed (last component pinned)" + (
         ", A = A^T" if setting.gate.name.endswith("-symmetric") else
         ", losses on sym(A)" if setting.gate.name in _QUADRATIC else "")
-    control = setting.estimator != "em" and setting.expert.name == "linear" and setting.over_specified
-    twin = ""
-    if control:
-        gate = setting.gate.name
-        twin = f"gaussian-moe/{gate + '/' if gate in _QUADRATIC else ''}over" if gate in ("softmax-linear", *_QUADRATIC) \
-            else ""
-    return Convention(model, _LOSSES[setting.voronoi], parametrisation, control, _LINEAR_MERGE if control else "", twin)
+    merged = setting.d1_convention == "merged"
+    control = (setting.estimator != "em" and setting.expert.name == "linear" and setting.over_specified
+               and not merged)
+    gate = setting.gate.name
+    twinned = control and gate in MERGED_TWIN_GATES
+    twin = f"{gate}/linear/over/merged" if twinned else ""
+    mle_twin = f"gaussian-moe/{gate + '/' if gate in _QUADRATIC else ''}over" if twinned else ""
+    return Convention(model, _MERGED_LOSS if merged else _LOSSES[setting.voronoi], parametrisation, control,
+                      _LINEAR_MERGE if control else "", twin, "d1_merged" if merged else "voronoi",
+                      _VERIFIED["merged" if merged else setting.estimator], mle_twin)
 
 
 def _attention_convention(setting: Setting) -> Convention:
@@ -235,7 +279,8 @@ def _attention_convention(setting: Setting) -> Convention:
     parametrisation = ("hmoe free atoms, gauge w_hl = 1" if free_atoms else "attention layer weights") + (
         ", fitted temperature" if entry.temperature else "")
     return Convention(f"{setting.description}; least squares", loss, parametrisation, control,
-                      _HEAD_MERGE if control else "", "")
+                      _HEAD_MERGE if control else "", "", "voronoi" if free_atoms else "l2_error",
+                      _VERIFIED["least-squares"])
 
 
 def convention(name: str | Setting) -> Convention | None:

@@ -13,6 +13,10 @@ Schema (``hmoe rates --spec FILE.toml``; every catalogue setting is written in t
     k = 3                                       # fitted components
     estimator = "least-squares"                 # optional: "least-squares" (default) or "em"
     voronoi = "strong"                          # optional: the headline loss's exponents, "strong" or "rbar"
+    d1_convention = "atomwise"                  # optional: "merged" makes the merged D1 (metric d1_merged) the
+                                                # headline loss and verifies fits on the quotient by the exact
+                                                # merges (estimation/quotient.py); least squares with experts
+                                                # linear in their parameters only
     [[truth]]                                   # one table per true component
     weight = 0.6                                # mixing weight exp(c*) > 0
     beta1 = 2.0                                 # a value for every parameter of gate and expert
@@ -80,6 +84,7 @@ from ..attention.families import PARAMETRISATIONS, POSITIONS, attention_entry_fu
 from ..errors import HmoeError, ModelError
 from ..expr import parse_expression
 from ..families import Expert, Gate, ParametricFunction, get_expert, get_gate
+from ..families.base import is_linear_homogeneous
 from ..newton_system import DerivedSystem
 from ..symbols import input_symbols
 from .model import SoftmaxMoE
@@ -92,12 +97,13 @@ except ModuleNotFoundError:  # pragma: no cover - Python 3.10
 
 Array = np.ndarray
 ESTIMATORS = ("least-squares", "em")
+D1_CONVENTIONS = ("atomwise", "merged")  # the conventions of voronoi.d1_loss
 _NUM = r"[-+]?[0-9.]+(?:[eE][-+]?[0-9]+)?"
 _DESIGN = re.compile(rf"^\s*(uniform|normal)\s*\(\s*({_NUM})\s*,\s*({_NUM})\s*\)\s*$")
 _PERTURBATION = re.compile(rf"^\s*(?:({_NUM})\s*\*\s*)?n\s*\^\s*\(?\s*(-?\s*[0-9.]+(?:[eE][-+]?[0-9]+)?(?:\s*/\s*[0-9]+)?)\s*\)?\s*$")
 _KNOWN = {
     "name", "description", "inputs", "gate", "gate_family", "expert", "expert_family", "design",
-    "noise_variance", "k", "estimator", "voronoi", "truth", "protocol", "attention",
+    "noise_variance", "k", "estimator", "voronoi", "truth", "protocol", "attention", "d1_convention",
 }
 _ATTENTION_KNOWN = {"position", "tokens", "dim", "heads", "parametrisation", "temperature"}
 _PROTOCOL_KNOWN = {"sample", "design_points", "design_seed", "points", "starts", "start_perturbation", "random_path"}
@@ -299,6 +305,7 @@ class Setting:
     voronoi: str = "strong"
     protocol: Protocol = Protocol()
     attention: AttentionEntry | None = None
+    d1_convention: str = "atomwise"
 
     @property
     def d(self) -> int:
@@ -378,7 +385,7 @@ class Setting:
             del out["inputs"]
         else:
             out.update(gate=self.gate.formula, expert=self.expert.formula, estimator=self.estimator,
-                       voronoi=self.voronoi)
+                       voronoi=self.voronoi, d1_convention=self.d1_convention)
         return out
 
 
@@ -549,7 +556,8 @@ def _description(raw: Mapping, default: str) -> str:
 
 
 def _attention_setting(raw: Mapping, name: str) -> Setting:
-    for field in ("gate", "gate_family", "expert", "expert_family", "k", "estimator", "voronoi", "inputs"):
+    for field in ("gate", "gate_family", "expert", "expert_family", "k", "estimator", "voronoi", "inputs",
+                  "d1_convention"):
         if field in raw:
             raise SpecError(f"{field}: not used by an [attention] setting (heads and the token inputs come from it)")
     entry, heads = _attention(raw["attention"])
@@ -612,6 +620,12 @@ def setting_from_mapping(raw: Mapping) -> Setting:
         for field, (expr, params) in (("gate", gate.builder(x, None)), ("expert", expert.term(x))):
             if any(sp.diff(expr, p).free_symbols & set(params) for p in params):
                 raise SpecError(f"{field}: estimator 'em' needs a term linear in its parameters, got {expr}")
+    d1_convention = _choice(raw, "d1_convention", D1_CONVENTIONS, "atomwise", "d1_convention")
+    if d1_convention == "merged":
+        expr, params = expert.term(x)
+        if estimator != "least-squares" or not is_linear_homogeneous(expr, params):
+            raise SpecError(f"d1_convention: 'merged' needs least squares and an expert linear in its parameters "
+                            f"(the exact merges), got estimator {estimator!r} and expert {expr}")
     needed = ["weight", *names, *(["variance"] if estimator == "em" else [])]
     truth = _read_truth(truth_raw, needed, ("weight", "variance"))
     return Setting(
@@ -627,6 +641,7 @@ def setting_from_mapping(raw: Mapping) -> Setting:
         estimator,
         voronoi,
         _protocol(raw.get("protocol"), False, len(inputs)),
+        d1_convention=d1_convention,
     )
 
 

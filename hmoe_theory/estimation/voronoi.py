@@ -228,7 +228,10 @@ def d1_loss(
     coordinates listed in ``merged`` (those the model sees only through the cell average, e.g. the
     coefficients a, alpha of a linear expert in least squares) enter through the cell aggregate
     sum_i w_i theta_ip only, the others stay atom-wise. Cells V_j: ``cells`` if given (a configuration
-    fixed by the caller), else nearest true atom in all coordinates (:func:`voronoi_cells`'s rule).
+    fixed by the caller), else nearest true atom (:func:`voronoi_cells`'s rule) in the atom-wise coordinates
+    (every coordinate for ``"atomwise"``, or when all are merged): under ``"merged"`` an atom's own merged
+    coordinates are not identified (two atoms of a cell may carry experts theta* +- t for any t at the same
+    f_G), so they must not decide its cell.
     Hypotheses: weights > 0; the softmax translation removed beforehand (a pinned atom).
     Exact arithmetic: with object arrays of :class:`fractions.Fraction` every part is an exact rational.
     """
@@ -240,13 +243,14 @@ def d1_loss(
     w_true, theta_true = np.asarray(true_weights, dtype=dtype), np.atleast_2d(np.asarray(true_atoms, dtype=dtype))
     if theta.shape[1] != theta_true.shape[1] or len(w) != len(theta) or len(w_true) != len(theta_true):
         raise ModelError(f"shapes differ: atoms {theta.shape}, true atoms {theta_true.shape}")
+    merged_set = sorted(set(merged)) if convention == "merged" else []
+    atomwise = [p for p in range(theta.shape[1]) if p not in merged_set]
     if cells is None:
-        gaps = (theta[:, None, :] - theta_true[None, :, :]).astype(float)
+        located = atomwise or list(range(theta.shape[1]))
+        gaps = (theta[:, None, located] - theta_true[None, :, located]).astype(float)
         nearest = np.linalg.norm(gaps, axis=2).argmin(axis=1)
         cells = [np.flatnonzero(nearest == j) for j in range(len(w_true))]
     cells = tuple(tuple(int(i) for i in cell) for cell in cells)
-    merged_set = sorted(set(merged)) if convention == "merged" else []
-    atomwise = [p for p in range(theta.shape[1]) if p not in merged_set]
     mass = atom_term = merged_term = 0
     for j, cell in enumerate(cells):
         members = list(cell)
