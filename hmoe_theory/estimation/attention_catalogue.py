@@ -36,8 +36,26 @@ coordinate l); weight m_hl = ||u_hl|| (the head-level mixing mass, gauge-free: |
 weights of head h (G1, G2, G3) or the global gate (G5, the same in every atom). ``voronoi`` is the weighted
 Voronoi loss (:func:`hmoe_theory.estimation.voronoi.voronoi_loss`) with the ``strong`` exponents, the same for
 every position so that positions compare; ``l2_error`` = ||F_hat - F*||_{L2} under the design. No softmax
-translation to remove: the scores of the tokens are different functions of X. The ``attention``
-parametrisation enters through W_Q W_K^T and W_V W_O only (not identified): its one rate metric is ``l2_error``.
+translation to remove: the scores of the tokens are different functions of X.
+
+**The tied layer** (``attention`` parametrisation, :func:`tied_d1`). Its weights are not identified: the entry is
+unchanged under W_Q c, W_K / c and under W_V c, W_O / c (and tau c with the scores times c), and an over-specified
+layer has the exact merge of two heads with the true scores and gates whose value products sum to the true one
+(also with opposite signs, so a head's own value product is not identified either). The loss is therefore built
+on the identified products only: the free atoms of the same entry (:func:`tied_to_free_atoms`) -- scores
+S_hj = W_Q^h W_K^hT / sqrt(d) (/ tau with a temperature; per k the rank-one pieces q_k k_k^T / sqrt(d) with a G3
+gate), value atoms u_hl = (W_V^h[:, l] W_O[(h - 1) d + l])_j -- read as the value-expert atoms of
+:func:`read_atoms` (weight m_hl = ||u_hl||, blocks S, g and the direction u_hl / m_hl), and then
+
+    D1_tied = sum_j || sum_{(h, l) in V_j} u_hl - u*_j ||_1 + sum_j sum_{(h, l) in V_j} m_hl (||S_h - S*_j||_1
+              + ||g_h - g*_j||_1),
+
+cells V_j by the nearest true atom in (S, g) (:func:`~.voronoi.d1_loss`, convention ``merged`` on the value
+coordinates, without its mass term: heads are summed, not normalised, so sum_{V_j} m_hl is not identified when
+value atoms of a cell cancel). Metric ``d1_merged``. Hypotheses: the true atoms (S*_j, g*_j) are distinct and
+their entries linearly independent functions (then D1_tied = 0 exactly when F = F*, and every merge is
+invisible); one output coordinate (entry (1, 1)). It is a function of the products, so both scaling symmetries
+leave it unchanged (tested).
 """
 
 from __future__ import annotations
@@ -52,7 +70,7 @@ from ..errors import ModelError
 from ..families import ParametricFunction
 from ..newton_system import DerivedSystem
 from .setting import AttentionEntry, Setting, setting_from_mapping
-from .voronoi import Atoms, voronoi_loss
+from .voronoi import Atoms, d1_loss, voronoi_loss
 
 Array = np.ndarray
 N_TOKENS = 2
@@ -176,29 +194,81 @@ def read_atoms(entry: AttentionEntry, heads: int, theta: Array) -> Atoms:
 class LossSpec:
     """What the losses need that does not depend on the fit: true atoms, quadrature grid, F* on the grid."""
 
-    truth: Atoms | None
+    truth: Atoms  # true value-expert atoms (free atoms; of the tied truth in the attention parametrisation)
     grid: tuple[Array, Array]
     true_values: Array
+
+
+def free_entry(entry: AttentionEntry) -> AttentionEntry:
+    """The free-atom (hmoe, gauge w = 1) entry of the same position, tokens and dimension."""
+    return AttentionEntry(entry.position, entry.tokens, entry.dim, "hmoe")
+
+
+def tied_to_free_atoms(entry: AttentionEntry, heads: int, theta: Array) -> Array:
+    """Free atoms (parameters of :func:`free_entry`, gauge w = 1) of the tied layer's ``theta`` (module docstring):
+    S_h_j_u_v = sum_k WQ_h_u_k WK_h_v_k / s (G3: S_h_j_k_u_v = WQ_h_u_k WK_h_v_k / s), s = sqrt(d) or tau;
+    V_h_l_j_u = WV_h_u_l WO_{(h-1)d+l}_1 for every token j; gate weights unchanged. Same entry function."""
+    if entry.parametrisation != "attention":
+        raise ModelError(f"tied_to_free_atoms needs the attention parametrisation, got {entry.parametrisation!r}")
+    names = [p.name for p in entry.function(heads).params]
+    theta = np.asarray(theta, dtype=float)
+    if theta.shape != (len(names),):
+        raise ModelError(f"need {len(names)} parameters, got shape {theta.shape}")
+    value = dict(zip(names, theta))
+    d = entry.dim
+    scale = value["tau"] if entry.temperature else np.sqrt(d)
+    out = []
+    for name in (p.name for p in free_entry(entry).function(heads).params):
+        block, *index = name.split("_")
+        h, *rest = (int(i) for i in index)
+        if block == "S" and len(rest) == 4:  # G3: S_h_j_k_u_v, one rank-one piece per k
+            _, k, u, v = rest
+            out.append(value[f"WQ_{h}_{u}_{k}"] * value[f"WK_{h}_{v}_{k}"] / scale)
+        elif block == "S":
+            _, u, v = rest
+            out.append(sum(value[f"WQ_{h}_{u}_{k}"] * value[f"WK_{h}_{v}_{k}"] for k in range(1, d + 1)) / scale)
+        elif block == "V":
+            l, _, u = rest
+            out.append(value[f"WV_{h}_{u}_{l}"] * value[f"WO_{(h - 1) * d + l}_1"])
+        else:  # gate weights
+            out.append(value[name])
+    return np.array(out)
+
+
+def tied_d1(entry: AttentionEntry, heads: int, theta: Array, truth: Atoms) -> float:
+    """D1_tied of the module docstring for the tied layer's ``theta``; ``truth``: the true value-expert atoms
+    (:func:`read_atoms` of the true free atoms)."""
+    fitted = read_atoms(free_entry(entry), heads, tied_to_free_atoms(entry, heads, theta))
+    names = [b for b in fitted.blocks if b != "V"] + ["V"]
+    width = fitted.blocks["V"].shape[1]
+    atoms, true_atoms = fitted.stacked(names), truth.stacked(names)
+    merged = range(atoms.shape[1] - width, atoms.shape[1])
+    loss = d1_loss(np.exp(fitted.log_weights), atoms, np.exp(truth.log_weights), true_atoms, convention="merged",
+                   merged=merged)
+    return float(loss.atomwise_term + loss.merged_term)
 
 
 def loss_spec(setting: Setting) -> LossSpec:
     """The fit-independent part of :func:`losses` (``setting`` with a numeric truth: ``setting.at(n)``)."""
     entry = setting.attention
     nodes, weights = setting.design.grid(setting.d)
-    hmoe = entry.parametrisation == "hmoe"
-    truth = read_atoms(entry, setting.k_true, setting.true_theta) if hmoe else None
+    if entry.parametrisation == "hmoe":
+        truth = read_atoms(entry, setting.k_true, setting.true_theta)
+    else:
+        truth = read_atoms(free_entry(entry), setting.k_true,
+                           tied_to_free_atoms(entry, setting.k_true, setting.true_theta))
     return LossSpec(truth, (nodes, weights), setting.true_model.predict(nodes, setting.true_theta))
 
 
 def losses(setting: Setting, theta: Array, spec: LossSpec | None = None) -> dict[str, Any]:
     """``voronoi``, ``weight_discrepancy``, ``l2_error`` and the diagnostic ``max_atom_distance`` (hmoe);
-    ``l2_error`` alone in the attention parametrisation (module docstring)."""
+    ``d1_merged`` (:func:`tied_d1`) and ``l2_error`` in the attention parametrisation (module docstring)."""
     spec = spec or loss_spec(setting)
     nodes, weights = spec.grid
     gap = setting.fit_model.predict(nodes, theta) - spec.true_values
     l2 = float(np.sqrt(weights @ gap**2))
-    if spec.truth is None:
-        return {"l2_error": l2}
+    if setting.attention.parametrisation == "attention":
+        return {"d1_merged": tied_d1(setting.attention, setting.k, theta, spec.truth), "l2_error": l2}
     loss = voronoi_loss(read_atoms(setting.attention, setting.k, theta), spec.truth, "strong")
     return {
         "voronoi": loss.value,
@@ -209,5 +279,5 @@ def losses(setting: Setting, theta: Array, spec: LossSpec | None = None) -> dict
 
 
 __all__ = ["CONTRASTS", "DEFAULT_SETTINGS", "POSITIONS", "SETTINGS", "TRUE_LAYER", "LossSpec", "attention_mapping",
-           "entry_function", "loss_spec", "losses", "near_truth_start", "read_atoms", "regression",
-           "true_theta"]
+           "entry_function", "free_entry", "loss_spec", "losses", "near_truth_start", "read_atoms", "regression",
+           "tied_d1", "tied_to_free_atoms", "true_theta"]
