@@ -49,7 +49,7 @@ from .em import GaussianMoEEM, GaussianMoEParams
 from .exponents import block_of, derived_exponents, literature_exponents
 from .least_squares import fit_least_squares
 from .setting import Setting, setting_from_mapping
-from .voronoi import Atoms, align_translation, voronoi_loss
+from .voronoi import Atoms, align_translation, d1_loss, voronoi_loss
 
 Array = np.ndarray
 BOUND = 5.0
@@ -63,6 +63,10 @@ OFF = ("diverged", "failed")  # a warm fit with this status is refitted from a f
 #: parameters. Exact fits converge in a few full Newton steps from their warm starts, where the projection's
 #: two stages cost 1.2-2.6x the CPU for the same 40/40 verified fits (benchmarks/bench_rates_v3.py)
 PROJECTION = True
+#: over-specified settings fitted WITHOUT the projection, chosen per setting by measurement (reps 2-3, 20 sizes
+#: 1e3..1e5, equal CPU): quadratic-monomial/linear/over verified 33/40 without, 27/40 with it (softmax-linear
+#: 25/40 with vs 9/40 without, quadratic-polynomial 35/40 vs 34/40: they keep it)
+NO_PROJECTION: frozenset[str] = frozenset({"quadratic-monomial/linear/over"})
 #: every setting :func:`run_path` knows by name: the mixture catalogue and the attention catalogue
 SETTINGS: dict[str, Setting] = {**MIXTURES, **attention_catalogue.SETTINGS}
 
@@ -217,6 +221,7 @@ class _LossSpec:
     grid: tuple[Array, Array]
     truth: Atoms  # the true mixing measure
     true_values: Array  # f* on the grid nodes
+    merged: tuple[int, ...]  # D1 columns (truth.stacked()) of coordinates entering linearly: the merged D1
 
 
 def _loss_spec(setting: Setting) -> _LossSpec:
@@ -230,14 +235,20 @@ def _loss_spec(setting: Setting) -> _LossSpec:
     match = expert_blocks + (("nu",) if setting.estimator == "em" else ())
     nodes, weights = setting.design.grid(setting.d)
     true_flat = _rows(setting).ravel() if setting.estimator == "em" else setting.true_theta
+    truth = _atoms(setting, true_flat, setting.k_true)
+    linear = setting.estimator != "em" and len(model.linear_indices) > 0
+    columns = np.cumsum([0] + [truth.blocks[b].shape[1] for b in truth.blocks])
+    merged = tuple(int(c) for i, b in enumerate(truth.blocks) if linear and b in expert_blocks
+                   for c in range(columns[i], columns[i + 1]))
     return _LossSpec(
         literature_exponents(setting.voronoi, gate_blocks, expert_blocks, intercepts),
         derived,
         gate_blocks if setting.gate.translation_invariant(setting.d) else (),
         match,
         (nodes, weights),
-        _atoms(setting, true_flat, setting.k_true),
+        truth,
         model.predict(nodes, setting.true_theta),
+        merged,
     )
 
 
@@ -256,13 +267,31 @@ def losses(setting: Setting, theta: Array, spec: object | None = None) -> dict[s
     if setting.estimator == "em":
         flat = flat[:, :-1]
     gap = setting.fit_model.predict(nodes, flat.ravel()) - spec.true_values
+    d1 = {"d1": _d1(fitted, truth, ())}
+    if spec.merged:
+        d1["d1_merged"] = _d1(fitted, truth, spec.merged)
     return {
         "voronoi": headline.value,
+        **d1,
         "voronoi_derived": derived.value,
         "weight_discrepancy": headline.weight_term,
         "l2_error": float(np.sqrt(weights @ gap**2)),
         "max_atom_distance": float(np.nanmax([headline.exact_cell_error, headline.overfit_cell_error])),
     }
+
+
+def _d1(fitted: Atoms, truth: Atoms, merged: tuple[int, ...]) -> float:
+    """D1 (:func:`~.voronoi.d1_loss`, weights exp(c)): atom-wise (cells by every coordinate), or merged over the
+    columns ``merged`` with cells by the other (gate) coordinates -- the merge moves the merged ones freely."""
+    names = list(truth.blocks)
+    atoms, true_atoms = fitted.stacked(names), truth.stacked(names)
+    cells = None
+    if merged:
+        keep = [c for c in range(atoms.shape[1]) if c not in merged]
+        nearest = np.linalg.norm(atoms[:, None, keep] - true_atoms[None, :, keep], axis=2).argmin(axis=1)
+        cells = [np.flatnonzero(nearest == j) for j in range(truth.k)]
+    return float(d1_loss(np.exp(fitted.log_weights), atoms, np.exp(truth.log_weights), true_atoms,
+                         convention="merged" if merged else "atomwise", merged=merged, cells=cells).value)
 
 
 def loss_spec(setting: Setting) -> object:
@@ -287,7 +316,8 @@ def _fit(setting: Setting, X: Array, y: Array, start: Array) -> _Fit:
         em.fit(X, y, init=GaussianMoEParams.from_flat(start, setting.k, setting.d, sizes))
         return _Fit(em.theta_, em.status_, em.n_iter_, -em.log_likelihood_, float("nan"))
     fit = fit_least_squares(setting.fit_model, X, y, start, bound=BOUND, max_iter=MAX_ITER,
-                            projection=PROJECTION and setting.over_specified)
+                            projection=PROJECTION and setting.over_specified
+                            and setting.name not in NO_PROJECTION)
     return _Fit(fit.theta, fit.status, fit.iterations, fit.loss, fit.grad_norm)
 
 
