@@ -62,3 +62,11 @@ def test_tied_d1_does_not_see_the_exact_merge_of_two_heads():
     assert ac.losses(setting, theta)["d1_merged"] == pytest.approx(0.0, abs=1e-12)
     theta[names.index("WK_2_1_1")] = 1.5  # head 2 gets another score: F != F*, and D1 > 0
     assert ac.losses(setting, theta)["d1_merged"] > 0.5
+
+
+def test_the_tied_convention_names_its_loss_and_metric():
+    from hmoe_theory.estimation.catalogue import convention
+
+    tied = convention(_tied(2, TWO_HEADS[:1]))
+    assert tied.metric == "d1_merged" and tied.loss.startswith("tied D1") and not tied.negative_control
+    assert convention("attention/G1/over").metric == "voronoi" and convention("attention/G1/over").negative_control

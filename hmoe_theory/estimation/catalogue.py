@@ -275,11 +275,13 @@ def _attention_convention(setting: Setting) -> Convention:
     free_atoms = entry.parametrisation == "hmoe"
     control = free_atoms and setting.over_specified
     loss = ("D1 over the value experts: weight = head mass, exponent 1 in exact cells, 2 in over-fitted cells"
-            if free_atoms else "l2_error only (the layer weights enter through W_Q W_K^T and W_V W_O)")
+            if free_atoms else "tied D1 (metric d1_merged) on the identified products: sum_j ||sum_{V_j} W_V W_O - "
+            "(W_V W_O)*_j||_1 + sum_{V_j} ||W_V W_O|| (||S - S*_j||_1 + ||g - g*_j||_1), S = W_Q W_K^T / sqrt(d), "
+            "cells by (S, g) (attention_catalogue.tied_d1)")
     parametrisation = ("hmoe free atoms, gauge w_hl = 1" if free_atoms else "attention layer weights") + (
         ", fitted temperature" if entry.temperature else "")
     return Convention(f"{setting.description}; least squares", loss, parametrisation, control,
-                      _HEAD_MERGE if control else "", "", "voronoi" if free_atoms else "l2_error",
+                      _HEAD_MERGE if control else "", "", "voronoi" if free_atoms else "d1_merged",
                       _VERIFIED["least-squares"])
 
 

@@ -41,8 +41,9 @@ also gives ``variance`` (its noise variance) and ``noise_variance`` is not used.
     Wg = 2.0
 
 The inputs are then the N d token coordinates, and ``k``, ``gate``, ``expert``, ``estimator`` and ``voronoi``
-are not given (least squares; Voronoi loss D1 over the value experts, hmoe parametrisation only: the
-attention parametrisation enters through W_Q W_K^T and W_V W_O only, so its rate metric is ``l2_error``).
+are not given (least squares; Voronoi loss D1 over the value experts in the hmoe parametrisation; the attention
+parametrisation enters through W_Q W_K^T and W_V W_O only, so its loss ``d1_merged`` is built on those products,
+:func:`~.attention_catalogue.tied_d1`, beside ``l2_error``).
 
 **Protocol** (optional ``[protocol]`` table, :class:`Protocol`)::
 
