@@ -20,7 +20,10 @@ diagnostics reported beside them:
                            setting's convention, :func:`hmoe_theory.estimation.catalogue.convention`);
 * ``d1``                 -- the exponent-one Voronoi loss D1 (:func:`~.voronoi.d1_loss`, the setting's atomwise or
                            merged convention), whose decay n^(-1/(2s)) the rate orders predict (stored by
-                           replicate functions that compute it);
+                           replicate functions that compute it; mixtures: atom-wise);
+* ``d1_merged``          -- D1 with the coordinates that enter linearly (linear experts in least squares, the
+                           tied attention values) through the cell aggregate, cells by the other coordinates: the
+                           loss the exact merge of an over-specified linear-expert fit does not move;
 * ``weight_discrepancy`` -- sum_j |sum_{i in V_j} exp(c_i) - exp(c*_j)|;
 * ``l2_error``           -- ||f_hat - f*||_{L2(design)};
 * ``voronoi_derived``    -- diagnostic only: the weighted loss with the exponents of
@@ -40,7 +43,7 @@ from __future__ import annotations
 STATUSES: tuple[str, ...] = ("converged", "iteration-cap", "stalled", "diverged", "failed")
 CONVERGED = "converged"
 
-RATE_METRICS: tuple[str, ...] = ("voronoi", "d1", "weight_discrepancy", "l2_error")
+RATE_METRICS: tuple[str, ...] = ("voronoi", "d1", "d1_merged", "weight_discrepancy", "l2_error")
 DIAGNOSTIC_METRICS: tuple[str, ...] = (
     "voronoi_derived", "max_atom_distance", "iterations", "grad_norm", "loss", "best_voronoi", "best_loss", "cold_voronoi", "cold_loss_gap",
     "refit",

@@ -3,20 +3,24 @@
 Budget: 10 minutes on 2 cores (1200 CPU s). The design spends it where a slope can decide something:
 
 * **identifiable settings** (every setting of :data:`~hmoe_theory.estimation.catalogue.DEFAULT_SETTINGS` that is
-  not a negative control): :data:`REPS` replicates each, enough for a slope CI of about +-0.1 (over-specified
-  fits) and +-0.05 (exact fits): the shipped rates-v2 fits, cut to 8 sizes and 20 replicates, give all-fits
-  95 % CI widths of 0.19-0.30 (over) and 0.08-0.20 (exact), the same as at 20 sizes and 40 replicates to +-0.05
-  (docs/rates_v3.md);
+  not a negative control): :data:`REPS` replicates each. Expected 95 % CI widths of the all-fits slope, from the
+  shipped rates-v2 fits cut to this design (8 of their 20 sizes, replicates 0-19): 0.18-0.27 for the over-specified
+  identifiable settings and 0.07-0.21 for the exact ones, against 0.17-0.30 and 0.06-0.14 with all 20 sizes and 40
+  replicates (12 replicates: 0.23-0.35 and 0.09-0.30);
 * **negative controls** (over-specified least squares with linear experts: phi = 0 proved by the rate-order
   engine, no rate exists under the atom-wise D1): :data:`CONTROL_REPS` replicates, enough to show the share of
   fits that do not converge per size; their slopes are reported and never used as evidence;
 * **sizes** :data:`SIZES`: 8 log-spaced sizes 1e3..1e5 (nested samples, so the slope's precision comes from
-  the replicates; 20 sizes cost 1.6x the CPU for no narrower CI).
+  the replicates: the shipped fits give the same CI widths at 8 and at 20 sizes, within 0.03).
 
 Every fit is the library's (:func:`hmoe_theory.estimation.replicate.run_path`: variable projection where it
 helps, the stall rule, verified statuses, the refit rule). :func:`run` runs the two sweeps into one store and
-writes the report with the stored rate orders (:mod:`.predicted`). ``python -m
-hmoe_theory.experiments.decisive OUT [--predicted TABLE.csv]``.
+writes the report with the stored rate orders (:mod:`.predicted`). Shipping it::
+
+    python -m hmoe_theory.experiments.predicted hmoe_theory/data/rates_v3/predicted_orders.csv --time-limit 240
+    python -m hmoe_theory.experiments.decisive OUT --predicted hmoe_theory/data/rates_v3/predicted_orders.csv \
+        --report-dir docs/rates_v3
+    hmoe rates --out OUT --export hmoe_theory/data/rates_v3/fits.csv
 """
 
 from __future__ import annotations
@@ -55,14 +59,21 @@ def plan(settings: Sequence[str] = DEFAULT_SETTINGS) -> tuple[SweepSpec, SweepSp
             SweepSpec(settings=negative, sizes=SIZES, reps=CONTROL_REPS, seed=SEED))
 
 
-def run(out: str | Path, predicted: str | Path | None = None, workers: int = CORES) -> list[Path]:
-    """Run :func:`plan` into ``out/runs.sqlite`` (resumable) and write summary.json, summary.md and the figures
-    (``predicted``: a table of :mod:`.predicted`)."""
+def run(out: str | Path, predicted: str | Path | None = None, workers: int = CORES,
+        report_dir: str | Path | None = None) -> list[Path]:
+    """Run :func:`plan` into ``out/runs.sqlite`` (resumable; other sweeps may share the store) and write the
+    report into ``report_dir`` (default ``out``; :func:`report`)."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     store = out / "runs.sqlite"
     for spec in plan():
         run_sweep(spec, store, workers=workers, progress=True)
+    return report(store, report_dir or out, predicted)
+
+
+def report(store: str | Path, out: str | Path, predicted: str | Path | None = None) -> list[Path]:
+    """summary.json, summary.md and one PNG per setting (and the contrasts) of the store into ``out``, with the
+    rate orders of the table ``predicted`` (:mod:`.predicted`) next to the measured D1 slopes."""
     orders = predicted_for(read_table(predicted)) if predicted else None
     return [*write_summary(store, out, CONTRASTS, predicted=orders),
             *plot_rates(store, out, formats=("png",), contrasts=CONTRASTS)]
@@ -70,11 +81,15 @@ def run(out: str | Path, predicted: str | Path | None = None, workers: int = COR
 
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("out")
-    parser.add_argument("--predicted", default=None)
+    parser.add_argument("out", help="directory of the store (runs.sqlite)")
+    parser.add_argument("--predicted", default=None, help="table of rate orders (python -m ...experiments.predicted)")
     parser.add_argument("--workers", type=int, default=CORES)
+    parser.add_argument("--report-dir", default=None, help="where the summary and figures go (default OUT)")
+    parser.add_argument("--report-only", action="store_true", help="no sweep: report the store as it is")
     args = parser.parse_args(argv)
-    for path in run(args.out, args.predicted, args.workers):
+    paths = (report(Path(args.out) / "runs.sqlite", args.report_dir or args.out, args.predicted) if args.report_only
+             else run(args.out, args.predicted, args.workers, args.report_dir))
+    for path in paths:
         print(path)
 
 
