@@ -53,7 +53,9 @@ POSITIONS: dict[str, str | None] = {
     "G4": "G4",
     "G5": "G5",
 }
-PARAMETRISATIONS: tuple[str, ...] = ("hmoe", "attention", "tied-scores")
+PARAMETRISATIONS: tuple[str, ...] = ("hmoe", "attention")
+#: ``attention_entry_function`` also builds ``tied-scores`` (the rate-order engine's third parametrisation)
+ENTRY_PARAMETRISATIONS: tuple[str, ...] = (*PARAMETRISATIONS, "tied-scores")
 MAX_SIZE = 6  # N, d, H each at most this (the family has O(H N d^2) parameters)
 
 
@@ -146,8 +148,8 @@ def attention_entry_function(
     (W_V or V), head weights (W_O column or w), gate weights, tau.
     """
     layer_position = gate_position(position)
-    if param not in PARAMETRISATIONS:
-        raise UnknownNameError(f"unknown parametrisation {param!r} (known: {', '.join(PARAMETRISATIONS)})")
+    if param not in ENTRY_PARAMETRISATIONS:
+        raise UnknownNameError(f"unknown parametrisation {param!r} (known: {', '.join(ENTRY_PARAMETRISATIONS)})")
     _check(n_tokens, dim, n_heads, query_token, coordinate)
     value_dim = dim if value_dim is None else value_dim
     if activation is not None:
@@ -200,6 +202,7 @@ def attention_entry_function(
 
 
 __all__ = [
+    "ENTRY_PARAMETRISATIONS",
     "PARAMETRISATIONS",
     "POSITIONS",
     "FreeAtomEntryHMoE",
