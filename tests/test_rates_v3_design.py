@@ -82,3 +82,14 @@ def test_rate_orders_are_computed_under_a_time_limit_and_stored_with_the_engine_
     orders = predicted.predicted_for(back)
     assert orders["softmax-linear/ridge-tanh/over"][0] is None
     assert orders["softmax-linear/linear/over"][1].endswith(f"D1 atomwise, regression model, engine {back[0].engine}")
+
+
+def test_rate_orders_take_quadratic_gates_in_the_identified_parametrisation():
+    setting = SETTINGS["quadratic-monomial/linear/exact"]
+    symmetric = predicted.identified(setting)
+    assert symmetric.gate.name == "quadratic-monomial-symmetric"
+    assert all("A_2_1" not in t for t in symmetric.truth) and symmetric.truth[0]["A_1_2"] == 0.5
+    X = np.random.default_rng(0).uniform(-1, 1, (100, 2))
+    gap = setting.true_model.predict(X, setting.true_theta) - symmetric.true_model.predict(X, symmetric.true_theta)
+    assert np.abs(gap).max() < 1e-12  # x^T A x sees sym(A) only: the same truth
+    assert predicted.identified(SETTINGS["softmax-linear/linear/exact"]) is SETTINGS["softmax-linear/linear/exact"]

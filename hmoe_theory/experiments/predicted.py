@@ -3,7 +3,8 @@
 For a setting fitted with k atoms, :func:`hmoe_theory.rate_orders.rate_order` gives the order s of the inverse
 bound ||f_G - f_G*|| >= C D1^s near the truth, so an n^-1/2 estimate of f predicts the D1 rate n^-1/(2s)
 (``docs/rate_orders.md``). The model is the setting's: least squares -> ``regression``, EM -> ``density``
-(:func:`hmoe_theory.rate_orders.from_setting`). The loss convention matches the metric the replicate stores
+(:func:`hmoe_theory.rate_orders.from_setting`), in the identified parametrisation (:func:`identified`: A = A^T for
+quadratic gates, as the replicate's losses). The loss convention matches the metric the replicate stores
 (:func:`hmoe_theory.estimation.replicate.losses`): ``d1`` is the atom-wise D1, ``d1_merged`` the merged D1
 (experts linear in their parameters enter through the cell aggregate).
 
@@ -30,10 +31,12 @@ from importlib.resources import files
 from pathlib import Path
 
 from ..errors import HmoeError, TimeLimitExceeded
-from ..estimation.catalogue import DEFAULT_SETTINGS
+from ..estimation.catalogue import DEFAULT_SETTINGS, regression_mapping
 from ..estimation.replicate import get_setting, loss_spec
+from ..estimation.setting import Setting, setting_from_mapping
 from ..timelimit import run_with_deadline
 
+QUADRATIC_GATES = ("quadratic-polynomial", "quadratic-monomial")
 METRIC_LOSS = {"d1": "atomwise", "d1_merged": "merged"}  # stored metric -> D1 convention of the rate order
 TIME_LIMIT_S = 300.0
 COLUMNS = ("setting", "metric", "loss", "model", "k", "s", "status", "verdict", "engine", "wall_s")
@@ -69,10 +72,23 @@ def metrics_of(setting: str) -> tuple[str, ...]:
     return ("d1", "d1_merged") if loss_spec(get_setting(setting)).merged else ("d1",)
 
 
+def identified(setting: Setting) -> Setting:
+    """The setting in its identified parametrisation: a quadratic gate x^T A x + b^T x sees only sym(A), and the
+    replicate measures its losses on sym(A), so the rate order is taken with A = A^T (the ``-symmetric``
+    family, truth entries u <= v); any other setting is returned as it is."""
+    family = setting.gate.name
+    if family not in QUADRATIC_GATES or setting.estimator == "em":
+        return setting
+    mapping = regression_mapping(family, setting.expert.name, setting.over_specified)
+    mapping["gate_family"] = f"{family}-symmetric"
+    mapping["truth"] = [{k: v for k, v in t.items() if k != "A_2_1"} for t in mapping["truth"]]
+    return setting_from_mapping(mapping)
+
+
 def _order(setting: str, loss: str) -> tuple[float | None, str, str, str, int]:
     from ..rate_orders import from_setting, rate_order
 
-    chosen = get_setting(setting)
+    chosen = identified(get_setting(setting))
     model = "density" if chosen.estimator == "em" else "regression"
     result = rate_order(from_setting(chosen, model), chosen.k, loss, name=setting)
     status = result.status if result.identifiable else f"{result.status}: not identifiable (phi = 0, no rate)"
