@@ -4,8 +4,10 @@ phi(eps) ~ eps^s means the inverse bound ||f_G - f_G*|| >= C D1^s holds with no 
 n^-1/(2s) for an n^-1/2 estimate of f (s = 1: exact fit; s = 2: second-order over-fit; phi = 0: the loss is not
 identifiable). Steps, for every way of giving the k - k* extra atoms to the true cells (each cell >= 1 atom):
 
-1. exact degeneracy scans (:mod:`.degeneracy`: merges of a cell, scaling of a cell): a sympy identity
-   f_Gt = f_G* with D1 > 0 is a proof that the loss is not identifiable (status proved, exponent null);
+1. exact degeneracy scans (:mod:`.degeneracy`: merges of a cell, the model's candidate scalings): a sympy identity
+   f_Gt = f_G* with D1 > 0 is a proof that the loss is not identifiable (status proved, exponent null); a model
+   with a coordinate shared by the atoms (``shared_names``) that no scan decides is refused (the search has no
+   shared coordinate);
 2. continuation search (:mod:`.search`) from the seeds of :mod:`.seeds` over the eps grid;
 3. per configuration the lowest stable branch's exponent (:mod:`.exponents`); the slowest configuration (largest
    exponent) is reported;

@@ -67,8 +67,9 @@ class Scaling:
     """A candidate symmetry t -> G_t: coordinate p of an atom times (1 + t)^e_p (``WEIGHT``: the atom's weight;
     a name of ``shared_names``: that shared coordinate), every other coordinate at the truth.
 
-    ``every_atom``: applied to every atom (needed when a shared coordinate moves: it acts on all of them), so the
-    identity, when it holds, holds with k = k* atoms too; else to the atoms of the first cell only."""
+    ``every_atom``: applied to every atom (needed when a shared coordinate moves: it acts on all of them); else to
+    the atoms of the first cell only. Either way it acts atom by atom, so an identity f_Gt = f_G* along it holds
+    with k = k* atoms too (a symmetry of the parametrisation, not an effect of over-fitting)."""
 
     name: str
     exponents: tuple[tuple[str, int], ...]
