@@ -92,3 +92,18 @@ def test_bad_attention_flags_get_one_line(capsys, argv, message):
         code = exc.code
     err = capsys.readouterr().err
     assert code == 2 and message in err
+
+
+def test_free_temperature_json_validates_against_the_schema(capsys):
+    import json
+    from pathlib import Path
+
+    import jsonschema
+
+    schema = json.loads((Path(__file__).resolve().parents[1] / "docs" / "schemas" / "inverse-bound.schema.json")
+                        .read_text(encoding="utf-8"))
+    assert main(["inverse-bound", "--attention", "G2", "--dim", "2", "--temperature", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    jsonschema.validate(out, schema)
+    assert out["convention"]["shared_coordinates"] == ["tau"] and out["status"] == "proved"
+    assert out["degeneracy"]["family"].startswith("cells (2,): score-temperature scaling of every atom")
