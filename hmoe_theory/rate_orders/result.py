@@ -1,6 +1,6 @@
 """The verdict of a rate-order question: exponent, status, convention, slowest cells, table, certificate.
 
-Statuses follow the project's ledger vocabulary (:class:`hmoe_theory.certify.Status`) plus one string:
+Statuses follow the project's ledger vocabulary (:class:`hmoe_theory.certify.Status`):
 
 * ``"proved"`` -- phi = 0 identically on an explicit family with D1 > 0 (sympy identity): the loss is not
   identifiable (``exponent`` is null); or both halves of phi ~ eps^s: phi <= C eps^s certified along an explicit
@@ -15,9 +15,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from ..certify import Status
 from ..jsonout import finite_or_none, strict_dumps
 
-SUPPORTED = "supported"
+SUPPORTED = Status.SUPPORTED.value
 
 
 @dataclass

@@ -163,7 +163,7 @@ def monomial_vs_polynomial_merged() -> Verdict:
     if mono.exponent is None or poly.exponent is None:
         return Verdict(Status.INCONCLUSIVE, f"no stable order: {found}")
     if mono.exponent < poly.exponent - 1:
-        return Verdict(Status.INCONCLUSIVE, "supported, not proved: the polynomial gate's slowness is certified but "
+        return Verdict(Status.SUPPORTED, "supported, not proved: the polynomial gate's slowness is certified but "
                        "the monomial gate's rate achieved is a numerical minimum (the independence route covers the "
                        f"atom-wise D1 only; linear experts have d2F/da2 = 0 at any order): {found}")
     return Verdict(Status.INCONCLUSIVE, f"the search does not separate the orders: {found}")
@@ -178,7 +178,7 @@ def monomial_vs_polynomial_merged() -> Verdict:
     source=SOURCE_EXPERTS,
     paper="arXiv:2410.11222",
     paper_version="v3",
-    expected=Status.INCONCLUSIVE,
+    expected=Status.SUPPORTED,
     kind="finding",
     depends_on=("rate-orders.linear-experts.atomwise-not-identifiable",),
     time_limit_s=120.0,
@@ -192,7 +192,7 @@ def tanh_vs_linear_atomwise() -> Verdict:
             return Verdict(Status.PROVED, f"tanh experts: rate achieved and no faster, both proved; linear experts: "
                            f"no rate (sympy identity): {found}")
         why = tanh.lower_bound["statement"] if tanh.lower_bound else "no independence certificate attempted"
-        return Verdict(Status.INCONCLUSIVE, "supported, not proved: linear experts have no rate (proved), tanh "
+        return Verdict(Status.SUPPORTED, "supported, not proved: linear experts have no rate (proved), tanh "
                        f"experts a numerical order s = {tanh.exponent:.2f}; its rate achieved is not proved ({why}; "
                        "the softmax-linear gate and the tanh expert interact: d/da F = d2/dbeta dalpha F): "
                        f"{found}")
