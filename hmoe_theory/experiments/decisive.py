@@ -3,10 +3,12 @@
 Budget: 10 minutes on 2 cores (1200 CPU s). The design spends it where a slope can decide something:
 
 * **identifiable settings** (every setting of :data:`~hmoe_theory.estimation.catalogue.DEFAULT_SETTINGS` that is
-  not a negative control): :data:`REPS` replicates each. Expected 95 % CI widths of the all-fits slope, from the
-  shipped rates-v2 fits cut to this design (8 of their 20 sizes, replicates 0-19): 0.18-0.27 for the over-specified
-  identifiable settings and 0.07-0.21 for the exact ones, against 0.17-0.30 and 0.06-0.14 with all 20 sizes and 40
-  replicates (12 replicates: 0.23-0.35 and 0.09-0.30);
+  not a negative control): :data:`REPS` replicates each. Measured cost of this design's paths: about 5-6 CPU s per
+  identifiable path and 15 per negative-control path (docs/rates_v3.md), so 12 replicates (about 1,000 CPU s in
+  all) fit the budget and 20 (about 1,500) do not. Expected 95 % CI widths of the all-fits slope, from the
+  shipped rates-v2 fits cut to this design (8 of their 20 sizes, replicates 0-11): 0.23-0.35 for the
+  over-specified identifiable settings and 0.09-0.30 for the exact ones (20 replicates: 0.18-0.27 and 0.07-0.21;
+  all 20 sizes and 40 replicates: 0.17-0.30 and 0.06-0.14);
 * **negative controls** (over-specified least squares with linear experts: phi = 0 proved by the rate-order
   engine, no rate exists under the atom-wise D1): :data:`CONTROL_REPS` replicates, enough to show the share of
   fits that do not converge per size; their slopes are reported and never used as evidence;
@@ -38,7 +40,7 @@ from .summary import write_summary
 
 SIZES_SPEC = "1e3:1e5:8"
 SIZES: tuple[int, ...] = parse_sizes(SIZES_SPEC)
-REPS = 20
+REPS = 12
 CONTROL_REPS = 4
 SEED = 0
 CORES = 2
