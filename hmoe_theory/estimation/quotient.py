@@ -39,9 +39,9 @@ the solver is not applied (noise-free data are not a rate study).
 Measured (the three twins, near-truth starts as in the replicate, warm along n = 1e3, 3e3, 1e4, 8 replicates,
 72 fits of ``fit_least_squares`` with the replicate's box and budget): the quotient test and the plain test give
 the same status on all 72 fits, 43 converged. The 29 others are not stuck on the flat set: their median merged
-D1 is 12.2 (converged: 2.2), with atoms at the box and Hessian eigenvalues down to -1.8e3 (softmax-linear,
-n = 2000). So the twin's convention removes the flat-set objection, but does not by itself raise the verified share
-of these fits to 95 %.
+D1 is 12.2 (converged: 2.2): atoms at the box and a saddle, e.g. a softmax-linear fit at n = 2000 (replicate 0,
+probed alone) with least Hessian eigenvalue -1.8e3 and cosine 0.93. So the twin's convention removes the flat-set
+objection, but does not by itself raise the verified share of these fits to 95 %.
 """
 
 from __future__ import annotations
