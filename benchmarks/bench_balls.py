@@ -10,16 +10,29 @@ Side by side in one run, on the same inputs, python-flint's Arb balls against mp
 
 Printed: seconds per library, the ratio, and the widest enclosure width (a library whose enclosures are wider
 certifies less).
+
+``--evaluators`` (one sympy -> arb evaluator): CPU seconds (``time.process_time``) to build and run every sympy -> arb
+evaluator the checked-out tree has, on (a) the discovery hot path: the 1225 derivatives of the 48-parameter attention
+family (G2, hmoe, N = 2, d = 3, H = 1) at a generic point, built once and evaluated at 24 rational inputs (the
+confirmation step); (b) a certificate: the rank certificate of the 30-parameter attention family (G1, N = 3, d = 2;
+its 195 independent columns at 203 points, ``certify_independence``), and a relation refutation (one combination of 3
+derivatives of the catalogue family softmax-linear x ridge-gelu built and evaluated at 8 points, as ``refute_by_balls``
+does). Run it in two trees (``PYTHONPATH=<tree>``) for the old/new comparison: before, ``compile.compile_arb``
+(``sympy.lambdify`` with arb functions, fed the discovery's ``sympy.cse``) and ``balls.arb_function`` both existed.
 """
 
 from __future__ import annotations
 
+import argparse
+import random
 import time
 from fractions import Fraction
 
+import flint
 import mpmath
 import sympy as sp
 from flint import arb, arb_mat
+from sympy.core.cache import clear_cache
 
 from hmoe_theory.balls import arb_function, working_precision
 from hmoe_theory.expr import parse_expression
@@ -87,6 +100,69 @@ def bench_determinant(size: int = 12) -> None:
     print(f"  ratio iv / arb {iv_seconds / arb_seconds:8.1f}x")
 
 
+def _evaluators() -> dict:
+    """The sympy -> arb evaluators of this tree: name -> build(exprs, symbols) returning a kernel (list in, list out)."""
+    from hmoe_theory import compile as compiled
+
+    found = {"balls.arb_function": lambda exprs, symbols: arb_function(list(exprs), list(symbols))}
+    if hasattr(compiled, "ARB_FUNCTIONS"):  # the lambdify-based evaluator (removed once arb_function was the one)
+        found["compile.compile_arb + sympy.cse"] = lambda exprs, symbols: compiled.compile_arb(
+            exprs, symbols, cse=lambda _, shared=sp.cse(list(exprs)): shared)
+    return found
+
+
+def _cpu(run) -> tuple[float, object]:
+    started = time.process_time()
+    value = run()
+    return time.process_time() - started, value
+
+
+def bench_evaluators() -> None:
+    from hmoe_theory.attention.families import attention_entry_function
+    from hmoe_theory.interactions import discover_relations
+    from hmoe_theory.interactions.derivatives import derivatives_at_point, parse_point, resolve_function
+    from hmoe_theory.interactions.independence import certify_independence
+
+    F = attention_entry_function("G2", 2, 3, 1)
+    exprs = list(derivatives_at_point(F, 2, parse_point(F, None, 0)).values())
+    rng = random.Random(1)
+    points = [[arb(rng.randint(-1536, 1536)) / 1024 for _ in F.inputs] for _ in range(24)]
+    print(f"(a) discovery hot path: {len(exprs)} derivatives of the 48-parameter family, build + 24 evaluations at 230 bits")
+    for name, build in _evaluators().items():
+        clear_cache()
+        build_s, kernel = _cpu(lambda: build(exprs, F.inputs))
+        with working_precision(230):
+            eval_s, _ = _cpu(lambda: [kernel(*p) for p in points])
+        print(f"  {name:<34} build {build_s:6.2f} s   evaluate {eval_s:6.3f} s   total {build_s + eval_s:6.2f} s")
+    G = attention_entry_function("G1", 3, 2, 1)
+    found = discover_relations(G, order=2, certify=False)
+    values = derivatives_at_point(G, 2, parse_point(G, None, 0))
+    pivots = {found.columns.index(r.terms[0].column) for r in found.relations}
+    independent = [e for j, e in enumerate(values.values()) if j not in pivots]
+    clear_cache()
+    seconds, certificate = _cpu(lambda: certify_independence(independent, G.inputs))
+    print(f"(b) rank certificate of the 30-parameter family ({len(independent)} columns, balls.arb_function): "
+          f"{seconds:.2f} s, proved {certificate.proved}")
+    H = resolve_function(("softmax-linear", "ridge-gelu"), 1)
+    table = list(derivatives_at_point(H, 2, parse_point(H, None, 0)).values())
+    combination = table[1] - sp.Rational(3, 7) * table[4] + table[7]
+    inputs = [[Fraction(rng.randint(-1536, 1536), 1024) for _ in H.inputs] for _ in range(8)]
+    print("    relation refutation: one combination of 3 derivatives, build + 8 evaluations at 230 bits")
+    for name, build in _evaluators().items():
+        def run():
+            kernel = build([combination], H.inputs)
+            with working_precision(230):
+                return [kernel(*(arb(flint.fmpq(v.numerator, v.denominator)) for v in x)) for x in inputs]
+        clear_cache()
+        seconds, _ = _cpu(lambda: [run() for _ in range(20)])
+        print(f"  {name:<34} {seconds / 20 * 1000:7.2f} ms")
+
+
 if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--evaluators", action="store_true", help="only the sympy -> arb evaluator comparison")
+    if parser.parse_args().evaluators:
+        bench_evaluators()
+        raise SystemExit(0)
     bench_evaluation()
     bench_determinant()

@@ -16,31 +16,37 @@ previous engine (``first_pass=False``: 50-digit fixed-point QR of the full evalu
 Both engines must return the same rank and the same relations (checked). Certification: exact proofs
 within ``--proof-budget`` seconds, the remaining relations certified at 50 digits.
 
-``--speed`` (issue: discovery speed), side by side in one run, CPU seconds (``time.process_time``, all threads)
-and wall seconds of ``discover_relations(F, order=2, certify=False)``: the float pass as it was (numpy's gesdd SVD
-only, BLAS threads unrestricted: a non-converging SVD abandons the fast pass) against the current one
-(:func:`hmoe_theory.interactions.linalg.singular_value_decomposition`: single-threaded BLAS, scipy's gesvd when
-gesdd does not converge), on the 48-parameter attention family above and the 30-parameter attention family
-(entry (1, 1) of G1-gated attention, hmoe free atoms, N = 3, d = 2, H = 1). Also the cost of the rank
-certificates (:func:`hmoe_theory.interactions.independence.certify_rank`) on the catalogue families.
+``--speed --against TREE`` (discovery speed), side by side in one run: ``discover_relations(F, order=2,
+certify=False)`` (float pass, coefficients, confirmation and the rank certificate) in a fresh interpreter per run, CPU
+seconds (``time.process_time``, all threads) and wall seconds, with the package of this checkout and with the package
+of ``TREE`` (e.g. ``git worktree add /tmp/disc_old <commit>``), alternating, ``--repeat`` times each, on the
+48-parameter attention family above and the 30-parameter attention family (entry (1, 1) of G1-gated attention, hmoe
+free atoms, N = 3, d = 2, H = 1). Printed: the median CPU and wall seconds per tree, their ratio, and whether both
+trees found the same rank and the same relations (the relation texts; statuses are not compared). Without
+``--against`` only this checkout is timed.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
 import time
+from pathlib import Path
 
-import numpy as np
 
 import mpmath
 from sympy.core.cache import clear_cache
 
+import hmoe_theory
 from hmoe_theory.attention.families import attention_entry_function
 from hmoe_theory.families import gate_expert
 from hmoe_theory.interactions import discover_relations
 from hmoe_theory.interactions.derivatives import at_point, derivative_table, parse_point, resolve_function
 from hmoe_theory.interactions.discovery import evaluation_rows, sample_count
-from hmoe_theory.interactions import linalg
 from hmoe_theory.interactions.linalg import null_space
 
 FAMILIES = (
@@ -122,45 +128,57 @@ def bench_null_space_vs_mpmath_svd(family=("quadratic-polynomial", "gated-linear
     )
 
 
-def _svd_as_before(M):
-    """The float pass's SVD before the speed work: numpy (gesdd) only, BLAS threads unrestricted."""
-    try:
-        square = np.linalg.qr(M, mode="r") if M.shape[0] > M.shape[1] else M
-        _, singular, vt = np.linalg.svd(square, full_matrices=True)
-    except np.linalg.LinAlgError:
-        return None
-    return singular, vt
+SPEED_FAMILIES = {
+    "48": ("attention G2 hmoe N=2 d=3 H=1 (48 parameters)", ("G2", 2, 3, 1)),
+    "30": ("attention G1 hmoe N=3 d=2 H=1 (30 parameters)", ("G1", 3, 2, 1)),
+}
 
 
-def _timed_discovery(F, svd) -> tuple[object, float, float]:
-    current = linalg.singular_value_decomposition
-    linalg.singular_value_decomposition = svd
-    try:
-        clear_cache()
-        cpu, wall = time.process_time(), time.perf_counter()
-        result = discover_relations(F, order=2, certify=False)
-        return result, time.process_time() - cpu, time.perf_counter() - wall
-    finally:
-        linalg.singular_value_decomposition = current
+def engine_run(key: str) -> dict:
+    """One timed discovery of a speed family in this interpreter (whatever hmoe_theory it imports)."""
+    F = attention_entry_function(*SPEED_FAMILIES[key][1])
+    cpu, wall = time.process_time(), time.perf_counter()
+    result = discover_relations(F, order=2, certify=False)
+    cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+    certificate = result.rank_certificate
+    return {"cpu": cpu, "wall": wall, "rank": result.rank, "relations": [r.text for r in result.relations],
+            "rank_proof": certificate.describe() if certificate is not None else "-",
+            "package": str(Path(hmoe_theory.__file__).parent)}
 
 
-def bench_speed() -> None:
-    """Before/after of the float pass's SVD (see module docstring), one run, same families."""
-    cases = [
-        ("attention G2 hmoe N=2 d=3 H=1 (48 parameters)", attention_entry_function("G2", 2, 3, 1)),
-        ("attention G1 hmoe N=3 d=2 H=1 (30 parameters)", attention_entry_function("G1", 3, 2, 1)),
-    ]
-    print("family                                         engine   CPU s   wall s  rank  relations")
-    for title, F in cases:
-        rows = {}
-        for label, svd in (("before", _svd_as_before), ("after", linalg.singular_value_decomposition)):
-            result, cpu, wall = _timed_discovery(F, svd)
-            rows[label] = (result, cpu, wall)
-            print(f"{title:<46} {label:<7} {cpu:6.1f}  {wall:7.1f}  {result.rank:>4}  {result.nullity:>9}")
-        (old, old_cpu, old_wall), (new, new_cpu, new_wall) = rows["before"], rows["after"]
-        same = old.rank == new.rank and [r.terms for r in old.relations] == [r.terms for r in new.relations]
-        print(f"{'':<46} ratio before/after: CPU {old_cpu / new_cpu:.1f}x, wall {old_wall / new_wall:.1f}x; "
-              f"same rank and relations: {same}; rank {new.rank_certificate.describe() if new.rank_certificate else '-'}")
+def _in_tree(tree: Path, key: str) -> dict:
+    env = {**os.environ, "PYTHONPATH": str(tree)}
+    done = subprocess.run([sys.executable, __file__, "--engine-run", key], env=env, check=True, capture_output=True,
+                          text=True)
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def bench_speed(against: Path | None, repeat: int) -> None:
+    """This checkout against ``against`` (see the module docstring)."""
+    here = Path(__file__).resolve().parents[1]
+    trees = {"new": here} if against is None else {"old": against.resolve(), "new": here}
+    print("family                                         tree   CPU s   wall s  rank  relations  rank proof")
+    for key, (title, _) in SPEED_FAMILIES.items():
+        runs: dict[str, list[dict]] = {name: [] for name in trees}
+        for _ in range(repeat):
+            for name, tree in trees.items():
+                done = _in_tree(tree, key)
+                if done["package"] != str(tree / "hmoe_theory"):
+                    raise SystemExit(f"the run meant for {tree} imported {done['package']}")
+                runs[name].append(done)
+        medians = {}
+        for name, done in runs.items():
+            cpu, wall = statistics.median(r["cpu"] for r in done), statistics.median(r["wall"] for r in done)
+            medians[name] = (cpu, wall)
+            last = done[-1]
+            print(f"{title:<46} {name:<5} {cpu:6.2f}  {wall:7.2f}  {last['rank']:>4}  {len(last['relations']):>9}  "
+                  f"{last['rank_proof']}")
+        if against is not None:
+            (old_cpu, old_wall), (new_cpu, new_wall) = medians["old"], medians["new"]
+            same = all(r["rank"] == runs["new"][0]["rank"] and r["relations"] == runs["new"][0]["relations"]
+                       for done in runs.values() for r in done)
+            print(f"{'':<46} ratio old/new: CPU {old_cpu / new_cpu:.2f}x, wall {old_wall / new_wall:.2f}x; "
+                  f"same rank and relations: {same}")
 
 
 if __name__ == "__main__":
@@ -168,10 +186,16 @@ if __name__ == "__main__":
     parser.add_argument("--skip-peer", action="store_true", help="do not run the (slow) mpmath SVD comparison")
     parser.add_argument("--old-48", action="store_true", help="also run the previous engine on 48 parameters (slow)")
     parser.add_argument("--proof-budget", type=float, default=10.0, help="seconds of exact proofs per family")
-    parser.add_argument("--speed", action="store_true", help="only the before/after float-pass comparison")
+    parser.add_argument("--speed", action="store_true", help="only the discovery-speed comparison (see --against)")
+    parser.add_argument("--against", type=Path, help="with --speed: a checkout of the previous engine to compare with")
+    parser.add_argument("--repeat", type=int, default=1, help="with --speed: runs per tree and family (median)")
+    parser.add_argument("--engine-run", choices=sorted(SPEED_FAMILIES), help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.engine_run:
+        print(json.dumps(engine_run(args.engine_run)))
+        raise SystemExit(0)
     if args.speed:
-        bench_speed()
+        bench_speed(args.against, args.repeat)
         raise SystemExit(0)
     bench_discovery()
     bench_engines(args.old_48, args.proof_budget)

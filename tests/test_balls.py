@@ -86,3 +86,24 @@ def test_tall_matrix_with_extreme_column_scales_gets_a_minor():
         rows = [[tiny * arb(fmpq(i, 5)), huge * arb(fmpq(i, 5)) ** 2] for i in range(1, 7)]
     certificate = certify_nonsingular(rows)
     assert certificate.proved and len(certificate.rows) == 2
+
+
+def test_large_minors_are_proved_by_a_float_inverse_and_singular_ones_are_not():
+    import numpy as np
+
+    from hmoe_theory.balls import PRECONDITIONED_ABOVE, exact_rational, to_ball
+
+    n = PRECONDITIONED_ABOVE + 8
+    rng = np.random.default_rng(0)
+    scales = [2.0 ** int(e) for e in rng.integers(-300, 300, n)]  # columns 1e-90 .. 1e90: scaled before inverting
+    with working_precision(128):
+        rows = [[arb(float(v) * s) for v, s in zip(row, scales)] for row in rng.standard_normal((n + 4, n))]
+        certificate = certify_nonsingular(rows)
+        assert certificate.proved and certificate.determinant == "" and float(certificate.contraction) < 1e-6
+        smallest_column = min(np.linalg.norm(np.array([[float(r[j].mid()) for j in range(n)] for r in rows]), axis=0))
+        assert len(certificate.rows) == n and 0 < certificate.sigma_min_lower <= smallest_column  # sigma_min <= |A e_j|
+        rows = [row[:-1] + [row[0] * 3] for row in rows]  # a duplicated (scaled) column
+        assert not certify_nonsingular(rows, max_precision=128).proved
+    import mpmath
+    tiny = to_ball(-mpmath.mpf(2) ** -70)
+    assert exact_rational(mpmath.mpf(0.375)) == fmpq(3, 8) and tiny.rad() == 0 and tiny == arb((-1, -70))

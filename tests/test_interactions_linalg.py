@@ -66,7 +66,9 @@ def test_empty_matrix_is_refused():
 
 import numpy as np  # noqa: E402
 
-from hmoe_theory.interactions.linalg import float_pass, solve_relations  # noqa: E402
+from dataclasses import replace  # noqa: E402
+
+from hmoe_theory.interactions.linalg import float_pass, solve_on_supports, solve_relations  # noqa: E402
 
 
 def _float_matrix(functions, count=40, seed=1):
@@ -84,6 +86,20 @@ def test_float_pass_finds_rank_and_rref_pivots_and_the_solve_recovers_the_exact_
     exact = null_space(_rows(functions), 50)
     assert result.basis == exact.basis == ((0, 1, Fraction(3, 14), Fraction(-1, 2), 0),)
     assert result.rational and result.decided
+
+
+def test_each_relation_solved_on_its_float_support_gives_the_same_rref_rows():
+    functions = [lambda x: mpmath.mpf(1), lambda x: x, lambda x: x**2, lambda x: 2 * x + 3 * x**2 / 7, mpmath.exp,
+                 lambda x: 5 * mpmath.exp(x), lambda x: x**3]
+    first = float_pass(_float_matrix(functions))
+    assert first.pivots == (1, 4) and first.supports == ((2, 3), (5,))  # x via x^2 and 2x + 3x^2/7; e^x via 5 e^x
+    rows = _rows(functions, count=first.rank, seed=7)
+    small = solve_on_supports(rows[:4], first, 50)  # |support| + 2 rows suffice
+    assert small.basis == solve_relations(rows, first, 50).basis == null_space(_rows(functions), 50).basis
+    # a support that misses a column of the true relation gives a different (wrong) row: the caller's confirmation at
+    # fresh inputs rejects it and the full square system is solved instead
+    missing = solve_on_supports(rows[:4], replace(first, supports=((2,), (5,))), 50)
+    assert missing is None or missing.basis != small.basis
 
 
 def test_float_pass_handles_zero_and_duplicate_columns_like_the_exact_engine():

@@ -73,7 +73,7 @@ CONFIRM_POINTS = 24  # fresh inputs at which the float candidates are confirmed 
 FLOAT_CHECK_POINTS = 8  # inputs at which the float64 values are compared with 50-digit ones
 FLOAT_EVALUATION_ERROR = 1e-12  # largest accepted float error (relative to the row): below the gap's 1e-12 zero
 REFUTATION_POINTS = 8  # rational inputs at which a relation without exact proof is evaluated in ball arithmetic
-RANK_CERTIFICATE_LIMIT = 400  # independent columns above which the rank is not proved (cost ~ m^3 at >= 128 bits)
+RANK_CERTIFICATE_LIMIT = 600  # independent columns above which the rank is not proved (cost ~ m^3 at >= 128 bits; 2.6 CPU s at 477)
 SUPPORT_EXTRA_ROWS = 8  # sample rows beyond the largest relation support, to choose well-conditioned minors from
 RETRIES = 2  # null-space recomputations at doubled precision after a relation is refuted
 

@@ -31,13 +31,14 @@ import sympy as sp
 from flint import fmpq
 
 from ..balls import (DEFAULT_PRECISION, NonsingularCertificate, NotAnalytic, NotCovered, arb_function,
-                     certify_nonsingular, exact_rational, working_precision)
+                     certify_nonsingular, distinct_subexpressions, exact_rational, working_precision)
 from ..errors import ModelError
 
 INPUT_BOX = 3 / 2  # rational points k / 2^10 in [-3/2, 3/2]^d, as the discovery engine's sample box
 MAX_PRECISION = 4096  # bits: the last precision tried before giving up
 EXTRA_POINTS = 8  # points beyond m (a tall matrix lets the minor avoid unlucky points)
 PIECE_POINTS = 6  # points per piece of a piecewise function of one input
+KINKED = (sp.Heaviside, sp.Max, sp.Min, sp.Abs, sp.sign)  # the non-analytic nodes whose zeros split the input line
 
 
 @dataclass(frozen=True)
@@ -62,8 +63,12 @@ class IndependenceCertificate:
         arithmetic = "exact rationals" if bits == 0 else f"arb ball arithmetic at {bits} bits"
         sigma = self.matrix.sigma_min_lower
         shown = f"sigma_min >= {sigma:.3g}" if sigma > 0 else "sigma_min > 0, below float range"
+        if self.matrix.contraction:
+            proof = f"||I - R M D||_F <= {self.matrix.contraction} for D a power-of-two column scaling and R a float inverse"
+        else:
+            proof = f"det {self.matrix.determinant}"
         return (f"non-singular {self.size}x{self.size} evaluation minor at rational inputs ({arithmetic}; "
-                f"det {self.matrix.determinant}, {shown})")
+                f"{proof}, {shown})")
 
     def to_dict(self) -> dict:
         return {"proved": self.proved, "size": self.size, "method": self.method,
@@ -90,8 +95,8 @@ def piece_points(exprs: Sequence[sp.Expr], inputs: Sequence[sp.Symbol]) -> list[
         return []
     x = inputs[0]
     zeros = set()
-    for e in exprs:
-        for node in e.atoms(sp.Heaviside, sp.Max, sp.Min, sp.Abs, sp.sign):
+    for node in distinct_subexpressions(exprs):
+        if isinstance(node, KINKED):
             arguments = node.args if isinstance(node, (sp.Max, sp.Min)) else node.args[:1]
             differences = [arguments[0] - a for a in arguments[1:]] if isinstance(node, (sp.Max, sp.Min)) else arguments
             for argument in differences:
@@ -125,11 +130,12 @@ def default_points(exprs: Sequence[sp.Expr], inputs: Sequence[sp.Symbol], count:
     pieces = piece_points(exprs, inputs)
     points = [pieces] if pieces else []
     points.append(rational_points(count, dimension, seed, box) + pieces)
-    if any(e.has(sp.Heaviside, sp.Max, sp.Min, sp.Abs, sp.sign) for e in exprs):  # kinks may leave the box
+    nodes = distinct_subexpressions(exprs)
+    if any(isinstance(node, KINKED) for node in nodes):  # kinks may leave the box
         points += [rational_points(count, dimension, seed + 7, wider * box) for wider in (4, 16)]
     scales = set()
-    for e in exprs:
-        for number in e.atoms(sp.Rational):
+    for number in nodes:
+        if isinstance(number, sp.Rational):
             magnitude = int(abs(number.p)).bit_length() - int(number.q).bit_length()
             if magnitude >= 20:
                 scales.add(magnitude)

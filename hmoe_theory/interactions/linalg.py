@@ -52,7 +52,7 @@ import scipy.linalg
 from mpmath.libmp import to_fixed
 from threadpoolctl import threadpool_limits
 
-from ..balls import well_conditioned_rows
+from ..balls import scaled_midpoints, well_conditioned_rows
 
 FLOAT_NONZERO = 1e-9  # float singular value (relative): certainly an independent direction
 FLOAT_ZERO = 1e-12  # float singular value (relative): candidate relation, confirmed at high precision
@@ -424,13 +424,16 @@ def solve_on_supports(rows: list[list], first: FloatPass, digits: int) -> NullSp
         return _relations(first, ())
     flint.ctx.prec = int(digits * 3.33) + 64
     balls = [[_to_arb(v) for v in r] for r in rows]
+    used = sorted(set().union(*first.supports))
+    table = scaled_midpoints([[r[j] for j in used] for r in balls]) if used and balls else None
+    where = {j: k for k, j in enumerate(used)}
     basis = []
     for p, support in zip(first.pivots, first.supports):
         values = {}
         if support:
             if len(balls) < len(support):
                 return None
-            chosen = well_conditioned_rows([[r[j] for j in support] for r in balls])
+            chosen = well_conditioned_rows(table[:, [where[j] for j in support]])
             A = flint.arb_mat([[balls[i][j] for j in support] for i in chosen])
             b = flint.arb_mat([[balls[i][p]] for i in chosen])
             try:
