@@ -20,6 +20,7 @@ kernel call of a residual also gives the gradient, kept for the Jacobian at the 
 
 from __future__ import annotations
 
+import weakref
 from fractions import Fraction
 
 import flint
@@ -30,7 +31,7 @@ from ..compile import compile_arb, compile_llvm_rows, gradient
 from .coordinates import Coordinates, Deviations
 
 PRECISION = 320  # bits of the ball-arithmetic residuals (phi down to ~1e-60 ||f*|| keeps 30 digits)
-EXTENDED_BELOW = 1e-10
+EXTENDED_BELOW = 1e-10  # float64 phi keeps >= ~6 digits above this fraction of ||f*||
 EXTENDED_STEP_DIGITS = 30  # forward-difference step 10^-30 of the ball-arithmetic Jacobian
 
 
@@ -60,13 +61,15 @@ class Residuals:
         values.update({s: v for row, true in zip(truth.atoms, model.true_atoms) for s, v in zip(row, true)})
         true_expr = truth.expr.xreplace({s: _sympy_rational(v) for s, v in values.items()})
         self.points, self.sqrt_w = points, np.sqrt(weights)
-        self.kernel = compile_llvm_rows([built.expr, *gradient(built.expr, self.args)], [*built.inputs, *self.args])
+        self._built = built
+        self._kernel = None  # the float kernel, compiled on first use (:meth:`_float`; a check rule never needs it)
         self._rows = np.empty((len(points), points.shape[1] + len(self.args)))
         self._rows[:, : points.shape[1]] = points
         self._out = np.empty((len(points), 1 + len(self.args)))
-        self._last: tuple | None = None  # (u bytes, eps, f_G values, gradients, d vector / d u)
-        self.arb_kernel = compile_arb([built.expr], [*built.inputs, *self.args])
+        self._last: tuple | None = None  # ((u bytes, eps), f_G values, gradients, d vector / d u)
+        # ball arithmetic: Gaussian components when the model has them, else the expression at every node
         self._mixture = _GaussianComponents(built, self.args, points) if built.components else None
+        self.arb_kernel = None if self._mixture else compile_arb([built.expr], [*built.inputs, *self.args])
         old = flint.ctx.prec
         flint.ctx.prec = PRECISION
         try:
@@ -82,11 +85,13 @@ class Residuals:
         """(f_G at the nodes, its gradients in (w, theta), d vector / d u) at the double point u; the last
         evaluation is kept (the Jacobian of an accepted step is taken where its residual was)."""
         key = (u.tobytes(), eps)
+        if self._kernel is None:
+            self._kernel = _float_kernel(self.coords.model, self.coords.k, self._built, self.args)
         if self._last is None or self._last[0] != key:
             vector, vector_jacobian = self.coords.vector_and_jacobian(u, eps)
             self._rows[:, self.points.shape[1]:] = vector
             with np.errstate(all="ignore"):
-                self.kernel(self._rows, out=self._out)
+                self._kernel(self._rows, out=self._out)
             self._last = (key, self._out[:, 0].copy(), self._out[:, 1:].copy(), vector_jacobian)
         return self._last[1:]
 
@@ -164,24 +169,38 @@ class _GaussianComponents:
     def __init__(self, built, args: list, points: np.ndarray):
         gates, means, variances = zip(*built.components)
         inputs = list(built.inputs[:-1])  # the response y is the last input
-        self.k = len(gates)
+        self.k, self.size = len(gates), len(points)
         self.kernel = compile_arb([*gates, *means, *variances], [*inputs, *args])
-        rows, self.x_of = np.unique(points[:, :-1], axis=0, return_inverse=True)
-        self.x_rows = [[float(c) for c in row] for row in rows]
-        self.y = [float(p[-1]) for p in points]
+        rows, x_of = np.unique(points[:, :-1], axis=0, return_inverse=True)
+        self.groups = [(list(map(float, row)), np.flatnonzero(np.ravel(x_of) == r), points[np.ravel(x_of) == r, -1])
+                       for r, row in enumerate(rows)]
 
-    def values(self, parameters: list) -> list:
-        """f_G at every node (balls at the caller's precision)."""
+    def values(self, parameters: list) -> np.ndarray:
+        """f_G at every node (an object array of balls at the caller's precision)."""
         k, two_pi = self.k, 2 * flint.arb.pi()
-        terms = []
-        for row in self.x_rows:
-            v = self.kernel(*(flint.arb(c) for c in row), *parameters)
-            terms.append([(v[i] / (two_pi * v[2 * k + i]).sqrt(), v[k + i], 1 / (2 * v[2 * k + i])) for i in range(k)])
-        out = []
-        for y, at in zip(self.y, np.ravel(self.x_of)):
-            y = flint.arb(y)
-            out.append(sum(((c * (-(a * (y - m) ** 2)).exp()) for c, m, a in terms[at]), flint.arb(0)))
+        out = np.empty(self.size, dtype=object)
+        for x, nodes, ys in self.groups:
+            v = self.kernel(*(flint.arb(c) for c in x), *parameters)
+            y = np.array([flint.arb(c) for c in ys], dtype=object)
+            total = np.zeros(len(ys), dtype=object)
+            for i in range(k):
+                d = y - v[k + i]
+                total = total + (v[i] / (two_pi * v[2 * k + i]).sqrt()) * _EXP(d * d * (-1 / (2 * v[2 * k + i])))
+            out[nodes] = total
         return out
+
+
+_EXP = np.frompyfunc(lambda z: z.exp(), 1, 1)
+_FLOAT_KERNELS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
+def _float_kernel(model, k: int, built, args: list):
+    """The LLVM kernel of (f_G, its gradient in (w, theta)) with k atoms, one per (model, k): every configuration
+    and rule of a question shares it."""
+    kernels = _FLOAT_KERNELS.setdefault(model, {})
+    if k not in kernels:
+        kernels[k] = compile_llvm_rows([built.expr, *gradient(built.expr, args)], [*built.inputs, *args])
+    return kernels[k]
 
 
 def _sympy_rational(value: Fraction) -> sp.Rational:
