@@ -1,0 +1,96 @@
+"""The compiled kernels of the rate-order search: coordinate map (LLVM vector + Jacobian, arb deviations) and the
+ball-arithmetic residuals of Gaussian components agree with the plain evaluations of the same formulas."""
+
+from __future__ import annotations
+
+import flint
+import numpy as np
+import pytest
+
+from hmoe_theory.compile import compile_arb
+from hmoe_theory.rate_orders import resolve
+from hmoe_theory.rate_orders.coordinates import Coordinates
+from hmoe_theory.rate_orders.residuals import PRECISION, Residuals
+from hmoe_theory.rate_orders.search import SEARCH_NODES, _nodes
+from hmoe_theory.rate_orders.seeds import at_level, seeds
+
+CASES = [  # (question, model, cells, loss): atom-wise, merged (spreads, aggregates) and a simplex model
+    ("d1/softmax-linear/ridge-tanh/over", "regression", (2, 1), "atomwise"),
+    ("d1/quadratic-polynomial/linear/over", "regression", (1, 2), "merged"),
+    ("gaussian-location-scale/m3", None, (3,), "atomwise"),
+]
+
+
+def _coords(name, model, sizes, loss):
+    rate_model, _ = resolve(name, model=model) if model else resolve(name)
+    return Coordinates(rate_model, sizes, loss)
+
+
+def _float_vector(coords, u, eps):
+    dev = coords.deviations(u, eps)
+    weights = (coords.true_w[coords.cell_of] + dev.dm[coords.cell_of]) * dev.pi
+    return np.concatenate([weights, (coords.true_theta[coords.cell_of] + dev.delta).ravel()])
+
+
+@pytest.mark.parametrize(("name", "model", "sizes", "loss"), CASES)
+def test_compiled_coordinate_map_matches_the_numpy_map_and_its_differences(name, model, sizes, loss):
+    coords = _coords(name, model, sizes, loss)
+    u = np.random.default_rng(3).normal(size=len(coords.penalised) + len(coords.free)) * 0.4
+    eps = 1e-3
+    vector, jacobian = coords.vector_and_jacobian(u, eps)
+    assert np.allclose(vector, _float_vector(coords, u, eps), rtol=1e-14, atol=1e-16)
+    h = 1e-6
+    central = np.array([(_float_vector(coords, u + h * e, eps) - _float_vector(coords, u - h * e, eps)) / (2 * h)
+                        for e in np.eye(len(u))]).T
+    assert np.allclose(jacobian, central, rtol=1e-6, atol=1e-9)
+    assert np.abs(jacobian).max() > 1e-4  # the map moves with u (a zero Jacobian would pass the comparison)
+    # ball arithmetic: the same point, exact to the double map's rounding, with radii near 2^-PRECISION
+    old = flint.ctx.prec
+    flint.ctx.prec = PRECISION
+    try:
+        exact = coords.arb_deviations([flint.arb(v) for v in u], flint.arb(eps))
+    finally:
+        flint.ctx.prec = old
+    dev = coords.deviations(u, eps)
+    assert np.allclose(np.asarray(exact.delta, dtype=float), dev.delta, rtol=1e-13, atol=1e-19)
+    assert np.allclose(np.asarray(exact.pi, dtype=float), dev.pi, rtol=1e-14)
+    assert all(float(v.rad()) < 1e-80 for v in exact.delta.ravel())
+
+
+@pytest.mark.parametrize(("name", "model", "sizes"), [
+    ("d1/softmax-linear/linear/over", "density", (1, 2)),
+    ("gaussian-location-scale/m2", None, (2,)),
+])
+def test_gaussian_component_balls_equal_the_expression_at_every_node(name, model, sizes):
+    """The component sum gate_i N(y | mean_i, var_i) used for density models is the model's expression: both in balls
+    at a point near G*, on the search rule (12 x 40 nodes for the conditional density)."""
+    coords = _coords(name, model, sizes, "atomwise")
+    rule = coords.model.measure.rule(_nodes(coords.model, SEARCH_NODES))
+    residuals = Residuals(coords, *rule)
+    _, point = at_level(coords, seeds(coords)[0], 1e-3)
+    balls = residuals._balls(point)
+    built = coords.model.build(coords.k)
+    direct = compile_arb([built.expr], [*built.inputs, *residuals.args])
+    old = flint.ctx.prec
+    flint.ctx.prec = PRECISION
+    try:
+        weights, atoms = coords.exact_point(point)
+        values = [flint.arb(flint.fmpq(v.numerator, v.denominator)) for v in [*weights, *np.ravel(atoms)]]
+        expected = [direct(*(flint.arb(float(c)) for c in p), *values)[0] - t
+                    for p, t in zip(rule[0], residuals.true_arb)]
+    finally:
+        flint.ctx.prec = old
+    gaps = [abs(float((a - b).mid())) for a, b in zip(balls, expected)]
+    assert max(gaps) < 1e-80 and max(abs(float(b.mid())) for b in balls) > 1e-15  # f_G - f* ~ 1e-13 (m2: s = 4)
+
+
+def test_float_and_ball_residuals_agree_where_both_hold():
+    coords = _coords(*CASES[0])
+    residuals = Residuals(coords, *coords.model.measure.rule(_nodes(coords.model, SEARCH_NODES)))
+    _, point = at_level(coords, seeds(coords)[0], 1e-2)
+    u = coords.coordinates(point)
+    r = residuals.residual(u, 1e-2)  # phi ~ 1e-6 ||f*||: the float64 path
+    assert np.linalg.norm(r) > 1e-8 * residuals.scale
+    exact = residuals.extended(residuals.arb_deviations(u, 1e-2))
+    assert np.allclose(r, exact, rtol=0, atol=1e-14 * residuals.scale)
+    assert np.allclose(residuals.jacobian(u, 1e-2), residuals.jacobian(u.copy(), 1e-2))
