@@ -18,8 +18,13 @@ the same expressions and determinants; Arb is faster and its radii are tighter (
 * :func:`enclose_l2_squared` -- ``∫ diff² dμ`` for μ uniform on a box, d = 1 (kinks allowed) and d = 2 (nested
   rigorous integration of an analytic integrand); anything else raises :class:`NotCovered`.
 * :func:`certify_nonsingular` -- a :class:`NonsingularCertificate` for a square or tall matrix of balls or exact
-  numbers: a square minor whose determinant is enclosed away from 0 (exact rank for exact entries), with a
-  rigorous lower bound on its least singular value σ_min ≥ 1/‖A⁻¹‖_F.
+  numbers: a square minor whose determinant is enclosed away from 0 (exact rank for exact entries), or above
+  ``PRECONDITIONED_ABOVE`` columns a contraction ‖I − R·A·D‖_F < 1 (R a float inverse, D a power-of-two column
+  scaling), with a rigorous lower bound on its least singular value.
+
+This module holds the project's one sympy -> arb evaluator (:func:`arb_function`; ``compile.compile_arb`` is the same
+function under its older name). It walks the expression DAG (:func:`distinct_subexpressions`: shared subtrees once),
+so building it for the 1225 derivatives of a 48-parameter attention family costs ~0.02 CPU s.
 """
 
 from __future__ import annotations

@@ -12,8 +12,9 @@ Relations form a vector space: the null space of the family. Method:
    families, else sympy; rationals substituted, differentiability checked);
 2. float-first null space (:func:`family_null_space`): float64 values at N = m + max(24, m/2) random
    inputs give the rank and the RREF pivots when the scaled spectrum has a clean gap
-   (:func:`.linalg.float_pass`); the coefficients are solved at ``digits`` (>= 50) digits on the dependent
-   subspace only (:func:`.linalg.solve_relations`, ball arithmetic) and every relation is confirmed at 24
+   (:func:`.linalg.float_pass`); the coefficients are solved at ``digits`` (>= 50) digits in ball arithmetic,
+   each relation on the few columns its float RREF row uses (:func:`.linalg.solve_on_supports`), else on the
+   whole dependent subspace (:func:`.linalg.solve_relations`), and every relation is confirmed at 24
    fresh inputs (:func:`confirm_relations`). Otherwise the previous engine: the ``digits``-digit null space
    of the full N x m matrix (:func:`.linalg.null_space`; relations have singular values at the evaluation
    noise, anything above 10^-(0.4 digits) is independent; in between, or when coefficients do not
