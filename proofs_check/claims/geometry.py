@@ -12,6 +12,9 @@ import sympy as sp
 
 import numpy as np
 
+from flint import arb
+
+from hmoe_theory.balls import arb_function
 from hmoe_theory.certify import Status, decide_equal
 from hmoe_theory.geometry.gaussian_family import GaussianFamilyMetric
 from hmoe_theory.geometry.maps import (
@@ -174,16 +177,17 @@ def scalar_gate_sphere() -> Verdict:
 )
 def sigmoid_gate_positive_curvature() -> Verdict:
     K = sigmoid_gate_witness().metric().exact_gaussian_curvature({"u": 0, "v": 0}, time_limit_s=10)
-    value = sp.N(K, 30)  # sympy's evalf tracks precision: the digits shown are correct
-    reproduced = abs(value - sp.Float("1.9593", 30)) < sp.Float("5e-5")
-    if not value > 0:
-        return Verdict(Status.REFUTED, f"K(0,0) = {value} is not positive", {"u": "0", "v": "0", "K": str(K)})
+    ball = arb_function(K, ())()  # a rigorous enclosure of the exact closed form (python-flint arb)
+    reproduced = abs(ball - arb("1.9593")) < arb("5e-5")  # arb comparisons hold for every point of the ball
+    if not ball > 0:
+        return Verdict(Status.REFUTED if ball < 0 else Status.INCONCLUSIVE, f"K(0,0) in {ball} is not positive",
+                       {"u": "0", "v": "0", "K": str(K)})
     if not reproduced:
-        return Verdict(Status.REFUTED, f"K(0,0) = {value}, not the issue's 1.9593", {"u": "0", "v": "0", "K": str(K)})
+        return Verdict(Status.REFUTED, f"K(0,0) in {ball}, not the issue's 1.9593", {"u": "0", "v": "0", "K": str(K)})
     return Verdict(
         Status.PROVED,
-        f"exact K(0,0) = {K} = {sp.N(K, 15)} > 0 (reproduces 1.9593 with c = (1,1,1))",
-        evidence={"K(0,0)": str(K), "K_30_digits": str(value)},
+        f"exact K(0,0) = {K} in the ball {ball} > 0 (arb enclosure; reproduces 1.9593 with c = (1,1,1))",
+        evidence={"K(0,0)": str(K), "K_ball": str(ball)},
     )
 
 
