@@ -77,6 +77,7 @@ def report(store: str | Path, out: str | Path, predicted: str | Path | None = No
     """summary.json, summary.md and one PNG per setting (and the contrasts) of the store into ``out``, with the
     rate orders of the table ``predicted`` (:mod:`.predicted`) next to the measured D1 slopes."""
     orders = predicted_for(read_table(predicted)) if predicted else None
+    Path(out).mkdir(parents=True, exist_ok=True)
     return [*write_summary(store, out, CONTRASTS, predicted=orders),
             *plot_rates(store, out, formats=("png",), contrasts=CONTRASTS)]
 
