@@ -60,7 +60,7 @@ import sympy as sp
 
 from ..balls import ArbFunction, NotAnalytic, NotCovered, arb_function, distinct_subexpressions, working_precision
 from ..certify import Status, decide_zero
-from ..compile import compile_exprs, compile_mpmath
+from ..compile import compile_exprs, compile_mpmath, shared_subexpressions
 from ..errors import ModelError, TimeLimitExceeded
 from ..families import ParametricFunction
 from ..timelimit import time_limit
@@ -554,7 +554,7 @@ def family_null_space(
     box, warnings = input_box(exprs, inputs, seed)
     if first_pass:
         try:
-            numeric = compile_exprs(exprs, inputs)
+            numeric = compile_exprs(exprs, inputs, cse=shared_subexpressions)
         except (TypeError, ValueError, NameError, KeyError):
             numeric = None
         values = None if numeric is None else float_rows(exprs, inputs, sample_count(len(exprs)), seed, box, numeric)

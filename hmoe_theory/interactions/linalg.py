@@ -293,7 +293,7 @@ class FloatPass:
     margin: float | None
     residual: float
     singular: tuple[float, ...]
-    supports: tuple[tuple[int, ...], ...] = ()
+    supports: tuple[tuple[int, ...], ...]
 
     @property
     def free(self) -> tuple[int, ...]:
