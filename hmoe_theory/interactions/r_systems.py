@@ -18,12 +18,19 @@ linear homogeneous in w.
 * :data:`WITNESSES` -- the witnesses r̄(2) > 3 (from arXiv 2505.10860 v1's reading of Ho-Nguyen) and r̄(3) > 5
   (a symmetric one: s1 = (-1, 0, 1), s2 = (-1/4, -5/12, -1/4), w = (1, 6/5, 1); odd P_ℓ vanish by symmetry and
   P_2 = P_4 = 0 fixes w_2 and s2_2).
+* :func:`evaluate_poly` -- a rational polynomial at python-flint balls (arb/acb), used by the enclosures.
+
+Beyond exact witnesses: :mod:`hmoe_theory.interactions.r_bar_enclosure` proves r̄(4) ≥ 8 (a real solution at
+r = 7 enclosed by a Krawczyk test; the literature has r̄(4) ≥ 7), and :mod:`hmoe_theory.interactions.r_bar_lines`
+replays weight-line evidence for r̄(3) ≤ 6.
 
 Not proved here: the upper bound r̄(3) ≤ 6. After the two scalings, P_1..P_6 for m = 3 cut out a
 one-dimensional complex variety (6 unknowns, 5 equations) that must be shown free of real points with positive
 weights; a lex Groebner basis (sympy) did not finish in 300 s and successive resultants (python-flint) in 15 min,
-and the resultants share a factor whose real points would need a separate argument. So r̄(3) = 6 rests on the
-witness here (r̄(3) ≥ 6, proved) and on Ho and Nguyen 2016 for r̄(3) ≤ 6.
+and Singular's elimination of everything but the weights did not finish in 10 min. The variety does lie over
+positive weights (e.g. w = (1, 0.2413, 1)), but there its points come in non-real conjugate pairs, so no sign
+condition on a weight eliminant alone can prove the bound. So r̄(3) = 6 rests on the witness here (r̄(3) ≥ 6,
+proved), on weight-line evidence (supported) and on Ho and Nguyen 2016 for r̄(3) ≤ 6.
 """
 
 from __future__ import annotations
@@ -33,8 +40,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from math import factorial
 
+import flint
 import sympy as sp
-
 
 
 def system(m: int, r: int, s1: Sequence, s2: Sequence, w: Sequence) -> list[sp.Expr]:
@@ -49,6 +56,19 @@ def system(m: int, r: int, s1: Sequence, s2: Sequence, w: Sequence) -> list[sp.E
                 total += w[i] * s1[i] ** n1 * s2[i] ** n2 / sp.Integer(factorial(n1) * factorial(n2))
         equations.append(sp.expand(total))
     return equations
+
+
+def evaluate_poly(poly: sp.Poly, values: dict) -> flint.arb | flint.acb:
+    """poly at ball values (python-flint arb or acb, keyed by the poly's generators): Σ_α c_α Π x_i^{α_i} with
+    each rational coefficient c_α exact, so the result encloses the value at every point of the balls."""
+    total = flint.arb(0)
+    for monomial, coefficient in poly.terms():
+        term = flint.arb(flint.fmpq(int(coefficient.p), int(coefficient.q)))
+        for variable, exponent in zip(poly.gens, monomial):
+            if exponent:
+                term = term * values[variable] ** exponent
+        total = total + term
+    return total
 
 
 @dataclass(frozen=True)
