@@ -20,6 +20,10 @@ Radial elimination: the point of coordinates u at level eps uses z -> eps z / ||
 exactly and D1 is within constant factors of eps (the table reports the exact D1 of every point).
 Pin (softmax-gated models): the atom of one singleton cell keeps its gate parameters and weight at the
 truth (the softmax translation). Simplex models (no gate): sum_j dm_j = 0.
+
+One definition of the map (:meth:`Coordinates._map`) serves every arithmetic: numpy doubles, and sympy symbols
+compiled once per configuration to a symengine-LLVM kernel of the flat (w, theta) and its exact Jacobian in u
+(the float search) and to an arb kernel of the deviations (the extended-precision iterates, no double rounding).
 """
 
 from __future__ import annotations
@@ -127,7 +131,7 @@ class Coordinates:
 
     # -- u -> deviations ------------------------------------------------------------------------------
     def deviations(self, u: np.ndarray, eps: float) -> Deviations:
-        """The point at level eps in float (or complex) arithmetic; a leading batch axis of u is kept."""
+        """The point at level eps in float arithmetic (a leading batch axis of u is kept)."""
         u = np.asarray(u)
         return self._map(u, eps, _NUMPY, np.result_type(u.dtype, float), 0.0)
 
@@ -138,8 +142,8 @@ class Coordinates:
         npen = len(self.penalised)
         batch = u.shape[:-1]
         z = u[..., :npen]
-        scaled = z * eps / ops.sqrt(np.sum(z * z, axis=-1, keepdims=True))  # array first: an mpf or sympy
-        # scalar times an ndarray would try to convert the array
+        scaled = z * eps / ops.sqrt(np.sum(z * z, axis=-1, keepdims=True))  # array first: a sympy scalar
+        # times an ndarray would try to convert the array
         cells, width = len(self.sizes), max(self.sizes)
         dm = np.full((*batch, cells), zero, dtype=dtype)
         delta = np.full((*batch, self.k, self.P), zero, dtype=dtype)
