@@ -138,9 +138,9 @@ class Residuals:
 
     def jacobian(self, u: np.ndarray, eps: float, extended: bool = False) -> np.ndarray:
         """d r / d u: float64 (symbolic gradient x symbolic Jacobian of the map), or with ``extended`` (u an arb
-        array) forward differences with step 10^-``EXTENDED_STEP_DIGITS`` in ball arithmetic: the step's truncation error
-        (~1e-30) and the balls' rounding (~1e-96 / 1e-30) are far below the entries a cancellation inside a cell
-        leaves (the float64 product loses every entry below ~1e-17)."""
+        array) forward differences with step 10^-``EXTENDED_STEP_DIGITS`` in ball arithmetic: the step's truncation
+        error (~1e-30) and the balls' rounding (~1e-96 / 1e-30) are far below the entries a cancellation inside a
+        cell leaves (the float64 product loses every entry below ~1e-17)."""
         if extended:
             base = self._balls(self.arb_deviations(u, eps))
             old = flint.ctx.prec
