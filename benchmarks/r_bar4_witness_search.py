@@ -2,9 +2,9 @@
 
 Usage: python benchmarks/r_bar4_witness_search.py M R [STARTS]. Least squares on P_1..P_R of the m-component
 r-system (weights w = softmax(η) > 0, normalisation Σ a² + Σ b² = 1) from seeded random starts; the converged
-point with the largest smallest weight is rounded (a_1 and the first 2m - 1 ... weights to 3 digits, see below),
-refined by Newton in 60-digit mpmath on the square subsystem (a_2..a_m, b_1..b_m and the last R - (2m - 1)
-weights free), and checked with the Krawczyk test of prove_witness. Prints the certificate to paste.
+point with the largest smallest weight is rescaled to a_1 = 1/2, its first m - (R - 2m + 1) weights are rounded
+to 3 digits and fixed, the square subsystem (a_2..a_m, b_1..b_m and the last R - 2m + 1 weights free) is refined
+by Newton in 60-digit mpmath and checked with the Krawczyk test of prove_witness. Prints the certificate to paste.
 """
 
 from __future__ import annotations

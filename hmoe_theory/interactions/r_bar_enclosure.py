@@ -8,8 +8,8 @@ X = x̃ + [-ρ, ρ]^n, a preconditioner Y ≈ F'(x̃)^{-1} and the Krawczyk oper
 
     K(X) = x̃ - Y F(x̃) + (I - Y F'(X)) (X - x̃),
 
-K(X) ⊂ interior(X) implies that F has exactly one zero in X (Krawczyk 1969; Moore 1977; see Neumaier,
-"Interval methods for systems of equations", 1990, Thm. 5.1.8). F(x̃) and F'(X) are enclosed in arb ball
+K(X) ⊂ interior(X) implies that F has exactly one zero in X (Krawczyk 1969; Moore 1977, "A test for
+existence of solutions to nonlinear systems", SIAM J. Numer. Anal. 14). F(x̃) and F'(X) are enclosed in arb ball
 arithmetic (python-flint), so the inclusion test is rigorous. The zero is real (X is a real box), its weights
 are the fixed positive rationals and a_1 ≠ 0, so it is a non-trivial real solution: r̄(m) ≥ r + 1 is proved.
 

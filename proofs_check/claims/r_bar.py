@@ -85,7 +85,7 @@ def three_at_most_six_on_weight_lines() -> Verdict:
     hypotheses=(
         CONVENTION,
         "a_1 = 1/2 and the weights fixed to rationals; the other 7 unknowns enclosed in a box of radius 1e-30",
-        "Krawczyk's theorem: K(X) inside the interior of X implies a unique zero in X (Neumaier 1990, Thm. 5.1.8)",
+        "Krawczyk's theorem: K(X) inside the interior of X implies a unique zero in X (Moore 1977, SIAM J. Numer. Anal. 14)",
     ),
     source=SOURCE + "; Krawczyk 1969",
     expected=Status.PROVED,
