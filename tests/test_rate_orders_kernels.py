@@ -94,3 +94,15 @@ def test_float_and_ball_residuals_agree_where_both_hold():
     exact = residuals.extended(residuals.arb_deviations(u, 1e-2))
     assert np.allclose(r, exact, rtol=0, atol=1e-14 * residuals.scale)
     assert np.allclose(residuals.jacobian(u, 1e-2), residuals.jacobian(u.copy(), 1e-2))
+
+
+def test_saturated_split_logits_stay_finite():
+    """A logit far beyond exp's range (the LM can push a split atom onto its 2 % floor): the softmax is evaluated
+    shifted by the cell's largest logit, as in the numpy map, so values and Jacobian stay finite."""
+    coords = _coords(*CASES[0])
+    u = np.random.default_rng(5).normal(size=len(coords.penalised) + len(coords.free)) * 0.4
+    u[len(coords.penalised)] = 800.0  # the split logit of the two-atom cell
+    vector, jacobian = coords.vector_and_jacobian(u, 1e-3)
+    assert np.all(np.isfinite(vector)) and np.all(np.isfinite(jacobian))
+    assert np.allclose(vector, _float_vector(coords, u, 1e-3), rtol=1e-14, atol=1e-16)
+    assert np.allclose(np.sort(coords.deviations(u, 1e-3).pi[:2]), [0.02, 0.98])

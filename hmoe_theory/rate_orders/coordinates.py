@@ -45,24 +45,18 @@ FLOOR = 0.02  # every split atom keeps >= 2 % of its cell's mass
 
 @dataclass(frozen=True)
 class _Ops:
-    """The arithmetic of the coordinate map: elementwise sqrt, exp, sin, the floor and the softmax shift."""
+    """The arithmetic of the coordinate map: elementwise sqrt, exp, sin, the floor; ``exact``: the truth as exact
+    rationals (symbolic) or doubles."""
 
     sqrt: object
     exp: object
     sin: object
     floor: object
-    shift: object
-    exact: bool  # the truth as exact rationals (symbolic) or doubles
+    exact: bool
 
 
-def _shift_max(logits: np.ndarray) -> np.ndarray:
-    return logits - np.max(np.real(logits), axis=-1, keepdims=True)
-
-
-_NUMPY = _Ops(np.sqrt, np.exp, np.sin, FLOOR, _shift_max, False)
-# symbolic: the softmax of logits (the last one is 0) needs no shift unless a logit exceeds ~700
-_SYMBOLIC = _Ops(*(np.frompyfunc(f, 1, 1) for f in (sp.sqrt, sp.exp, sp.sin)), sp.Rational(1, 50), lambda x: x,
-               True)
+_NUMPY = _Ops(np.sqrt, np.exp, np.sin, FLOOR, False)
+_SYMBOLIC = _Ops(*(np.frompyfunc(f, 1, 1) for f in (sp.sqrt, sp.exp, sp.sin)), sp.Rational(1, 50), True)
 
 
 def _rational(value: Fraction) -> sp.Rational:
@@ -133,12 +127,22 @@ class Coordinates:
     def deviations(self, u: np.ndarray, eps: float) -> Deviations:
         """The point at level eps in float arithmetic (a leading batch axis of u is kept)."""
         u = np.asarray(u)
-        return self._map(u, eps, _NUMPY, np.result_type(u.dtype, float), 0.0)
+        return self._map(u, eps, _NUMPY, np.result_type(u.dtype, float), 0.0, self._shifts(u))
 
-    def _map(self, u: np.ndarray, eps, ops: "_Ops", dtype, zero) -> Deviations:
+    def _shifts(self, u: np.ndarray) -> np.ndarray:
+        """Per cell the largest of its logits (the last one is 0): subtracted inside the softmax, which it leaves
+        unchanged, so that exp never overflows."""
+        logits = np.zeros((*u.shape[:-1], len(self.sizes)))
+        (logit_at, logit_j, _), _ = self._free_index
+        for at, j in zip(logit_at, logit_j):
+            logits[..., j] = np.maximum(logits[..., j], np.real(u[..., len(self.penalised) + at]))
+        return logits
+
+    def _map(self, u: np.ndarray, eps, ops: "_Ops", dtype, zero, shifts: np.ndarray) -> Deviations:
         """u -> deviations (module docstring) in the arithmetic ``ops``: numpy arrays, or object arrays of sympy
         symbols (the expressions the compiled kernels of :meth:`vector_and_jacobian` and :meth:`arb_deviations`
-        evaluate). One definition of the map for every arithmetic."""
+        evaluate). ``shifts``: per cell, a number subtracted from its logits (any value gives the same softmax).
+        One definition of the map for every arithmetic."""
         npen = len(self.penalised)
         batch = u.shape[:-1]
         z = u[..., :npen]
@@ -165,7 +169,7 @@ class Coordinates:
         for j, m in enumerate(self.sizes):
             rows = self.members[j]
             if m > 1:
-                e = ops.exp(ops.shift(logits[..., j, :m]))
+                e = ops.exp(logits[..., j, :m] - shifts[..., j, None])
                 pi[..., rows] = ops.floor + (1 - m * ops.floor) * e / e.sum(axis=-1, keepdims=True)
             if len(merged):
                 spread = zeta[..., j, :m, :][..., merged]
@@ -186,7 +190,8 @@ class Coordinates:
         and its exact symbolic Jacobian."""
         if self._kernels is None:
             self._compile()
-        out = self._kernels[0](np.append(np.asarray(u, dtype=float), eps))
+        u = np.asarray(u, dtype=float)
+        out = self._kernels[0](np.concatenate([u, [eps], self._shifts(u)]))
         size = self.k * (1 + self.P)
         return out[:size], out[size:].reshape(size, len(u))
 
@@ -199,7 +204,8 @@ class Coordinates:
         eps arb (or exact) numbers; the map's compiled arb kernel (no rounding to doubles anywhere)."""
         if self._kernels is None:
             self._compile()
-        values = [flint.arb(v) for v in self._kernels[1](*u, eps)]  # constant entries come back as ints
+        shifts = [flint.arb(c) for c in self._shifts(np.array([float(v) for v in u]))]
+        values = [flint.arb(v) for v in self._kernels[1](*u, eps, *shifts)]  # constants come back as ints
         npi, ndm = self.k, len(self.sizes)
         return Deviations(np.array(values[:npi], dtype=object), np.array(values[npi:npi + ndm], dtype=object),
                           np.array(values[npi + ndm:], dtype=object).reshape(self.k, self.P))
@@ -209,14 +215,15 @@ class Coordinates:
         n = len(self.penalised) + len(self.free)
         u = np.array(sp.symbols(f"u0:{n}", real=True), dtype=object)
         eps = sp.Symbol("eps", positive=True)
-        dev = self._map(u, eps, _SYMBOLIC, object, sp.Integer(0))
+        shifts = np.array(sp.symbols(f"c0:{len(self.sizes)}", real=True), dtype=object)  # inputs, not coordinates
+        dev = self._map(u, eps, _SYMBOLIC, object, sp.Integer(0), shifts)
         weights = (self._exact_w[self.cell_of] + dev.dm[self.cell_of]) * dev.pi
         atoms = self._exact_theta[self.cell_of] + dev.delta
         vector = [se.sympify(e) for e in [*weights, *np.ravel(atoms)]]
         symbols = [se.sympify(s) for s in u]
         jacobian = [e.diff(s) for e in vector for s in symbols]
-        self._kernels = (compile_llvm_rows([*vector, *jacobian], [*u, eps]),
-                         compile_arb([*dev.pi, *dev.dm, *np.ravel(dev.delta)], [*u, eps]))
+        self._kernels = (compile_llvm_rows([*vector, *jacobian], [*u, eps, *shifts]),
+                         compile_arb([*dev.pi, *dev.dm, *np.ravel(dev.delta)], [*u, eps, *shifts]))
 
     def coordinates(self, dev: Deviations) -> np.ndarray:
         """u with z = the penalised coordinates of ``dev`` (so ||z|| is its own level)."""
