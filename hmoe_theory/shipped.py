@@ -9,6 +9,8 @@ line naming the file and the install mode to fix it); a claim that needs it then
 name                      what it is
 ========================  ==========================================================================
 ``rates_v2/fits.csv``     the decisive rates reproduction (issue "Rates v2"): 9600 verified fits
+``rates_v3/fits.csv``     the decisive rates-v3 rerun (identifiable settings, negative controls)
+``rates_v3/predicted...`` the rate orders of its settings (hmoe_theory.experiments.predicted)
 ``gated_attention/...``   the gated-attention estimation experiment: 8000 verified fits
 ========================  ==========================================================================
 """
@@ -21,6 +23,8 @@ from pathlib import Path
 from .errors import HmoeError
 
 RATES_V2_FITS = "rates_v2/fits.csv"
+RATES_V3_FITS = "rates_v3/fits.csv"
+RATES_V3_PREDICTED = "rates_v3/predicted_orders.csv"
 GATED_ATTENTION_FITS = "gated_attention/fits.csv"
 
 
