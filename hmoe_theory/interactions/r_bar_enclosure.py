@@ -25,6 +25,7 @@ from dataclasses import dataclass
 import flint
 import sympy as sp
 
+from hmoe_theory.balls import working_precision
 from hmoe_theory.interactions.r_systems import evaluate_poly, system
 
 _PRECISION_BITS = 300
@@ -77,7 +78,11 @@ def _ball(value: sp.Rational, radius: sp.Rational | None = None) -> flint.arb:
 
 def prove_witness(certificate: WitnessCertificate) -> EnclosureResult:
     """Krawczyk test (module docstring) on the box around ``certificate.midpoint``."""
-    flint.ctx.prec = _PRECISION_BITS
+    with working_precision(_PRECISION_BITS):
+        return _prove_witness(certificate)
+
+
+def _prove_witness(certificate: WitnessCertificate) -> EnclosureResult:
     free, a, b, w = certificate.symbols()
     if len(free) != certificate.r or len(certificate.midpoint) != len(free):
         raise ValueError(f"{len(free)} free unknowns and {len(certificate.midpoint)} midpoint entries for r = {certificate.r}")

@@ -32,6 +32,7 @@ from fractions import Fraction
 import flint
 import sympy as sp
 
+from hmoe_theory.balls import working_precision
 from hmoe_theory.interactions.r_systems import evaluate_poly, system
 from hmoe_theory.shipped import shipped_file
 
@@ -103,8 +104,12 @@ def _linear_solution(poly: sp.Poly, variable: sp.Symbol) -> sp.Poly:
 
 def check_line(k: Fraction, factors: dict[int, list[sp.Poly]]) -> LineVerdict:
     """The replay described in the module docstring, on the line w = (1, t, k)."""
+    with working_precision(_PRECISION_BITS):
+        return _check_line(k, factors)
+
+
+def _check_line(k: Fraction, factors: dict[int, list[sp.Poly]]) -> LineVerdict:
     a2, a3, b1, b2, b3, t = VARIABLES
-    flint.ctx.prec = _PRECISION_BITS
     degrees, positive_roots, nonreal, residual = [], 0, 0, 0.0
     for index in sorted(factors):
         polys = factors[index]
