@@ -7,7 +7,8 @@
 * :func:`compile_arb` -- ball arithmetic: the one sympy -> arb evaluator, :func:`hmoe_theory.balls.arb_function`
   (rigorous enclosures, shared subexpressions), under the name its older callers import.
 * :func:`compile_llvm_rows` -- machine-code kernel (symengine's LLVM backend) mapping each row of a
-  (m, len(args)) array to the expressions' values, for hot loops over blocks of points.
+  (m, len(args)) array to the expressions' values, for hot loops over blocks of points (step functions through
+  :func:`without_step_functions`).
 * :func:`shared_subexpressions` -- a structural common-subexpression pass in ``sympy.cse``'s output format, linear
   in the size of the expression DAG (for ``cse=`` of :func:`compile_exprs` on large derivative families).
 * :func:`gradient`, :func:`hessian`, :func:`jacobian` -- exact derivative expressions.
@@ -80,10 +81,33 @@ def compile_llvm_rows(exprs: Sequence[sp.Expr], args: Sequence[sp.Symbol]) -> "s
     ``values`` of shape (m, len(exprs)). Hypothesis: symengine built with LLVM (its PyPI wheels are); without it
     the interpreted backend is ~75x slower (measured on the attention system), so it is refused with a one-line
     :class:`~hmoe_theory.errors.ModelError`.
+
+    Kinks (the backend has Max, Min, Abs, sign and Piecewise but no Heaviside or DiracDelta; see
+    :func:`without_step_functions`): the derivative of relu(z) = Max(z, 0) is Heaviside(z, 1/2), which does not exist at
+    z = 0; the kernel returns sympy's convention H(0) = 1/2 there (the mean of the one-sided derivatives, a generalised
+    gradient, not a derivative), and NaN for a DiracDelta at its support.
     """
     if not getattr(se, "have_llvm", False):
         raise ModelError("symengine was built without LLVM; install symengine's PyPI wheel (pip install symengine)")
-    return se.Lambdify([se.sympify(a) for a in args], [se.sympify(e) for e in exprs], backend="llvm", cse=True)
+    return se.Lambdify([se.sympify(a) for a in args], [se.sympify(without_step_functions(e)) for e in exprs],
+                       backend="llvm", cse=True)
+
+
+def without_step_functions(expr: sp.Expr) -> sp.Expr:
+    """``expr`` with Heaviside(z, h0) -> Piecewise((1, z > 0), (h0, z = 0), (0, z < 0)) (the same function, h0 the
+    value sympy's Heaviside takes at 0) and DiracDelta(z, ...) -> Piecewise((0, z != 0), (nan, z = 0)) (the
+    distribution vanishes off its support and has no value on it), for numeric backends without step functions."""
+    expr = sp.sympify(expr)
+    if not expr.has(sp.Heaviside, sp.DiracDelta):
+        return expr
+
+    def step(argument, at_zero=sp.S.Half):
+        return sp.Piecewise((sp.S.One, argument > 0), (at_zero, sp.Eq(argument, 0)), (sp.S.Zero, True))
+
+    def dirac(argument, *order):
+        return sp.Piecewise((sp.S.Zero, sp.Ne(argument, 0)), (sp.nan, True))
+
+    return expr.replace(sp.Heaviside, step).replace(sp.DiracDelta, dirac)
 
 
 def compile_mpmath(exprs: Sequence[sp.Expr], args: Sequence[sp.Symbol]) -> Callable[..., list]:

@@ -6,9 +6,12 @@ from __future__ import annotations
 import flint
 import numpy as np
 import pytest
+import sympy as sp
 
-from hmoe_theory.compile import compile_arb
+from hmoe_theory.compile import compile_arb, compile_llvm_rows
+from hmoe_theory.estimation.setting import setting_from_mapping
 from hmoe_theory.rate_orders import resolve
+from hmoe_theory.rate_orders.models import from_setting
 from hmoe_theory.rate_orders.coordinates import Coordinates
 from hmoe_theory.rate_orders.residuals import PRECISION, Residuals
 from hmoe_theory.rate_orders.search import SEARCH_NODES, _nodes
@@ -106,3 +109,32 @@ def test_saturated_split_logits_stay_finite():
     assert np.all(np.isfinite(vector)) and np.all(np.isfinite(jacobian))
     assert np.allclose(vector, _float_vector(coords, u, 1e-3), rtol=1e-14, atol=1e-16)
     assert np.allclose(np.sort(coords.deviations(u, 1e-3).pi[:2]), [0.02, 0.98])
+
+
+def test_llvm_kernel_of_a_kinked_derivative_uses_the_step_convention_and_nan_for_dirac():
+    """relu(x y) = Max(x y, 0): d/dx = y Heaviside(x y) is compiled as a Piecewise (symengine's LLVM backend has no
+    Heaviside); it is y off the kink, 0 below it and y/2 on it (sympy's H(0) = 1/2: a convention, not a derivative);
+    d2/dx2 = y^2 DiracDelta(x y) is 0 off the kink and NaN on it."""
+    x, y = sp.symbols("x y", real=True)
+    relu = sp.Max(x * y, 0)
+    kernel = compile_llvm_rows([relu, sp.diff(relu, x), sp.diff(relu, x, 2)], [x, y])
+    values = kernel(np.array([[-1.0, 2.0], [0.0, 2.0], [1.5, 2.0], [1.5, -3.0]]))
+    assert np.array_equal(values[:, :2], [[0.0, 0.0], [0.0, 1.0], [3.0, 2.0], [0.0, 0.0]])
+    assert values[0, 2] == 0.0 and np.isnan(values[1, 2]) and values[2, 2] == 0.0
+
+
+def test_relu_experts_get_a_float_residual_and_jacobian():
+    """The active-attention row with relu values (its gradient has Heaviside nodes) compiles and matches the balls."""
+    truth = [{"weight": 1.5, "A_1_1": 2.0, "a_1": 2.0}, {"weight": 1.0, "A_1_1": 0.0, "a_1": -1.0}]
+    setting = setting_from_mapping({
+        "name": "relu-row", "description": "quadratic-monomial gate x relu values", "inputs": ["x1"],
+        "gate_family": "quadratic-monomial", "expert_family": "value-relu", "design": "uniform(-1, 1)",
+        "noise_variance": 0.25, "k": 3, "truth": truth})
+    coords = Coordinates(from_setting(setting), (1, 2), "atomwise")
+    residuals = Residuals(coords, *coords.model.measure.rule(_nodes(coords.model, SEARCH_NODES)))
+    _, point = at_level(coords, seeds(coords)[0], 1e-2)
+    u = coords.coordinates(point)
+    r = residuals.residual(u, 1e-2)
+    exact = residuals.extended(residuals.arb_deviations(u, 1e-2))
+    assert np.allclose(r, exact, rtol=0, atol=1e-13 * residuals.scale)
+    assert np.all(np.isfinite(residuals.jacobian(u, 1e-2)))
