@@ -7,7 +7,8 @@ import pytest
 
 import hmoe_theory.shipped as shipped
 from hmoe_theory.cli import main
-from hmoe_theory.shipped import GATED_ATTENTION_FITS, RATES_V2_FITS, MissingShippedData, shipped_file
+from hmoe_theory.shipped import (GATED_ATTENTION_FITS, RATES_V2_FITS, RATES_V3_FITS, RATES_V3_PREDICTED,
+                                 MissingShippedData, shipped_file)
 from proofs_check.claims import rates
 from proofs_check.registry import builtin_claims
 
@@ -26,10 +27,12 @@ def no_shipped_data(tmp_path, monkeypatch):
 
 
 def test_shipped_files_are_package_data():
-    for name in (RATES_V2_FITS, GATED_ATTENTION_FITS):
+    for name in (RATES_V2_FITS, RATES_V3_FITS, GATED_ATTENTION_FITS):
         path = shipped_file(name)
         assert path.parts[-4:-2] == ("hmoe_theory", "data") and path.stat().st_size > 100_000
         assert path.read_text(encoding="utf-8").splitlines()[0].count(",") >= 5  # a CSV header
+    orders = shipped_file(RATES_V3_PREDICTED).read_text(encoding="utf-8").splitlines()
+    assert orders[0].startswith("setting,metric,loss,model,k,s,status") and len(orders) == 1 + 22  # 16 d1 + 6 merged
 
 
 def test_missing_data_is_one_line_error(no_shipped_data):
