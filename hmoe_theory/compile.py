@@ -4,8 +4,7 @@
   expressions on broadcast arrays; returns an array of shape ``(len(exprs), *broadcast_shape)``.
 * :func:`compile_expr` -- the same for one expression (shape ``broadcast_shape``).
 * :func:`compile_mpmath` -- arbitrary-precision scalar kernel (mpmath) for certification.
-* :func:`compile_arb` -- ball arithmetic: the one sympy -> arb evaluator, :func:`hmoe_theory.balls.arb_function`
-  (rigorous enclosures, shared subexpressions), under the name its older callers import.
+* ball arithmetic is not here: the one sympy -> arb evaluator is :func:`hmoe_theory.balls.arb_function`.
 * :func:`compile_llvm_rows` -- machine-code kernel (symengine's LLVM backend) mapping each row of a
   (m, len(args)) array to the expressions' values, for hot loops over blocks of points (step functions through
   :func:`without_step_functions`).
@@ -28,7 +27,7 @@ import scipy.special
 import symengine as se
 import sympy as sp
 
-from .balls import ArbFunction, arb_function, distinct_subexpressions
+from .balls import distinct_subexpressions
 from .errors import ModelError
 
 Kernel = Callable[..., np.ndarray]
@@ -82,22 +81,21 @@ def compile_llvm_rows(exprs: Sequence[sp.Expr], args: Sequence[sp.Symbol]) -> "s
     the interpreted backend is ~75x slower (measured on the attention system), so it is refused with a one-line
     :class:`~hmoe_theory.errors.ModelError`.
 
-    Kinks (the backend has Max, Min, Abs, sign and Piecewise but no Heaviside or DiracDelta; see
+    Kinks in sympy expressions (the backend has Max, Min, Abs, sign and Piecewise but no Heaviside or DiracDelta; see
     :func:`without_step_functions`): the derivative of relu(z) = Max(z, 0) is Heaviside(z, 1/2), which does not exist at
     z = 0; the kernel returns sympy's convention H(0) = 1/2 there (the mean of the one-sided derivatives, a generalised
     gradient, not a derivative), and NaN for a DiracDelta at its support.
     """
     if not getattr(se, "have_llvm", False):
         raise ModelError("symengine was built without LLVM; install symengine's PyPI wheel (pip install symengine)")
-    return se.Lambdify([se.sympify(a) for a in args], [se.sympify(without_step_functions(e)) for e in exprs],
-                       backend="llvm", cse=True)
+    exprs = [without_step_functions(e) if isinstance(e, sp.Basic) else e for e in exprs]  # symengine ones as given
+    return se.Lambdify([se.sympify(a) for a in args], [se.sympify(e) for e in exprs], backend="llvm", cse=True)
 
 
 def without_step_functions(expr: sp.Expr) -> sp.Expr:
     """``expr`` with Heaviside(z, h0) -> Piecewise((1, z > 0), (h0, z = 0), (0, z < 0)) (the same function, h0 the
     value sympy's Heaviside takes at 0) and DiracDelta(z, ...) -> Piecewise((0, z != 0), (nan, z = 0)) (the
     distribution vanishes off its support and has no value on it), for numeric backends without step functions."""
-    expr = sp.sympify(expr)
     if not expr.has(sp.Heaviside, sp.DiracDelta):
         return expr
 
@@ -114,13 +112,6 @@ def compile_mpmath(exprs: Sequence[sp.Expr], args: Sequence[sp.Symbol]) -> Calla
     """Scalar mpmath kernel: call inside ``mpmath.workdps(digits)`` with mpf/rational arguments."""
     raw = _lambdify(args, [sp.sympify(e) for e in exprs], "mpmath")
     return lambda *values: list(raw(*(mpmath.mpf(v) if not isinstance(v, mpmath.mpf) else v for v in values)))
-
-
-def compile_arb(exprs: Sequence[sp.Expr], args: Sequence[sp.Symbol]) -> ArbFunction:
-    """Ball-arithmetic kernel of ``exprs``: ``kernel(*values)`` is the list of rigorous arb balls at exact numbers or
-    balls (set ``flint.ctx.prec`` first); :func:`hmoe_theory.balls.arb_function` on the list (raises
-    :class:`hmoe_theory.balls.NotCovered` for a function without a rigorous ball version)."""
-    return arb_function(list(exprs), args)
 
 
 def shared_subexpressions(exprs: Sequence[sp.Expr]) -> tuple[list[tuple[sp.Symbol, sp.Expr]], list[sp.Expr]]:

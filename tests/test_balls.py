@@ -107,3 +107,21 @@ def test_large_minors_are_proved_by_a_float_inverse_and_singular_ones_are_not():
     import mpmath
     tiny = to_ball(-mpmath.mpf(2) ** -70)
     assert exact_rational(mpmath.mpf(0.375)) == fmpq(3, 8) and tiny.rad() == 0 and tiny == arb((-1, -70))
+
+
+def test_generated_evaluator_gives_the_balls_of_a_node_by_node_evaluation():
+    """One ball operation per DAG node in dependency order: the same midpoints and radii as the operations done by
+    hand (shared subexpression exp(x y) once, the rational 1/3 rounded at the working precision)."""
+    shared = sp.exp(x * y)
+    function = arb_function([shared / 3 + x, shared * y**2, sp.sqrt(x)], [x, y])
+    with working_precision(96):
+        a, b = arb(fmpq(5, 7)), arb(fmpq(-2, 3))
+        values = function(a, b)
+        e = (a * b).exp()
+        expected = [a + arb(fmpq(1, 3)) * e, b**2 * e, a.sqrt()]  # sympy's argument order: x + (1/3) e, y^2 e
+        assert [v.mid() == w.mid() and v.rad() == w.rad() for v, w in zip(values, expected)] == [True] * 3
+        assert values[0].rad() > 0  # a rounded operation, not an exact value
+    with working_precision(320):  # the hoisted constants are made again at each precision: 1/3 is not kept at 96 bits
+        assert function(Fraction(5, 7), Fraction(-2, 3))[0].rad() < 2.0**-300 < values[0].rad()
+    with pytest.raises(TypeError, match="expected 2 values"):
+        function(a)

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 import sympy as sp
 
-from hmoe_theory.compile import compile_arb, compile_llvm_rows
+from hmoe_theory.balls import arb_function
+from hmoe_theory.compile import compile_llvm_rows
 from hmoe_theory.estimation.setting import setting_from_mapping
 from hmoe_theory.rate_orders import resolve
 from hmoe_theory.rate_orders.models import from_setting
@@ -73,7 +74,7 @@ def test_gaussian_component_balls_equal_the_expression_at_every_node(name, model
     _, point = at_level(coords, seeds(coords)[0], 1e-3)
     balls = residuals._balls(point)
     built = coords.model.build(coords.k)
-    direct = compile_arb([built.expr], [*built.inputs, *residuals.args])
+    direct = arb_function([built.expr], [*built.inputs, *residuals.args])
     old = flint.ctx.prec
     flint.ctx.prec = PRECISION
     try:

@@ -36,7 +36,8 @@ import numpy as np
 import symengine as se
 import sympy as sp
 
-from ..compile import compile_arb, compile_llvm_rows
+from ..balls import arb_function
+from ..compile import compile_llvm_rows
 from ..errors import ModelError
 from .models import RateModel
 
@@ -223,7 +224,7 @@ class Coordinates:
         symbols = [se.sympify(s) for s in u]
         jacobian = [e.diff(s) for e in vector for s in symbols]
         self._kernels = (compile_llvm_rows([*vector, *jacobian], [*u, eps, *shifts]),
-                         compile_arb([*dev.pi, *dev.dm, *np.ravel(dev.delta)], [*u, eps, *shifts]))
+                         arb_function([*dev.pi, *dev.dm, *np.ravel(dev.delta)], [*u, eps, *shifts]))
 
     def coordinates(self, dev: Deviations) -> np.ndarray:
         """u with z = the penalised coordinates of ``dev`` (so ||z|| is its own level)."""

@@ -1,7 +1,7 @@
 """The residual r(u) = sqrt(W_q) (f_G(p_q) - f_G*(p_q)) on a quadrature rule, and its exact Jacobian.
 
 phi at a point is ||r||_2 = ||f_G - f_G*||_{L2(mu)} up to the rule's error. Two evaluations of the same
-sympy expression (compiled by :mod:`hmoe_theory.compile`):
+sympy expression (float kernels from :mod:`hmoe_theory.compile`, balls from :func:`hmoe_theory.balls.arb_function`):
 
 * float64: one call of a machine-code kernel (symengine LLVM) of f_G and its gradient in (w, theta) at every node
   (rows), the parameters from the compiled coordinate map (:meth:`~.coordinates.Coordinates.vector_and_jacobian`):
@@ -27,20 +27,13 @@ import flint
 import sympy as sp
 import numpy as np
 
-from ..compile import compile_arb, compile_llvm_rows, gradient
+from ..balls import arb_function, to_ball
+from ..compile import compile_llvm_rows, gradient
 from .coordinates import Coordinates, Deviations
 
 PRECISION = 320  # bits of the ball-arithmetic residuals (phi down to ~1e-60 ||f*|| keeps 30 digits)
 EXTENDED_BELOW = 1e-10  # float64 phi keeps >= ~6 digits above this fraction of ||f*||
 EXTENDED_STEP_DIGITS = 30  # forward-difference step 10^-30 of the ball-arithmetic Jacobian
-
-
-def arb_of(value: Fraction | float | flint.arb) -> flint.arb:
-    """The exact ball of a rational or a double (an arb is returned as it is)."""
-    if isinstance(value, flint.arb):
-        return value
-    q = Fraction(value)
-    return flint.arb(flint.fmpq(q.numerator, q.denominator))
 
 
 def as_doubles(u: np.ndarray) -> np.ndarray:
@@ -69,11 +62,11 @@ class Residuals:
         self._last: tuple | None = None  # ((u bytes, eps), f_G values, gradients, d vector / d u)
         # ball arithmetic: Gaussian components when the model has them, else the expression at every node
         self._mixture = _GaussianComponents(built, self.args, points) if built.components else None
-        self.arb_kernel = None if self._mixture else compile_arb([built.expr], [*built.inputs, *self.args])
+        self.arb_kernel = None if self._mixture else arb_function([built.expr], [*built.inputs, *self.args])
         old = flint.ctx.prec
         flint.ctx.prec = PRECISION
         try:
-            true_kernel = compile_arb([true_expr], list(truth.inputs))
+            true_kernel = arb_function([true_expr], list(truth.inputs))
             self.arb_points = [[flint.arb(float(c)) for c in p] for p in points]
             self.true_arb = [true_kernel(*p)[0] for p in self.arb_points]
         finally:
@@ -105,11 +98,11 @@ class Residuals:
         old = flint.ctx.prec
         flint.ctx.prec = PRECISION
         try:
-            shares = [arb_of(p) for p in dev.pi]
+            shares = [to_ball(p) for p in dev.pi]
             totals = [sum((shares[i] for i in rows), flint.arb(0)) for rows in c.members]
-            weights = [(arb_of(c.model.true_weights[j]) + arb_of(dev.dm[j])) * shares[i] / totals[j]
+            weights = [(to_ball(c.model.true_weights[j]) + to_ball(dev.dm[j])) * shares[i] / totals[j]
                        for i, j in enumerate(c.cell_of)]
-            atoms = [arb_of(c.model.true_atoms[j][p]) + arb_of(dev.delta[i, p])
+            atoms = [to_ball(c.model.true_atoms[j][p]) + to_ball(dev.delta[i, p])
                      for i, j in enumerate(c.cell_of) for p in range(c.P)]
             if self._mixture is not None:
                 values = self._mixture.values([*weights, *atoms])
@@ -124,7 +117,7 @@ class Residuals:
         old = flint.ctx.prec
         flint.ctx.prec = PRECISION
         try:
-            return self.coords.arb_deviations([arb_of(v) for v in u], flint.arb(eps))
+            return self.coords.arb_deviations([to_ball(v) for v in u], flint.arb(eps))
         finally:
             flint.ctx.prec = old
 
@@ -149,7 +142,7 @@ class Residuals:
                 step = flint.arb(10) ** -EXTENDED_STEP_DIGITS
                 columns = []
                 for a in range(len(u)):
-                    moved = np.array([arb_of(v) for v in u], dtype=object)
+                    moved = np.array([to_ball(v) for v in u], dtype=object)
                     moved[a] = moved[a] + step
                     shifted = self._balls(self.arb_deviations(moved, eps))
                     columns.append([float(((b - a0) / step).mid()) for b, a0 in zip(shifted, base)])
@@ -170,7 +163,7 @@ class _GaussianComponents:
         gates, means, variances = zip(*built.components)
         inputs = list(built.inputs[:-1])  # the response y is the last input
         self.k, self.size = len(gates), len(points)
-        self.kernel = compile_arb([*gates, *means, *variances], [*inputs, *args])
+        self.kernel = arb_function([*gates, *means, *variances], [*inputs, *args])
         rows, x_of = np.unique(points[:, :-1], axis=0, return_inverse=True)
         self.groups = [(list(map(float, row)), np.flatnonzero(np.ravel(x_of) == r), points[np.ravel(x_of) == r, -1])
                        for r, row in enumerate(rows)]
