@@ -19,6 +19,22 @@ f_G - f_G* = [sum_i w_i (F(theta_i) - g(beta_i) f*)] / sum_i w_i g(beta_i): K = 
 bounded away from 0 and infinity near G* on the support). The softmax translation is pinned on one singleton cell:
 that atom has no mass term and no gate derivatives in the family; the family is certified for every pinned cell
 the searched configurations use.
+
+Vanishing mixed derivatives (order s = 2). If d^2K/dtheta_p dtheta_q (p != q) at theta*_j is the function 0 --
+decided exactly: sympy's derivative at the exact rational atom *is* the number 0, no numerical test -- it is
+dropped from the certified family, provided the pure squares d^2K/dtheta_p^2 and d^2K/dtheta_q^2 at that atom are
+in the family. Argument: the term c_pq d^2K/dtheta_p dtheta_q of the expansion is 0 for every coefficient, so it
+contributes nothing to the limit. The normalised coefficients stay bounded and cannot all vanish without the
+retained ones vanishing: the second-order coefficient of (p, q) in cell V_j is sum_{i in V_j} w_i D_ip D_iq
+(D_i = theta_i - theta*_j), and by 2|ab| <= a^2 + b^2
+
+    |sum_i w_i D_ip D_iq| <= (sum_i w_i D_ip^2 + sum_i w_i D_iq^2) / 2,
+
+so if the limits of the retained coefficients (masses, first orders, pure squares) are all 0, those of the mixed
+ones are 0 too, and every coefficient of the normalised expansion tends to 0 -- contradicting the normalisation
+by D_s, which is a sum of |mass|, first-order and pure-square terms. Hence the independence of the retained
+family suffices for the Fatou step (hypotheses: s = 2, the dropped derivative is 0 as a function of the inputs,
+both pure squares retained). The result lists the dropped derivatives (``zero_mixed_dropped``).
 """
 
 from __future__ import annotations
@@ -27,7 +43,7 @@ from collections.abc import Sequence
 
 import sympy as sp
 
-from ..interactions.independence import INPUT_BOX, certify_independence, certify_local_inverse_bound, derivative_family
+from ..interactions.independence import INPUT_BOX, certify_independence, derivative_family
 from .models import RateModel
 
 NON_SMOOTH = (sp.Piecewise, sp.Max, sp.Min, sp.Abs, sp.Heaviside, sp.sign, sp.DiracDelta)
@@ -73,26 +89,45 @@ def certify_lower_bound(model: RateModel, k: int, loss: str, order: int, pinned_
     component = model.single_atom()
     params, inputs, box = component.params, component.inputs, _box(model)
     atoms = [dict(zip(params, _exact(row))) for row in model.true_atoms]
-    if not model.pinned:
-        certificate = certify_local_inverse_bound(component.expr, inputs, params, atoms, order, box=box)
-        return {"proved": certificate.proved, "order": order, "statement": certificate.statement,
-                "certificates": [{"pinned_cell": None, **certificate.independence.to_dict()}]}
-    kernel = component.expr - model.gate_factor() * _truth(model)
     gate = [p for p in params if p.name in model.gate_names]
+    kernel = component.expr - model.gate_factor() * _truth(model) if model.pinned else component.expr
     family = derivative_family(kernel, params, order)
-    results = []
-    for pinned in sorted(set(pinned_cells)):
-        exprs = [derivative.xreplace(atom) for j, atom in enumerate(atoms) for kappa, derivative in family
-                 if j != pinned or (kappa and not any(p in gate for p in kappa))]
+    results, dropped = [], set()
+    for pinned in sorted(set(pinned_cells)) if model.pinned else [None]:
+        kept = [(j, kappa, derivative.xreplace(atom)) for j, atom in enumerate(atoms) for kappa, derivative in family
+                if j != pinned or (kappa and not any(p in gate for p in kappa))]
+        exprs, zero = _without_zero_mixed(kept)
+        dropped.update(zero)
         certificate = certify_independence(exprs, inputs, box=box)
         results.append({"pinned_cell": pinned, **certificate.to_dict()})
     proved = bool(results) and all(r["proved"] for r in results)
-    statement = (f"{'proved' if proved else 'not proved'}: the derivatives of order <= {order} of K = F - g f* at the "
-                 f"{model.k_true} true atoms (no mass or gate terms at the pinned atom) are linearly independent "
-                 f"for every pinned cell {sorted(set(pinned_cells))} "
-                 f"({'; '.join(r['method'] for r in results)}); by the Taylor/Fatou argument "
+    scope = (f"no mass or gate terms at the pinned atom; every pinned cell {sorted(set(pinned_cells))}"
+             if model.pinned else "mass terms included")
+    shown = sorted(dropped)
+    reduction = (f"; {len(shown)} mixed second derivatives are identically 0 (sympy) and dropped, as "
+                 "|sum w_i D_ip D_iq| <= (sum w_i D_ip^2 + sum w_i D_iq^2)/2 keeps a non-zero pure-square "
+                 f"coefficient in the limit: {', '.join(shown)}" if shown else "")
+    kernel_name = "K = F - g f*" if model.pinned else "the component"
+    statement = (f"{'proved' if proved else 'not proved'}: the derivatives of order <= {order} of {kernel_name} at the "
+                 f"{model.k_true} true atom(s) ({scope}) are linearly independent "
+                 f"({'; '.join(r['method'] for r in results)}){reduction}; by the Taylor/Fatou argument "
                  f"(arXiv 2505.10860 v1, Appendix D.1) ||f_G - f_G*|| >= C D1^{order} near G*")
-    return {"proved": proved, "order": order, "statement": statement, "certificates": results}
+    return {"proved": proved, "order": order, "statement": statement, "certificates": results,
+            "zero_mixed_dropped": shown}
+
+
+def _without_zero_mixed(kept: list[tuple[int, tuple, sp.Expr]]) -> tuple[list[sp.Expr], list[str]]:
+    """The family's functions without the mixed second derivatives that are exactly 0 at their atom and whose
+    two pure squares are retained (module docstring), and the labels of those dropped."""
+    squares = {(j, kappa[0]) for j, kappa, f in kept if len(kappa) == 2 and kappa[0] == kappa[1]}
+    exprs, dropped = [], []
+    for j, kappa, function in kept:
+        mixed = len(kappa) == 2 and kappa[0] != kappa[1]
+        if mixed and function == 0 and {(j, kappa[0]), (j, kappa[1])} <= squares:
+            dropped.append(f"d2/d{kappa[0]}d{kappa[1]} at atom {j + 1}")
+        else:
+            exprs.append(function)
+    return exprs, dropped
 
 
 def _truth(model: RateModel) -> sp.Expr:
