@@ -74,8 +74,9 @@ def test_tied_scores_tanh_entry_has_order_two_with_the_rate_achieved_proved():
     result = rate_order(attention_entry("plain", 2, 2, 1, "tied-scores", activation="tanh"), 2, "atomwise", GRID)
     assert result.identifiable and abs(result.exponent - 2) <= 0.1, result.text()
     assert result.lower_bound["proved"] and result.lower_bound["order"] == 2
-    assert result.status == "supported"  # no faster: no certificate in 2 inputs
-    assert any("d = 2" in n for n in result.notes)
+    assert result.status == "proved"  # no faster: enclosures over the 2 inputs along an exact family
+    assert result.certificate["method"].startswith("iterated acb.integral in (x_1, x_2)")
+    assert all(abs(lo - 2) < 1e-3 and abs(hi - 2) < 1e-3 for lo, hi in result.certificate["slope_bounds"])
 
 
 @pytest.mark.parametrize(("argv", "message"), [
