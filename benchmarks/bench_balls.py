@@ -17,8 +17,10 @@ family (G2, hmoe, N = 2, d = 3, H = 1) at a generic point, built once and evalua
 confirmation step); (b) a certificate: the rank certificate of the 30-parameter attention family (G1, N = 3, d = 2;
 its 195 independent columns at 203 points, ``certify_independence``), and a relation refutation (one combination of 3
 derivatives of the catalogue family softmax-linear x ridge-gelu built and evaluated at 8 points, as ``refute_by_balls``
-does). Run it in two trees (``PYTHONPATH=<tree>``) for the old/new comparison: before, ``compile.compile_arb``
-(``sympy.lambdify`` with arb functions, fed the discovery's ``sympy.cse``) and ``balls.arb_function`` both existed.
+does); (c) the rate-order hot path: f_G of the d = 1 quadratic-polynomial x linear family with 3 atoms (46 DAG
+nodes), one call at 320 bits, as ``rate_orders/residuals.py`` makes it at every node of every ball residual. Run it in
+two trees (``PYTHONPATH=<tree>``) for the old/new comparison: before, ``compile.compile_arb`` (``sympy.lambdify``
+with arb functions, fed the discovery's ``sympy.cse``) and ``balls.arb_function`` both existed.
 """
 
 from __future__ import annotations
@@ -156,6 +158,22 @@ def bench_evaluators() -> None:
         clear_cache()
         seconds, _ = _cpu(lambda: [run() for _ in range(20)])
         print(f"  {name:<34} {seconds / 20 * 1000:7.2f} ms")
+    bench_residual_call()
+
+
+def bench_residual_call(calls: int = 4000) -> None:
+    from hmoe_theory.rate_orders import resolve
+
+    model, k = resolve("d1/quadratic-polynomial/linear/over", model="regression")
+    built = model.build(k)
+    symbols = [*built.inputs, *built.weights, *(s for row in built.atoms for s in row)]
+    values = [arb(3) / 10, *(arb(1) / (i + 3) for i in range(len(symbols) - 1))]
+    print(f"(c) rate-order residual: f_G of quadratic-polynomial x linear, k = {k}, one call at 320 bits")
+    for name, build in _evaluators().items():
+        kernel = build([built.expr], symbols)
+        with working_precision(320):
+            seconds, _ = _cpu(lambda: [kernel(*values) for _ in range(calls)])
+        print(f"  {name:<34} {seconds / calls * 1e6:7.2f} us per call")
 
 
 if __name__ == "__main__":
