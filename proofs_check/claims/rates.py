@@ -25,7 +25,7 @@ Common hypotheses (the rerun's protocol): d = 2, X ~ Uniform[-1, 1]^2, k* = 2 tr
 and 1, regression noise variance 0.01 (least squares, saddle-free Newton in |theta| <= 5 with variable projection
 where it helps and the stall rule, verified KKT status) or the Gaussian MoE (EM, 2000 iterations, tolerance 1e-8,
 verified score test); nested samples and paired settings; near-truth start at the first size, warm starts along
-the sizes (refit from a fresh near-truth start where the warm fit blew up); 8 sizes 1e3..1e5, 20 replicates (4 for
+the sizes (refit from a fresh near-truth start where the warm fit blew up); 8 sizes 1e3..1e5, 12 replicates (4 for
 the negative controls).
 """
 
@@ -44,7 +44,7 @@ SOURCE = (
 )
 HYPOTHESES = (
     "the rerun's protocol (module docstring): d = 2, Uniform[-1, 1]^2 design, k* = 2, noise variance 0.01; 8 sizes "
-    "1e3..1e5, 20 replicates (negative controls 4)",
+    "1e3..1e5, 12 replicates (negative controls 4)",
     "nested, paired samples; near-truth start, warm starts along the sizes; slopes on verified (converged) fits, "
     "the all-fits slope beside",
     "the setting's headline loss (its convention); slopes of log mean loss on log n, 95 % bootstrap CIs",
