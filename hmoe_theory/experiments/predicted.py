@@ -153,7 +153,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("settings", nargs="*", default=list(DEFAULT_SETTINGS))
     parser.add_argument("--time-limit", type=float, default=TIME_LIMIT_S)
     parser.add_argument("--metrics", default=",".join(METRIC_LOSS))
-    args = parser.parse_args(argv)
+    args = parser.parse_intermixed_args(argv)
     print(write_table(compute(args.settings, args.time_limit, args.metrics.split(",")), args.out))
 
 
