@@ -24,8 +24,8 @@ the same expressions and determinants; Arb is faster and its radii are tighter (
 
 This module holds the project's one sympy -> arb evaluator (:func:`arb_function`). It flattens the expression DAG
 (:func:`distinct_subexpressions`: shared subtrees once) into one generated straight-line Python function, one ball
-operation per node: building it for the 1225 derivatives of a 48-parameter attention family costs ~0.1 CPU s, and a
-call costs the ball operations plus ~0.05 us per node.
+operation per node: building it for the 1225 derivatives of a 48-parameter attention family costs ~0.04 CPU s, and a
+call costs its ball operations plus one Python assignment per node (``benchmarks/bench_balls.py --evaluators``).
 """
 
 from __future__ import annotations
