@@ -76,7 +76,7 @@ def _weakest(found: AttentionRelations) -> Status:
     statuses = {r.status for r in found.relations}
     if Status.REFUTED in statuses or Status.INCONCLUSIVE in statuses:
         return Status.REFUTED
-    return Status.PROVED if statuses <= {Status.PROVED} else Status.CERTIFIED
+    return Status.PROVED if statuses <= {Status.PROVED} else Status.SUPPORTED  # unproved relations: numeric evidence
 
 
 def _counts_check(position: str) -> Verdict:
@@ -123,7 +123,7 @@ def _register_counts(position: str) -> None:
             SIZES,
             "free parameters: every atom occurring in the entry",
             POINTS,
-            "relations found by the float-first engine, each proved (sympy) or certified (50 digits)",
+            "relations found by the float-first engine, each proved (sympy) or supported (50-digit numerics)",
         ),
         source=SOURCE,
         expected=Status.PROVED,
@@ -263,7 +263,7 @@ def temperature_interaction() -> Verdict:
                 verdicts.append(Verdict(Status.REFUTED, f"{param}: tau dF/dtau + sum {block} dF/d{block} = 0 not found", counterexample=found.point))
                 continue
             statuses = {r.status for r in found.relations}
-            verdicts.append(Verdict(Status.PROVED if statuses <= {Status.PROVED} else Status.CERTIFIED, f"{param}: {block} relation"))
+            verdicts.append(Verdict(Status.PROVED if statuses <= {Status.PROVED} else Status.SUPPORTED, f"{param}: {block} relation"))
     return Verdict.combine(verdicts, "temperature x score-parameter relations")
 
 
@@ -288,7 +288,7 @@ ESTIMATION_HYPOTHESES = (
 
 def _contrast_verdict(names: tuple[str, ...], what: str) -> Verdict:
     """The ledger's Holm-adjusted verdict on these contrasts (:func:`proofs_check.claims.rates.holm_verdict`: one
-    family across the ledger's contrasts): certified when every one is Holm-separated in favour of a and counts,
+    family across the ledger's contrasts): supported when every one is Holm-separated in favour of a and counts,
     refuted when one counts and is separated the other way, otherwise inconclusive -- in particular when a side is
     a negative control (the over-specified free-atom heads are not identifiable)."""
     from proofs_check.claims.rates import holm_verdict
