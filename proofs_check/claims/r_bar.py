@@ -18,7 +18,7 @@ from hmoe_theory.interactions.r_systems import WITNESSES, prove_no_solution_m2, 
 from proofs_check.claim import Verdict
 from proofs_check.registry import claim
 
-SOURCE = "Ho & Nguyen 2016, Ann. Statist. 44(6), Prop. 2.1 (r̄(2) = 4, r̄(3) = 6, r̄(4) >= 7)"
+SOURCE = "Ho & Nguyen 2016, Ann. Statist. 44(6) (r̄(2) = 4, r̄(3) = 6, r̄(4) >= 7)"
 CONVENTION = "the r-system of Ho & Nguyen 2016 with w_i = s3_i^2 > 0, some s1_i != 0"
 
 
