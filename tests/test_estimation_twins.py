@@ -123,3 +123,24 @@ def test_quotient_status_ignores_only_the_merge_directions():
     assert np.sum(np.abs(eigenvalues) < 1e-8 * eigenvalues.max()) >= 4  # the flat merge directions (and more)
     P = quotient_projector(twin, theta)
     assert np.abs(P @ g[free]).max() < 1e-10
+
+
+def test_the_replicate_judges_a_twin_on_the_quotient_and_its_control_by_plain_kkt(monkeypatch):
+    from hmoe_theory.estimation import replicate
+
+    calls = []
+
+    def sentinel(setting, X, y, fit, bound):
+        calls.append(setting.name)
+        return "quotient-judged"
+
+    monkeypatch.setattr(replicate, "quotient_status", sentinel)
+    rng = np.random.default_rng(0)
+    for name, expected in (("softmax-linear/linear/over/merged", "quotient-judged"),
+                           ("softmax-linear/linear/over", None)):
+        setting = replicate.get_setting(name)
+        X = rng.uniform(-1, 1, size=(200, setting.d))
+        y = rng.normal(size=200)
+        fit = replicate._fit(setting, X, y, replicate.near_truth_start(setting, np.random.default_rng(1)))
+        assert (fit.status == "quotient-judged") == (expected is not None)
+    assert calls == ["softmax-linear/linear/over/merged"]

@@ -48,6 +48,7 @@ from .catalogue import CONTRASTS, DEFAULT_SETTINGS, SETTINGS as MIXTURES, get_se
 from .em import GaussianMoEEM, GaussianMoEParams
 from .exponents import block_of, derived_exponents, literature_exponents
 from .least_squares import fit_least_squares
+from .quotient import quotient_status
 from .setting import Setting, setting_from_mapping
 from .voronoi import Atoms, align_translation, d1_loss, voronoi_loss
 
@@ -318,7 +319,9 @@ def _fit(setting: Setting, X: Array, y: Array, start: Array) -> _Fit:
     fit = fit_least_squares(setting.fit_model, X, y, start, bound=BOUND, max_iter=MAX_ITER,
                             projection=PROJECTION and setting.over_specified
                             and setting.name not in NO_PROJECTION)
-    return _Fit(fit.theta, fit.status, fit.iterations, fit.loss, fit.grad_norm)
+    # a merged-loss twin is flat along its merge directions: its fit is judged on the quotient (estimation/quotient)
+    status = quotient_status(setting, X, y, fit, BOUND) if setting.d1_convention == "merged" else fit.status
+    return _Fit(fit.theta, status, fit.iterations, fit.loss, fit.grad_norm)
 
 
 def run_path(setting: str | Setting | Mapping, sizes: Sequence[int], rep: int, seed: int) -> list[dict]:

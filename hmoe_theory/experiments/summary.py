@@ -357,11 +357,13 @@ def _convention_json(s: SettingSummary) -> dict:
     c = s.convention
     return {
         "convention": {"model": c.model if c else None, "loss": c.loss if c else None,
-                       "parametrisation": c.parametrisation if c else None},
+                       "parametrisation": c.parametrisation if c else None,
+                       **({"metric": c.metric, "converged": c.converged} if c and c.converged else {})},
         "negative_control": s.negative_control,
         "negative_control_reason": c.reason if c and c.negative_control else None,
         "identifiable_twin": c.twin if c and c.twin else None,
         "predicted_order": {"s": s.predicted_order[0], "status": s.predicted_order[1]},
+        **({"mle_twin": c.mle_twin} if c and c.mle_twin else {}),
     }
 
 
