@@ -19,7 +19,7 @@ import numpy as np
 
 from ..estimation.voronoi import d1_loss
 from .coordinates import Coordinates, Deviations
-from .residuals import PRECISION, Residuals, as_doubles
+from .residuals import EXTENDED_BELOW, PRECISION, Residuals, as_doubles
 from .seeds import Seed, as_float, at_level, level, seeds
 
 SEARCH_NODES = {"input": 24, "input-2d": 12, "response": 64, "input-density": 12, "response-density": 40}
@@ -28,6 +28,8 @@ CHECK_NODES = {"input": 40, "input-2d": 20, "response": 96, "input-density": 20,
 # (inputs x response) gets a smaller tensor rule, its response range being +- 10 sd around the true means
 MAX_ITERATIONS = 100
 STALL = 1e-6  # two accepted steps in a row that lower phi^2 by less than this fraction end the search
+WINDOW = 10  # iterations over which the rate of decrease of phi^2 is measured
+FLOOR_GAIN = 1e-3  # with ball residuals, a projected decrease of phi^2 below this fraction switches to polish
 TINY = 1e-28  # below this phi^2 / ||f*||^2 the float64 Jacobian loses the directions that matter
 
 
@@ -52,20 +54,36 @@ class Branch:
     scale: float = 1.0  # ||f*||_L2(mu) on the search rule
 
 
-def levenberg_marquardt(res: Residuals, u0: np.ndarray, eps: float) -> tuple[np.ndarray, float, np.ndarray]:
+def levenberg_marquardt(res: Residuals, u0: np.ndarray, eps: float,
+                        beat: float = math.inf) -> tuple[np.ndarray, float, np.ndarray]:
     """Minimise ||r(u)|| from u0: Marquardt steps (J^T J + lam diag(J^T J)) du = -J^T r with the exact float
     Jacobian, the iterate u kept as exact balls (python-flint arb midpoints, ``PRECISION`` bits) so that parameter
-    rounding never limits phi (a double u caps the cancellation inside a cell at ~1e-16 |Delta|). When the float
-    Jacobian stalls with phi^2 < TINY ||f*||^2, the iteration goes on with the ball-arithmetic Jacobian (its
-    entries below ~1e-17 are lost in float64). Returns (u as doubles, phi, u as arb)."""
+    rounding never limits phi (a double u caps the cancellation inside a cell at ~1e-16 |Delta|). The ball-arithmetic
+    Jacobian (its entries below ~1e-17 are lost in float64) takes over ("polish") when the float one stalls with
+    phi^2 < TINY ||f*||^2, or when the residuals are balls (phi < EXTENDED_BELOW ||f*||) and phi^2 would fall by less
+    than a fraction FLOOR_GAIN over the remaining iterations at its rate of the last WINDOW (:func:`_projected`).
+
+    Iterations that cannot matter are not spent: a trial step whose Gauss-Newton model predicts a decrease of
+    phi^2 below STALL phi^2 is not evaluated (even if accepted it would count as a stall), and a run that, at its
+    rate of the last WINDOW iterations, cannot reach ``beat`` (the phi another start already reached) by
+    MAX_ITERATIONS stops. Returns (u as doubles, phi, u as arb)."""
     old = flint.ctx.prec
     flint.ctx.prec = PRECISION
     try:
         u = np.array([flint.arb(float(v)) for v in u0], dtype=object)
         r = res.residual(u, eps)
         f = float(r @ r)
-        lam, stalled, polish = 1e-3, 0, False
-        for _ in range(MAX_ITERATIONS):
+        lam, stalled, polish, history = 1e-3, 0, False, []
+        for iteration in range(MAX_ITERATIONS):
+            history.append(f)
+            if iteration >= WINDOW and not polish:
+                projected = _projected(f, history[-1 - WINDOW], MAX_ITERATIONS - iteration)
+                if projected > beat**2:
+                    break
+                if projected > (1 - FLOOR_GAIN) * f:
+                    if f >= (EXTENDED_BELOW * res.scale) ** 2:
+                        break
+                    polish, stalled, lam = True, 0, 1e-3  # ball residuals, float Jacobian crawling
             J = res.jacobian(u, eps, extended=polish)
             A, g = J.T @ J, J.T @ r
             scale = np.maximum(np.diag(A), 1e-300 + 1e-12 * np.max(np.diag(A)))
@@ -76,6 +94,8 @@ def levenberg_marquardt(res: Residuals, u0: np.ndarray, eps: float) -> tuple[np.
                 except np.linalg.LinAlgError:
                     lam *= 10
                     continue
+                if -2 * (g @ step) - step @ A @ step <= STALL * f:
+                    break  # predicted decrease negligible (it only shrinks as lam grows)
                 trial = np.array([(a + flint.arb(float(v))).mid() for a, v in zip(u, step)], dtype=object)
                 r_new = res.residual(trial, eps)
                 f_new = float(r_new @ r_new)
@@ -99,6 +119,13 @@ def levenberg_marquardt(res: Residuals, u0: np.ndarray, eps: float) -> tuple[np.
         flint.ctx.prec = old
 
 
+def _projected(f: float, f_before: float, remaining: int) -> float:
+    """phi^2 after ``remaining`` more iterations at the geometric rate f / f_before of the last WINDOW (phi^2 = f
+    now, f_before WINDOW iterations ago; no decrease projects f)."""
+    rate = min(f / f_before, 1.0) if f_before > 0 else 1.0
+    return f * rate ** (remaining / WINDOW)
+
+
 def search_configuration(coords: Coordinates, grid: list[float], seed: int = 0) -> list[Branch]:
     """Every branch of the configuration over the eps grid (module docstring)."""
     points, weights = coords.model.measure.rule(_nodes(coords.model, SEARCH_NODES))
@@ -109,15 +136,16 @@ def search_configuration(coords: Coordinates, grid: list[float], seed: int = 0) 
     for eps in grid:
         for branch in branches:
             t, start = at_level(coords, branch.seed, eps)
-            candidates = []
-            if branch.seed.exact or not branch.points:  # random starts are fresh at the first eps only
-                candidates.append(levenberg_marquardt(res, coords.coordinates(start), eps))
+            candidates = []  # [fresh start, continued]; the continued one runs first and sets the bar
             continued = [p.u for p in branch.points[-1:]]
             if len(branch.points) >= 2:
                 continued.append(coords.coordinates(extrapolate(branch.points[-2], branch.points[-1], eps)))
             if continued:
                 best = min(continued, key=lambda u0: float(np.linalg.norm(res.residual(u0, eps))))
                 candidates.append(levenberg_marquardt(res, best, eps))
+            if branch.seed.exact or not branch.points:  # random starts are fresh at the first eps only
+                beat = candidates[0][1] if candidates else math.inf
+                candidates.insert(0, levenberg_marquardt(res, coords.coordinates(start), eps, beat))
             u, phi, u_exact = min(candidates, key=lambda c: c[1])
             branch.points.append(_record(coords, check, check.arb_deviations(u_exact, eps), eps, phi, t, u))
     return branches
