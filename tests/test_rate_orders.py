@@ -152,9 +152,10 @@ def test_over_specified_attention_heads_merge_exactly_at_three_tokens(param, tok
         assert result.degeneracy["d1_at_t_0.1"] > 0
 
 
-def test_attention_with_a_gate_shared_by_heads_is_refused(capsys):
-    assert main(["inverse-bound", "--attention", "G5", "--heads", "2"]) == 2
-    assert "not split evenly by head" in capsys.readouterr().err
+def test_attention_with_a_gate_shared_by_heads_runs_with_the_gate_as_a_shared_coordinate(capsys):
+    assert main(["inverse-bound", "--attention", "G5", "--heads", "2"]) == 0
+    out = capsys.readouterr().out
+    assert "verdict (proved): not identifiable" in out and "Wg_1_1" in out
 
 
 def test_exact_fit_rate_is_proved_by_both_halves():

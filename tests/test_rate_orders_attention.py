@@ -108,3 +108,13 @@ def test_free_temperature_json_validates_against_the_schema(capsys):
     jsonschema.validate(out, schema)
     assert out["convention"]["shared_coordinates"] == ["tau"] and out["status"] == "proved"
     assert out["degeneracy"]["family"].startswith("cells (2,): score-temperature scaling of every atom")
+
+
+@pytest.mark.parametrize("param", ["hmoe", "tied"])
+def test_an_output_gate_g5_is_shared_by_the_heads_and_over_specified_heads_still_merge(param):
+    model = attention_entry("G5", 2, 2, 1, param)
+    assert model.shared_names == ("Wg_1_1",) and [float(v) for v in model.true_shared] == [0.5]
+    assert all(not n.startswith("Wg") for n in model.atom_names)  # the gate is no coordinate of a head
+    r = rate_order(model, 2, "atomwise", (1e-2, 1e-3))
+    assert r.status == Status.PROVED.value and not r.identifiable and r.exponent is None
+    assert r.degeneracy["d1_at_t_0.1"] > 0

@@ -276,6 +276,8 @@ _DESCRIPTIONS = {"hmoe": "free-atom HMoE", "tied": "tied layer weights W_Q, W_K,
                  "tied-scores": "tied layer seen through its scores S_h = W_Q W_K^T / sqrt(d_k), values and W_O"}
 TEMPERATURES = ("held", "free")
 TRUE_TEMPERATURE = Fraction(2)
+_SHARED_GATE_TRUTH = Fraction(1, 2)  # true value of a gate weight shared by the heads (G5)
+SHARED_GATE_POSITIONS = ("G5",)  # the gate acts on the sum of the heads (after W_O): its weights Wg_* are shared
 
 
 def _strip_head(name: str) -> str:
@@ -299,6 +301,10 @@ def attention_entry(position: str, tokens: int, heads: int, true_heads: int, par
     ``activation``: active-attention values phi(V . x_j) (plain position only). Truth: ``true_heads`` heads with
     distinct rational parameters (head j: the pattern +-(n mod 3 + 1)/2 of its n-th coordinate, times (-3/2)^(j-1);
     weights 1, 1/2, ...). X~ ~ U[-1, 1]^(tokens dim). No pin: heads are summed, not normalised.
+
+    G5 (a gate on the output, after W_O): f = sigmoid(Wg . x~) sum_h w_h head_h, so the gate weights are coordinates
+    shared by every atom (``shared_names``, true value 1/2 each; D1 adds their |deviations|), held at the truth in
+    merges; a model whose shared coordinates no exact scan decides is refused (the search has no shared block).
 
     ``temperature``: the scores divided by one tau shared by the heads, true value tau* = 2 --
     ``held``: tau = tau* fixed (the family with tau absorbed into the scores); ``free``: tau is a shared coordinate
@@ -333,23 +339,25 @@ def attention_entry(position: str, tokens: int, heads: int, true_heads: int, par
     def split(function: ParametricFunction, k: int) -> tuple[list, list]:
         weights = [next(p for p in function.params if p.name.split("_")[:2] == [weight_base, str(h)])
                    for h in range(1, k + 1)]
-        rows = [[p for p in function.params if p.name.split("_")[1:2] == [str(h)] and p not in weights]
+        rows = [[p for p in function.params if p.name.split("_")[1:2] == [str(h)] and p not in weights
+                 and not (position in SHARED_GATE_POSITIONS and p.name.startswith("Wg_"))]
                 for h in range(1, k + 1)]
-        shared = [p.name for p in function.params if p not in weights and p != tau and not any(p in r for r in rows)]
-        if shared or len({len(r) for r in rows}) > 1:
-            raise ModelError(f"attention position {position}: its parameters are not split evenly by head (a gate shared by "
-                             "the heads): the heads are not atoms of a mixture; not supported")
-        return weights, rows
+        gates = [p for p in function.params if p not in weights and p != tau and not any(p in r for r in rows)]
+        if len({len(r) for r in rows}) > 1:
+            raise ModelError(f"attention position {position}: its parameters are not split evenly by head: the heads "
+                             "are not atoms of a mixture; not supported")
+        return weights, rows, gates
 
     def build(k: int) -> Built:
         function = entry(k)
-        weights, rows = split(function, k)
+        weights, rows, gates = split(function, k)
         positive = {w: positive_symbol(w.name) for w in weights}
         return Built(function.expr.xreplace(positive), function.inputs, tuple(positive.values()),
-                     np.array(rows, dtype=object), shared=(tau,) if temperature == "free" else ())
+                     np.array(rows, dtype=object), shared=(*gates, *taus))
 
+    taus = (tau,) if temperature == "free" else ()
     one = entry(1)
-    weights, rows = split(one, 1)
+    weights, rows, shared_gates = split(one, 1)
     names = tuple(_strip_head(p.name) for p in rows[0])
     head = one.expr.xreplace({weights[0]: 1})
     values = tuple(n for n in names if n.startswith(("V", "WV")))
@@ -367,8 +375,7 @@ def attention_entry(position: str, tokens: int, heads: int, true_heads: int, par
 
     def single() -> ParametricFunction:
         renamed = {p: real_symbol(n) for p, n in zip(rows[0], names)}
-        shared = (tau,) if temperature == "free" else ()
-        return ParametricFunction("head", head.xreplace(renamed), one.inputs, (*renamed.values(), *shared))
+        return ParametricFunction("head", head.xreplace(renamed), one.inputs, (*renamed.values(), *shared_gates, *taus))
 
     widths = f"d = {dim}, d_k = {dim}, d_v = 1"
     held = temperature == "held"
@@ -382,7 +389,9 @@ def attention_entry(position: str, tokens: int, heads: int, true_heads: int, par
         + (f"; scores / tau, one temperature shared by the heads, held at tau* = {TRUE_TEMPERATURE} (tau absorbed "
            "into the scores)" if held else "")
         + (f"; scores / tau, one free temperature shared by the heads (tau* = {TRUE_TEMPERATURE}, D1 + |tau - tau*|)"
-           if temperature == "free" else ""),
+           if temperature == "free" else "")
+        + (f"; the gate weights {', '.join(g.name for g in shared_gates)} act on the sum of the heads (shared by every "
+           "atom): shared coordinates, D1 + their |deviations|" if shared_gates else ""),
         atom_names=names,
         gate_names=(),
         linear_names=linear,
@@ -393,7 +402,7 @@ def attention_entry(position: str, tokens: int, heads: int, true_heads: int, par
         single_atom=single,
         d=tokens * dim,
         translation=False,
-        shared_names=("tau",) if temperature == "free" else (),
-        true_shared=(TRUE_TEMPERATURE,) if temperature == "free" else (),
+        shared_names=(*(g.name for g in shared_gates), *(("tau",) if taus else ())),
+        true_shared=(*(_SHARED_GATE_TRUTH for _ in shared_gates), *((TRUE_TEMPERATURE,) if taus else ())),
         scalings=tuple(scalings),
     )
