@@ -40,6 +40,11 @@ class RateOrder:
     notes: list[str] = field(default_factory=list)
     lower_bound: dict | None = None
 
+    @property
+    def no_rate_proved(self) -> bool:
+        """phi = 0 on an explicit family with D1 > 0, proved by a sympy identity: the loss has no rate at all."""
+        return self.status == Status.PROVED.value and not self.identifiable
+
     def to_dict(self) -> dict:
         return finite_or_none({
             "setting": self.setting, "exponent": self.exponent, "identifiable": self.identifiable,

@@ -77,7 +77,7 @@ def _shown(r) -> str:
 )
 def standard_row_not_identifiable() -> Verdict:
     r = row_order("linear-nobias")
-    if r.status == Status.PROVED.value and not r.identifiable:
+    if r.no_rate_proved:
         return Verdict(Status.PROVED, r.verdict, evidence=r.degeneracy)
     return Verdict(Status.INCONCLUSIVE, _shown(r))
 
@@ -90,7 +90,7 @@ def _comparison(activation: str):
     def check() -> Verdict:
         active, standard = row_order(f"value-{activation}"), row_order("linear-nobias")
         found = f"{_shown(active)}; {_shown(standard)}"
-        no_rate = standard.status == Status.PROVED.value and not standard.identifiable
+        no_rate = standard.no_rate_proved
         if no_rate and active.status == Status.PROVED.value and active.exponent is not None:
             return Verdict(Status.PROVED, f"active ({activation}) rows: phi ~ eps^{round(active.exponent)} proved "
                            f"(D1 rate n^-1/{2 * round(active.exponent)}); standard rows: no rate (sympy identity): "
@@ -158,10 +158,6 @@ def _slopes(certificate: dict) -> str:
     return ", ".join(f"[{lo:.5f}, {hi:.5f}]" for lo, hi in certificate["slope_bounds"])
 
 
-def _no_rate(r) -> bool:
-    return r.status == Status.PROVED.value and not r.identifiable
-
-
 def _standard_entries() -> list:
     return [entry_order(p, None, loss) for p in ENTRY_PARAMS for loss in ("atomwise", "merged")]
 
@@ -180,7 +176,7 @@ def _standard_entries() -> list:
     time_limit_s=15.0,
 )
 def standard_entry_not_identifiable() -> Verdict:
-    return Verdict.combine([Verdict(Status.PROVED if _no_rate(r) else Status.INCONCLUSIVE,
+    return Verdict.combine([Verdict(Status.PROVED if r.no_rate_proved else Status.INCONCLUSIVE,
                                     f"{r.setting} [{r.convention['loss']}]: {r.degeneracy and r.degeneracy['family']}")
                             for r in _standard_entries()], "standard entries, 3 parametrisations x 2 losses")
 
@@ -189,9 +185,9 @@ def _entry_comparison(param: str, activation: str):
     def check() -> Verdict:
         active, standards = entry_order(param, activation), [entry_order(param, None, l) for l in ("atomwise", "merged")]
         found = f"{_shown(active)}; " + "; ".join(_shown(s) for s in standards)
-        if not all(_no_rate(s) for s in standards):
+        if not all(s.no_rate_proved for s in standards):
             return Verdict(Status.INCONCLUSIVE, f"the standard entry's degeneracy was not proved: {found}")
-        if _no_rate(active):
+        if active.no_rate_proved:
             return Verdict(Status.REFUTED, f"active ({activation}) entries have no rate either: f_Gt = f_G* along "
                            f"{active.degeneracy['family']} ({active.degeneracy['method']}), D1 > 0; standard entries: "
                            "exact merge/scaling: neither is estimated at any rate under D1, so 'faster' is false "

@@ -104,7 +104,7 @@ def linear_experts_atomwise_not_identifiable() -> Verdict:
 )
 def monomial_vs_polynomial_atomwise() -> Verdict:
     results = [_order(f"d1/quadratic-{g}/linear/over", "atomwise") for g in ("monomial", "polynomial")]
-    if all(r.status == Status.PROVED.value and not r.identifiable for r in results):
+    if all(r.no_rate_proved for r in results):
         return Verdict(Status.REFUTED, "both gates: phi = 0 on an explicit curve with D1 > 0 (sympy identity), so "
                        "neither gate gives any rate under the atom-wise loss and 'faster' is false",
                        counterexample={r.setting: r.degeneracy["family"] for r in results})
@@ -187,7 +187,7 @@ def tanh_vs_linear_atomwise() -> Verdict:
     tanh, linear = _order("d1/softmax-linear/ridge-tanh/over", "atomwise"), _order("d1/softmax-linear/linear/over",
                                                                                       "atomwise")
     found = f"{_shown(tanh)}; {_shown(linear)}"
-    if linear.status == Status.PROVED.value and not linear.identifiable and tanh.exponent is not None:
+    if linear.no_rate_proved and tanh.exponent is not None:
         if tanh.status == Status.PROVED.value:
             return Verdict(Status.PROVED, f"tanh experts: rate achieved and no faster, both proved; linear experts: "
                            f"no rate (sympy identity): {found}")
@@ -215,8 +215,7 @@ def tanh_vs_linear_atomwise() -> Verdict:
 def tanh_vs_linear_monomial_atomwise() -> Verdict:
     tanh, linear = (_order(f"d1/quadratic-monomial/{e}/over", "atomwise") for e in ("ridge-tanh", "linear"))
     found = f"{_shown(tanh)}; {_shown(linear)}"
-    if (linear.status == Status.PROVED.value and not linear.identifiable and tanh.status == Status.PROVED.value
-            and tanh.exponent is not None):
+    if linear.no_rate_proved and tanh.status == Status.PROVED.value and tanh.exponent is not None:
         return Verdict(Status.PROVED, "tanh experts: phi ~ eps^2 near G* (phi >= C eps^2 by an independence "
                        "certificate of the order-2 derivatives of K = F - g f*, phi <= C eps^2 by enclosures along an "
                        "explicit family): D1 rate n^-1/4; linear experts: phi = 0 on an explicit curve with D1 > 0 "
@@ -301,7 +300,7 @@ def attention_heads_not_identifiable() -> Verdict:
         for param in ("hmoe", "tied"):
             for loss in ("atomwise", "merged"):
                 for r in _attention(position, param, loss):
-                    ok = r.status == Status.PROVED.value and not r.identifiable
+                    ok = r.no_rate_proved
                     verdicts.append(Verdict(Status.PROVED if ok else Status.INCONCLUSIVE,
                                             f"{r.setting} [{loss}]: {r.status}, {r.verdict[:80]}"))
     return Verdict.combine(verdicts, "over-specified heads, 4 positions x 2 parametrisations x 2 losses at "
@@ -330,7 +329,7 @@ def _merge_counterexample(results) -> dict[str, str]:
 def attention_gated_vs_plain() -> Verdict:
     pairs = [pair for p in ("hmoe", "tied") for l in ("atomwise", "merged")
              for pair in zip(_attention("G1", p, l), _attention("plain", p, l))]
-    if all(not a.identifiable and not b.identifiable and a.status == b.status == Status.PROVED.value for a, b in pairs):
+    if all(a.no_rate_proved and b.no_rate_proved for a, b in pairs):
         return Verdict(Status.REFUTED, "phi = 0 on explicit curves with D1 > 0 for both G1 and plain heads in every "
                        f"convention at {ATTENTION_COVERED} (sympy identities): neither is estimated at any rate under "
                        "D1, so 'faster' is false under these losses (a loss on the products w_h V_h is not covered)",
@@ -357,7 +356,7 @@ def attention_gated_vs_plain() -> Verdict:
 def attention_g1g2_vs_g3() -> Verdict:
     results = [r for g in ("G1", "G2", "G3", "G5") for p in ("hmoe", "tied") for l in ("atomwise", "merged")
                for r in _attention(g, p, l)]
-    if all(not r.identifiable and r.status == Status.PROVED.value for r in results):
+    if all(r.no_rate_proved for r in results):
         return Verdict(Status.REFUTED, "G1, G2, G3 and G5 heads all have phi = 0 on explicit curves with D1 > 0 "
                        f"(sympy identities), in both parametrisations and conventions at {ATTENTION_COVERED}: no rate "
                        "for any, so 'faster' is false under these losses", _merge_counterexample(results))
@@ -388,7 +387,7 @@ def attention_free_temperature_up_to_score_scale() -> Verdict:
             for dim in (1, 2):
                 for loss in ("atomwise", "merged"):
                     r = _attention_one(position, param, loss, 2, "free", dim, heads=1)
-                    ok = (r.status == Status.PROVED.value and not r.identifiable
+                    ok = (r.no_rate_proved
                           and r.degeneracy["family"].split(": ")[1].startswith("score-temperature"))
                     verdicts.append(Verdict(Status.PROVED if ok else Status.INCONCLUSIVE,
                                             f"{r.setting} [{loss}]: {r.status}, {r.degeneracy['family'][:90]}"))
