@@ -72,6 +72,7 @@ def convention_text(settings: tuple[str, ...]) -> str:
     return "conventions: " + " | ".join(f"{', '.join(names)}: {key}" for key, names in groups.items())
 
 
+@cache
 def _records(name: str):
     from hmoe_theory.experiments import read_csv
     from hmoe_theory.shipped import shipped_file
