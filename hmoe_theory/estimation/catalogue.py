@@ -65,7 +65,7 @@ _GATES: dict[str, tuple[dict[str, float], dict[str, float]]] = {
     ),
     "laplace": ({"beta_1": 0.5, "beta_2": 0.5}, {"beta_1": -0.5, "beta_2": -0.5}),
 }
-_QUADRATIC = ("quadratic-polynomial", "quadratic-monomial")
+QUADRATIC_GATES = ("quadratic-polynomial", "quadratic-monomial")
 _AFFINE = ({"a_1": 2.0, "a_2": -1.0, "alpha": 0.5}, {"a_1": -1.0, "a_2": 2.0, "alpha": -0.5})
 _EXPERTS: dict[str, tuple[dict[str, float], dict[str, float]]] = {
     **{e: _AFFINE for e in ("linear", "ridge-sigmoid", "ridge-tanh", "ridge-gelu")},
@@ -115,16 +115,31 @@ def regression_mapping(gate: str, expert: str, over: bool) -> dict:
     }
 
 
+def _upper_entries(values: dict) -> dict:
+    """``values`` without the entry A_2_1: a quadratic gate x^T A x sees only sym(A), so with A = A^T (the
+    ``-symmetric`` families) only the entries u <= v are parameters."""
+    return {name: value for name, value in values.items() if name != "A_2_1"}
+
+
 def _identified_gate(gate: str, j: int) -> dict[str, float]:
     """True gate parameters of component j in the identified parametrisation (A = A^T: entries u <= v)."""
-    return {name: value for name, value in _GATES[gate][j].items() if name != "A_2_1"}
+    return _upper_entries(_GATES[gate][j])
+
+
+def identified_mapping(mapping: dict) -> dict:
+    """A setting's schema mapping with a quadratic gate in its identified parametrisation A = A^T (the
+    ``-symmetric`` family, truth entries u <= v); a mapping with any other gate is returned as it is."""
+    if mapping["gate_family"] not in QUADRATIC_GATES:
+        return mapping
+    return {**mapping, "gate_family": f"{mapping['gate_family']}-symmetric",
+            "truth": [_upper_entries(t) for t in mapping["truth"]]}
 
 
 def gaussian_mapping(over: bool, gate: str = "softmax-linear") -> dict:
     """The schema mapping of a softmax-gated Gaussian mixture of linear experts (EM, the MLE): headline loss D2
     for the softmax-linear gate (its theorem's loss), D1 for the quadratic gates (one functional for the gate
     contrast), fitted with A = A^T."""
-    quadratic = gate in _QUADRATIC
+    quadratic = gate in QUADRATIC_GATES
     name = f"gaussian-moe/{gate + '/' if quadratic else ''}{'over' if over else 'exact'}"
     preset = "strong" if quadratic else "rbar"
     return {
@@ -145,7 +160,7 @@ def gaussian_mapping(over: bool, gate: str = "softmax-linear") -> dict:
     }
 
 
-MERGED_TWIN_GATES = ("softmax-linear", *_QUADRATIC)
+MERGED_TWIN_GATES = ("softmax-linear", *QUADRATIC_GATES)
 
 
 def merged_twin_mapping(gate: str) -> dict:
@@ -166,7 +181,7 @@ SETTINGS: dict[str, Setting] = {
             for g, e, over in itertools.product(_GATES, _EXPERTS, (False, True))
         ),
         *(setting_from_mapping(merged_twin_mapping(g)) for g in MERGED_TWIN_GATES),
-        *(setting_from_mapping(gaussian_mapping(over, g)) for g in ("softmax-linear", *_QUADRATIC)
+        *(setting_from_mapping(gaussian_mapping(over, g)) for g in ("softmax-linear", *QUADRATIC_GATES)
           for over in (False, True)),
     )
 }
@@ -257,14 +272,14 @@ def _setting_convention(setting: Setting) -> Convention:
              f"d = {setting.d}, {estimator}")
     parametrisation = "softmax translation removed (last component pinned)" + (
         ", A = A^T" if setting.gate.name.endswith("-symmetric") else
-        ", losses on sym(A)" if setting.gate.name in _QUADRATIC else "")
+        ", losses on sym(A)" if setting.gate.name in QUADRATIC_GATES else "")
     merged = setting.d1_convention == "merged"
     control = (setting.estimator != "em" and setting.expert.name == "linear" and setting.over_specified
                and not merged)
     gate = setting.gate.name
     twinned = control and gate in MERGED_TWIN_GATES
     twin = f"{gate}/linear/over/merged" if twinned else ""
-    mle_twin = f"gaussian-moe/{gate + '/' if gate in _QUADRATIC else ''}over" if twinned else ""
+    mle_twin = f"gaussian-moe/{gate + '/' if gate in QUADRATIC_GATES else ''}over" if twinned else ""
     return Convention(model, _MERGED_LOSS if merged else _LOSSES[setting.voronoi], parametrisation, control,
                       _LINEAR_MERGE if control else "", twin, "d1_merged" if merged else "voronoi",
                       _VERIFIED["merged" if merged else setting.estimator], mle_twin)

@@ -31,12 +31,11 @@ from importlib.resources import files
 from pathlib import Path
 
 from ..errors import HmoeError, TimeLimitExceeded
-from ..estimation.catalogue import DEFAULT_SETTINGS, regression_mapping
+from ..estimation.catalogue import DEFAULT_SETTINGS, QUADRATIC_GATES, identified_mapping, regression_mapping
 from ..estimation.replicate import get_setting, loss_spec
 from ..estimation.setting import Setting, setting_from_mapping
 from ..timelimit import run_with_deadline
 
-QUADRATIC_GATES = ("quadratic-polynomial", "quadratic-monomial")
 METRIC_LOSS = {"d1": "atomwise", "d1_merged": "merged"}  # stored metric -> D1 convention of the rate order
 TIME_LIMIT_S = 300.0
 COLUMNS = ("setting", "metric", "loss", "model", "k", "s", "status", "verdict", "engine", "wall_s")
@@ -79,10 +78,8 @@ def identified(setting: Setting) -> Setting:
     family = setting.gate.name
     if family not in QUADRATIC_GATES or setting.estimator == "em":
         return setting
-    mapping = regression_mapping(family, setting.expert.name, setting.over_specified)
-    mapping["gate_family"] = f"{family}-symmetric"
-    mapping["truth"] = [{k: v for k, v in t.items() if k != "A_2_1"} for t in mapping["truth"]]
-    return setting_from_mapping(mapping)
+    return setting_from_mapping(identified_mapping(regression_mapping(family, setting.expert.name,
+                                                                      setting.over_specified)))
 
 
 def _order(setting: str, loss: str) -> tuple[float | None, str, str, str, int]:
