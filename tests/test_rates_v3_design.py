@@ -93,3 +93,18 @@ def test_rate_orders_take_quadratic_gates_in_the_identified_parametrisation():
     gap = setting.true_model.predict(X, setting.true_theta) - symmetric.true_model.predict(X, symmetric.true_theta)
     assert np.abs(gap).max() < 1e-12  # x^T A x sees sym(A) only: the same truth
     assert predicted.identified(SETTINGS["softmax-linear/linear/exact"]) is SETTINGS["softmax-linear/linear/exact"]
+
+
+def test_the_shipped_rerun_has_one_decodable_figure_per_setting_and_the_contrasts():
+    import json
+    from pathlib import Path
+
+    from matplotlib.image import imread
+
+    root = Path(__file__).resolve().parents[1] / "docs" / "rates_v3"
+    names = json.loads((root / "summary.json").read_text())["settings"]
+    expected = {f"rates-{name.replace('/', '_')}.png" for name in names} | {"contrasts.png"}
+    assert {p.name for p in root.glob("*.png")} == expected
+    for name in expected:
+        image = imread(root / name)  # decodes the PNG: a figure that does not render fails here
+        assert image.ndim == 3 and image.shape[0] > 100 and image.shape[1] > 100, name
