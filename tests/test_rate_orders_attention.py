@@ -118,3 +118,12 @@ def test_an_output_gate_g5_is_shared_by_the_heads_and_over_specified_heads_still
     r = rate_order(model, 2, "atomwise", (1e-2, 1e-3))
     assert r.status == Status.PROVED.value and not r.identifiable and r.exponent is None
     assert r.degeneracy["d1_at_t_0.1"] > 0
+
+
+@pytest.mark.parametrize("position", ["G1", "G2", "G3"])
+def test_a_per_head_gate_is_a_coordinate_of_its_head_not_shared(position):
+    """The shared/per-head split is structural (which parameters enter every head's term df/dw_h), not by name:
+    a gate inside each head (G1-G3) stays in the head's atom, only G5's gate on the sum of the heads is shared."""
+    model = attention_entry(position, 2, 2, 1, "hmoe")
+    assert model.shared_names == ()
+    assert any(n.startswith("Wg") for n in model.atom_names)

@@ -277,7 +277,6 @@ _DESCRIPTIONS = {"hmoe": "free-atom HMoE", "tied": "tied layer weights W_Q, W_K,
 TEMPERATURES = ("held", "free")
 TRUE_TEMPERATURE = Fraction(2)
 _SHARED_GATE_TRUTH = Fraction(1, 2)  # true value of a gate weight shared by the heads (G5)
-SHARED_GATE_POSITIONS = ("G5",)  # the gate acts on the sum of the heads (after W_O): its weights Wg_* are shared
 
 
 def _strip_head(name: str) -> str:
@@ -336,11 +335,24 @@ def attention_entry(position: str, tokens: int, heads: int, true_heads: int, par
         return ParametricFunction(function.name, function.expr.xreplace({tau: tau_star}), function.inputs,
                                   tuple(p for p in function.params if p != tau))
 
+    def head_weights(function: ParametricFunction, k: int) -> list:
+        return [next(p for p in function.params if p.name.split("_")[:2] == [weight_base, str(h)])
+                for h in range(1, k + 1)]
+
+    def shared_by_heads() -> frozenset[str]:
+        """Names of the parameters that enter every head's term: on the two-head entry, the symbols of both
+        df/dw_1 and df/dw_2 (f = sum_h w_h t_h(theta_h, shared) is linear in the output weights, so df/dw_h = t_h).
+        One head cannot tell a per-head parameter from a shared one (G1 and G5 coincide there), two can."""
+        two = entry(2)
+        terms = [sp.diff(two.expr, w).free_symbols for w in head_weights(two, 2)]
+        return frozenset(p.name for p in two.params if p != tau and all(p in t for t in terms))
+
+    shared_by_name = shared_by_heads()
+
     def split(function: ParametricFunction, k: int) -> tuple[list, list]:
-        weights = [next(p for p in function.params if p.name.split("_")[:2] == [weight_base, str(h)])
-                   for h in range(1, k + 1)]
+        weights = head_weights(function, k)
         rows = [[p for p in function.params if p.name.split("_")[1:2] == [str(h)] and p not in weights
-                 and not (position in SHARED_GATE_POSITIONS and p.name.startswith("Wg_"))]
+                 and p.name not in shared_by_name]
                 for h in range(1, k + 1)]
         gates = [p for p in function.params if p not in weights and p != tau and not any(p in r for r in rows)]
         if len({len(r) for r in rows}) > 1:
