@@ -183,20 +183,20 @@ def gate_newton_step(data: _Data, r: Array, V: Array, log_pi: Array, bound: floa
     return V, log_pi
 
 
-def em_iteration(
-    data: _Data, params: GaussianMoEParams, log_pi: Array, newton_steps: int, variance_floor: float,
-    bound: float = np.inf,
-) -> tuple[GaussianMoEParams, Array, float]:
-    """One EM iteration from ``params`` (with gate log softmax ``log_pi``).
-
-    Returns the new parameters, their gate log softmax, and the mean log-likelihood at the OLD ones.
-    """
+def _e_step(data: _Data, params: GaussianMoEParams, log_pi: Array) -> tuple[Array, float]:
+    """Responsibilities r (k, n) at ``params`` and the mean log-likelihood there."""
     joint = _log_joint(data, params, log_pi)
     top = joint.max(axis=0)
     shifted = np.exp(joint - top)
     total = shifted.sum(axis=0)
-    r = shifted / total  # responsibilities (k, n)
-    log_norm = top + np.log(total)
+    return shifted / total, float((top + np.log(total)).mean())
+
+
+def _m_step(
+    data: _Data, params: GaussianMoEParams, log_pi: Array, r: Array, newton_steps: int, variance_floor: float,
+    bound: float,
+) -> tuple[GaussianMoEParams, Array]:
+    """The M-step given responsibilities ``r`` (module docstring); returns the new parameters and gate log softmax."""
     p = data.Et.shape[0]
     gram = (r @ data.outer_e).reshape(-1, p, p) + 1e-12 * np.eye(p)
     rhs = r @ (data.Et * data.y).T
@@ -207,7 +207,20 @@ def em_iteration(
     gate = params.gate
     for _ in range(newton_steps):
         gate, log_pi = gate_newton_step(data, r, gate, log_pi, bound)
-    return GaussianMoEParams(gate, experts, variances), log_pi, float(log_norm.mean())
+    return GaussianMoEParams(gate, experts, variances), log_pi
+
+
+def em_iteration(
+    data: _Data, params: GaussianMoEParams, log_pi: Array, newton_steps: int, variance_floor: float,
+    bound: float = np.inf,
+) -> tuple[GaussianMoEParams, Array, float]:
+    """One EM iteration (the EM map) from ``params`` (with gate log softmax ``log_pi``).
+
+    Returns the new parameters, their gate log softmax, and the mean log-likelihood at the OLD ones.
+    """
+    r, value = _e_step(data, params, log_pi)
+    new_params, new_log_pi = _m_step(data, params, log_pi, r, newton_steps, variance_floor, bound)
+    return new_params, new_log_pi, value
 
 
 def _responsibilities(data: _Data, params: GaussianMoEParams, log_pi: Array) -> Array:
@@ -257,6 +270,146 @@ def blow_up(params: GaussianMoEParams, bound: float, variance_floor: float) -> s
     return ""
 
 
+@dataclass(frozen=True)
+class _Point:
+    """A point of the fit with its E-step: parameters, gate log softmax, responsibilities, mean log-likelihood."""
+
+    params: GaussianMoEParams
+    log_pi: Array
+    r: Array
+    value: float
+
+    @classmethod
+    def at(cls, data: _Data, params: GaussianMoEParams, log_pi: Array) -> "_Point":
+        r, value = _e_step(data, params, log_pi)
+        return cls(params, log_pi, r, value)
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    """Where a fit stopped: the returned point, EM-map evaluations, status, reason and score cosine (nan: not
+    computed)."""
+
+    params: GaussianMoEParams
+    log_pi: Array
+    maps: int
+    status: str
+    reason: str
+    cosine: float
+
+
+def _unconstrained(params: GaussianMoEParams) -> Array:
+    """The coordinates SQUAREM extrapolates in: gate, experts, log variances (flat)."""
+    return np.concatenate([params.gate.ravel(), params.experts.ravel(), np.log(params.variances)])
+
+
+def _constrained(u: Array, like: GaussianMoEParams, bound: float) -> GaussianMoEParams:
+    """Inverse of :func:`_unconstrained`, the gate clipped to the box ``|gamma|, |c| <= bound`` (as its M-step)."""
+    g, e = like.gate.size, like.experts.size
+    gate = np.clip(u[:g].reshape(like.gate.shape), -bound, bound)
+    return GaussianMoEParams(gate, u[g : g + e].reshape(like.experts.shape), np.exp(u[g + e :]))
+
+
+@dataclass
+class _Run:
+    """The EM map and the stopping rule shared by plain and accelerated EM (module docstring)."""
+
+    data: _Data
+    newton_steps: int
+    variance_floor: float
+    bound: float
+    tol: float
+    threshold: float
+    max_iter: int
+    maps: int = 0
+
+    def map(self, point: _Point) -> tuple[GaussianMoEParams, Array]:
+        """One EM-map evaluation (counted)."""
+        self.maps += 1
+        return _m_step(self.data, point.params, point.log_pi, point.r, self.newton_steps, self.variance_floor,
+                       self.bound)
+
+    def advance(self, point: _Point) -> _Point | _Outcome:
+        """One EM step from ``point``: the new point, or the outcome when it blew up or passed the stopping rule
+        (the step gained less than ``tol`` and the score test holds at the new point)."""
+        params, log_pi = self.map(point)
+        reason = blow_up(params, self.bound, self.variance_floor)
+        new = None if reason else _Point.at(self.data, params, log_pi)
+        if new is not None and not np.isfinite(new.value):
+            reason = "non-finite"
+        if reason:
+            return _Outcome(params, log_pi, self.maps, "diverged", reason, np.nan)
+        if new.value - point.value < self.tol:
+            cosine = score_cosine(self.data, params, log_pi, self.bound)
+            if cosine <= self.threshold:
+                return _Outcome(params, log_pi, self.maps, "converged", "tol", cosine)
+        return new
+
+    def capped(self, point: _Point) -> _Outcome:
+        return _Outcome(point.params, point.log_pi, self.maps, "iteration-cap", "max_iter", np.nan)
+
+
+def squarem(run: _Run, point: _Point) -> _Outcome:
+    """SQUAREM, scheme S3 (Varadhan & Roland 2008) with the monotone safeguard, from ``point`` (module docstring).
+
+    One cycle from theta_0: theta_1 = F(theta_0), theta_2 = F(theta_1) (both plain EM steps, each checked by
+    the stopping rule and the blow-up test), r = u_1 - u_0, v = u_2 - 2 u_1 + u_0 in the unconstrained
+    coordinates u, alpha = -||r|| / ||v|| with -step_max <= alpha <= -1, u' = u_0 - 2 alpha r + alpha^2 v, the gate
+    clipped to the box; theta'' = F(theta') is accepted when it is inside the box and
+    l(theta'') >= l(theta_2), else theta_2 is kept. step_max starts at 1, is multiplied by 4 when alpha hits it and
+    divided by 4 (not below 1) on a rejection (the SQUAREM package's adaptive cap). Fewer than three EM-map
+    evaluations left: plain EM steps.
+    """
+    step_max = 1.0
+    while run.maps < run.max_iter:
+        if run.max_iter - run.maps < 3:
+            point = run.advance(point)
+            if isinstance(point, _Outcome):
+                return point
+            continue
+        first = run.advance(point)
+        if isinstance(first, _Outcome):
+            return first
+        second = run.advance(first)
+        if isinstance(second, _Outcome):
+            return second
+        u0 = _unconstrained(point.params)
+        r = _unconstrained(first.params) - u0
+        v = _unconstrained(second.params) - 2 * _unconstrained(first.params) + u0
+        norm_r, norm_v = float(np.linalg.norm(r)), float(np.linalg.norm(v))
+        point = second
+        if not norm_v > 0:
+            continue
+        alpha = -min(max(norm_r / norm_v, 1.0), step_max)
+        step_max = 4 * step_max if -alpha >= step_max else step_max
+        extrapolated = _constrained(u0 - 2 * alpha * r + alpha**2 * v, second.params, run.bound)
+        if blow_up(extrapolated, run.bound, run.variance_floor):
+            step_max = max(1.0, step_max / 4)
+            continue
+        start, candidate = _Point.at(run.data, extrapolated, _log_softmax(extrapolated.gate, run.data)), None
+        if np.isfinite(start.value):
+            params, log_pi = run.map(start)
+            if not blow_up(params, run.bound, run.variance_floor):
+                candidate = _Point.at(run.data, params, log_pi)
+        if candidate is not None and candidate.value >= second.value:  # False for a nan value
+            point = candidate
+        else:
+            step_max = max(1.0, step_max / 4)
+    return run.capped(point)
+
+
+def plain(run: _Run, point: _Point) -> _Outcome:
+    """Plain (generalised) EM from ``point`` until the stopping rule, a blow-up or ``max_iter`` EM maps."""
+    while run.maps < run.max_iter:
+        point = run.advance(point)
+        if isinstance(point, _Outcome):
+            return point
+    return run.capped(point)
+
+
+ACCELERATIONS = {"none": plain, "squarem": squarem}
+
+
 @cache
 def _feature_model(gate: str | Gate, expert: str | Expert, k: int, d: int) -> SoftmaxMoE:
     """The model whose compiled kernels give EM its feature maps (compiled once per family, k and d)."""
@@ -284,6 +437,7 @@ class GaussianMoEEM:
     random_state: int | np.random.Generator | None = 0
     bound: float = BOUND
     accept_score: float = ACCEPT_SCORE
+    acceleration: str = "squarem"
     params_: GaussianMoEParams | None = field(default=None, init=False, repr=False)
     log_likelihood_: float = field(default=np.nan, init=False)
     n_iter_: int = field(default=0, init=False)
@@ -330,25 +484,16 @@ class GaussianMoEEM:
             raise ModelError(f"initial parameters must describe {k} components in dimension {d} with nu > 0")
         params = GaussianMoEParams(np.clip(params.gate, -self.bound, self.bound), params.experts, params.variances)
         log_pi = _log_softmax(params.gate, data)  # a start outside the box is projected on it (the gate's part)
-        previous, threshold = -np.inf, self.accept_score / np.sqrt(len(y))
-        self.status_, self.reason_, self.score_cosine_ = "iteration-cap", "max_iter", np.nan
-        for iteration in range(1, self.max_iter + 1):
-            new_params, new_log_pi, value = em_iteration(data, params, log_pi, self.newton_steps, self.variance_floor,
-                                                         self.bound)
-            reason = blow_up(new_params, self.bound, self.variance_floor) or ("" if np.isfinite(value) else "non-finite")
-            if reason:
-                self.status_, self.reason_, params, log_pi = "diverged", reason, new_params, new_log_pi
-                break
-            if value - previous < self.tol:
-                self.score_cosine_ = score_cosine(data, params, log_pi, self.bound)
-                if self.score_cosine_ <= threshold:
-                    self.status_, self.reason_ = "converged", "tol"
-                    break
-            params, log_pi, previous = new_params, new_log_pi, value
-        self.params_, self.n_iter_, self.model_ = params, iteration, model
+        if self.acceleration not in ACCELERATIONS:
+            raise ModelError(f"unknown acceleration {self.acceleration!r}; choose one of {', '.join(ACCELERATIONS)}")
+        run = _Run(data, self.newton_steps, self.variance_floor, self.bound, self.tol,
+                   self.accept_score / np.sqrt(len(y)), self.max_iter)
+        outcome = ACCELERATIONS[self.acceleration](run, _Point.at(data, params, log_pi))
+        self.params_, self.n_iter_, self.model_ = outcome.params, outcome.maps, model
+        self.status_, self.reason_, self.score_cosine_ = outcome.status, outcome.reason, outcome.cosine
         if self.status_ == "iteration-cap":
-            self.score_cosine_ = score_cosine(data, params, log_pi, self.bound)
-        self.log_likelihood_ = mean_log_likelihood(X, y, params, model)
+            self.score_cosine_ = score_cosine(data, outcome.params, outcome.log_pi, self.bound)
+        self.log_likelihood_ = mean_log_likelihood(X, y, outcome.params, model)
         return self
 
     @property
