@@ -16,10 +16,28 @@ One iteration (vectorised over the n samples; never a Python loop over samples):
   Q(V) = sum_ij r_ij log pi_j(x_i), gradient Z^T (r_j - p_j), Hessian -sum_i p_ij (delta_jl - p_il) z_i z_i^T,
   with step halving so Q never decreases (a generalised EM: the log-likelihood is non-decreasing).
 
+Acceleration (``acceleration``): ``"none"`` iterates the EM map F above; ``"squarem"`` (the default, chosen by
+measurement: benchmarks/bench_em_squarem.py) is SQUAREM, scheme S3 of Varadhan & Roland (2008, Scand. J.
+Statist. 35:335-353), with a monotone safeguard. One cycle from theta_0, in the unconstrained coordinates
+u = (gamma, c, eta, log nu): u_1 = F(u_0), u_2 = F(u_1), r = u_1 - u_0, v = u_2 - 2 u_1 + u_0,
+
+    alpha = -||r|| / ||v||, clipped to [-step_max, -1],     u' = u_0 - 2 alpha r + alpha^2 v,
+
+(alpha = -1 gives u' = u_2, the plain two-step point: the paper's modification; step_max starts at 1, is
+multiplied by 4 when alpha reaches it and divided by 4, not below 1, on a rejection: the adaptive cap of the
+authors' SQUAREM package), the gate of u' clipped to the box as its M-step is. Safeguard: theta'' = F(theta')
+replaces theta_2 only when it is finite, inside the box and l(theta'') >= l(theta_2); otherwise theta_2 is
+kept (an extrapolation outside the box is a rejected proposal, never a blow-up of the fit). So the accepted
+points have l(theta_0) <= l(theta_1) <= l(theta_2) <= l(next theta_0): the fit is still a generalised EM
+(monotone in the log-likelihood, every accepted point's successor on the path is an EM step of it), and
+the stopping rule below is applied to every plain EM step theta_0 -> theta_1 -> theta_2 exactly as without
+acceleration, so a status means the same thing. ``n_iter_`` and ``max_iter`` count EM-map evaluations (three
+per cycle; plain EM steps when fewer than three are left).
+
 Status of a fit (``status_``, with ``reason_``; :mod:`.metrics` names the statuses). A fit is a statement
 about the returned point theta, verified there:
 
-* ``converged`` -- the mean log-likelihood gained less than ``tol`` in the last iteration AND the
+* ``converged`` -- the mean log-likelihood gained less than ``tol`` in the last EM step AND the
   first-order (KKT) test holds at theta: with s_ia the per-sample score of free parameter a (gate rows
   1..k-1 and their bias, expert coefficients, variances; component k's gate is pinned),
 
@@ -31,7 +49,7 @@ about the returned point theta, verified there:
   test of EM. It is first order only (EM ascends, so a returned saddle is possible but not generic).
   While the gain is small but the test fails, EM keeps iterating (a slow, sub-linear EM phase is not
   a stop);
-* ``iteration-cap`` -- ``max_iter`` iterations without passing both tests;
+* ``iteration-cap`` -- ``max_iter`` EM-map evaluations without passing both tests;
 * ``diverged`` -- a blow-up, detected at every iteration: a non-finite value, an expert coefficient or a
   variance leaving the box ``|eta| <= bound``, ``nu <= bound^2`` (reason ``box``), or a variance at
   ``variance_floor`` (reason ``variance-floor``: a component collapsed onto a few points, where the
@@ -465,6 +483,8 @@ class GaussianMoEEM:
         return GaussianMoEParams(np.zeros((k, data.Zt.shape[0])), experts, np.full(k, y.var() + 1e-12))
 
     def fit(self, X: Array, y: Array, init: GaussianMoEParams | Array | None = None) -> "GaussianMoEEM":
+        if self.acceleration not in ACCELERATIONS:
+            raise ModelError(f"unknown acceleration {self.acceleration!r}; choose one of {', '.join(ACCELERATIONS)}")
         X = np.asarray(X, dtype=float)
         y = np.asarray(y, dtype=float)
         if X.ndim != 2 or y.shape != (len(X),):
@@ -484,8 +504,6 @@ class GaussianMoEEM:
             raise ModelError(f"initial parameters must describe {k} components in dimension {d} with nu > 0")
         params = GaussianMoEParams(np.clip(params.gate, -self.bound, self.bound), params.experts, params.variances)
         log_pi = _log_softmax(params.gate, data)  # a start outside the box is projected on it (the gate's part)
-        if self.acceleration not in ACCELERATIONS:
-            raise ModelError(f"unknown acceleration {self.acceleration!r}; choose one of {', '.join(ACCELERATIONS)}")
         run = _Run(data, self.newton_steps, self.variance_floor, self.bound, self.tol,
                    self.accept_score / np.sqrt(len(y)), self.max_iter)
         outcome = ACCELERATIONS[self.acceleration](run, _Point.at(data, params, log_pi))
