@@ -21,14 +21,15 @@ exactly at a positive Voronoi loss. Such settings are kept as negative controls 
 to a point; their slopes are reported, never used as evidence) with two identifiable twins:
 
 * the **merged-loss twin** ``<gate>/linear/over/merged`` (``twin``; softmax-linear and the quadratic gates): the
-  same model, data and least-squares fit, with the merged D1 as headline loss (metric ``d1_merged``: per cell the
-  aggregate sum_{V_j} w_i (a_i, alpha_i) - w*_j (a*_j, alpha*_j) of the linear-expert coefficients, gate
-  coordinates atom-wise; :func:`hmoe_theory.estimation.voronoi.d1_loss`, convention ``merged``), which the exact
-  merge does not move, and fits verified on the quotient by the merge directions
-  (:mod:`hmoe_theory.estimation.quotient`: KKT in every direction that moves a gate, a weight or a cell aggregate;
-  nothing required along the merges). The rate-order engine gives this loss s = 1.93 (softmax-linear), 4.00
-  (quadratic-polynomial), 1.99 (quadratic-monomial), certified upper bounds in d = 1 (docs/rate_orders.md):
-  D1_merged no faster than n^-1/(2s);
+  same model, data and least-squares warm path (warm fits that do not converge on the quotient are refitted: the
+  default refit rule of :mod:`.replicate`; the control refits only off fits), with the merged D1 as headline
+  loss (metric ``d1_merged``: per cell the aggregate sum_{V_j} w_i (a_i, alpha_i) - w*_j (a*_j, alpha*_j) of the
+  linear-expert coefficients, gate coordinates atom-wise; :func:`hmoe_theory.estimation.voronoi.d1_loss`,
+  convention ``merged``), which the exact merge does not move, and fits verified on the quotient by the merge
+  directions (:mod:`hmoe_theory.estimation.quotient`: KKT in every direction that moves a gate, a weight or a
+  cell aggregate; nothing required along the merges). The rate-order engine gives this loss s = 1.93
+  (softmax-linear), 4.00 (quadratic-polynomial), 1.99 (quadratic-monomial), certified upper bounds in d = 1
+  (docs/rate_orders.md): D1_merged no faster than n^-1/(2s);
 * the **MLE twin** ``gaussian-moe/<gate>/over`` (``mle_twin``): the conditional-density model for the same gate
   (a two-Gaussian mixture is not one Gaussian, so the merge is not exact there).
 
@@ -98,8 +99,16 @@ def _fit_words(over: bool) -> str:
     return "k = 3 (over-specified)" if over else "k = k* = 2 (exact)"
 
 
+#: the refit rule of the negative controls (:mod:`.replicate`): only off fits are refitted -- their failing to
+#: converge is the point, and rescuing every capped fit would double their cost; every other setting refits each
+#: warm fit that did not converge (the protocol's default, ``if-not-converged``)
+NEGATIVE_CONTROL_PROTOCOL = {"refit": "if-off"}
+
+
 def regression_mapping(gate: str, expert: str, over: bool) -> dict:
-    """The schema mapping of a catalogue regression setting (headline loss D1)."""
+    """The schema mapping of a catalogue regression setting (headline loss D1); the negative controls
+    (over-specified linear experts) carry :data:`NEGATIVE_CONTROL_PROTOCOL`."""
+    control = {"protocol": dict(NEGATIVE_CONTROL_PROTOCOL)} if over and expert == "linear" else {}
     return {
         "name": f"{gate}/{expert}/{'over' if over else 'exact'}",
         "description": f"regression, {gate} gate x {expert} experts, k* = 2, d = 2, noise variance "
@@ -112,6 +121,7 @@ def regression_mapping(gate: str, expert: str, over: bool) -> dict:
         "k": 3 if over else 2,
         "voronoi": "strong",
         "truth": [{"weight": w, **_GATES[gate][j], **_EXPERTS[expert][j]} for j, w in enumerate(WEIGHTS)],
+        **control,
     }
 
 
@@ -167,6 +177,7 @@ def merged_twin_mapping(gate: str) -> dict:
     """The schema mapping of the merged-loss twin of ``<gate>/linear/over`` (module docstring): the same setting,
     headline loss the merged D1 (``d1_convention = "merged"``)."""
     mapping = regression_mapping(gate, "linear", True)
+    del mapping["protocol"]  # identifiable: the default refit rule
     mapping.update(name=f"{gate}/linear/over/merged", d1_convention="merged",
                    description=mapping["description"].replace("headline loss D1", "headline loss merged D1 "
                                                               "(identifiable twin of the negative control)"))
@@ -243,8 +254,8 @@ def get_setting(name: str | Setting) -> Setting:
 class Convention:
     """What the numbers of one setting are about: the ``model`` (with its estimator), the headline ``loss`` (stored
     as ``metric``), the ``parametrisation`` and what a ``converged`` fit means; a ``negative_control`` is expected
-    not to converge to a point (``reason``) and names its identifiable ``twin`` (the merged-loss twin: same fits,
-    identified loss; empty when the catalogue has none) and ``mle_twin`` (the conditional-density model)."""
+    not to converge to a point (``reason``) and names its identifiable ``twin`` (the merged-loss twin: same model
+    and data, identified loss; empty when the catalogue has none) and ``mle_twin`` (the conditional-density model)."""
 
     model: str
     loss: str

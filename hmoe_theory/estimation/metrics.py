@@ -32,8 +32,11 @@ diagnostics reported beside them:
 * ``max_atom_distance``  -- diagnostic only: unweighted largest distance of a fitted atom to its true atom;
 * ``iterations``, ``grad_norm``, ``loss`` -- the headline fit's solver record;
 * ``best_voronoi``, ``best_loss`` -- the best of all starts (stored beside the near-truth headline fit);
-* ``refit``              -- 1 when the warm-started fit of this size was not usable (diverged or failed) and the
-                           size was refitted from a fresh near-truth start, else 0;
+* ``refit``              -- 1 when the stored fit of this size is the fresh near-truth refit of a warm-started fit
+                           (the protocol's refit rule, :mod:`.replicate`: the warm fit did not converge, or was
+                           off, and the refit was kept), else 0;
+* ``refit_tried``        -- 1 when the warm-started fit of this size was refitted from a fresh near-truth start
+                           (whichever fit was kept), else 0 (warm starts only);
 * ``cold_voronoi``, ``cold_loss_gap`` -- on a subsample of replicates and sizes, the headline loss of a fresh
   near-truth start and (L_warm - L_cold) / L_cold: how far warm starts along the nested sizes agree.
 """
@@ -46,5 +49,5 @@ CONVERGED = "converged"
 RATE_METRICS: tuple[str, ...] = ("voronoi", "d1", "d1_merged", "weight_discrepancy", "l2_error")
 DIAGNOSTIC_METRICS: tuple[str, ...] = (
     "voronoi_derived", "max_atom_distance", "iterations", "grad_norm", "loss", "best_voronoi", "best_loss", "cold_voronoi", "cold_loss_gap",
-    "refit",
+    "refit", "refit_tried",
 )

@@ -15,12 +15,28 @@ Design (shared/RATES_PROTOCOL.md; the fields of :class:`~.setting.Protocol`):
 * **Starts** (``starts``). Near the truth: true atoms plus N(0, s^2), s = ``start_perturbation`` at the size
   (0.1, or e.g. n^-1/4 as Refined-Mixture-Rates); an over-specified fit splits true atom j in two halves of
   its weight (c_j - log 2) with opposite perturbations. ``"warm"`` (mixtures' default): the first size starts
-  there, each larger size from the previous size's fit -- unless that fit is off (status ``diverged`` or
-  ``failed``, e.g. an EM blow-up): then the size is refitted from a fresh near-truth start, which becomes
-  the fit and the next warm start (metric ``refit`` = 1). ``"fresh"``: a fresh near-truth start at every
-  size. ``"warm-or-initial"`` (attention's default): the better of the warm fit and the fit from the first
-  near-truth start, at every size. ``random_path`` (mixtures): a second path from N(0, 1) parameters; the
-  best of both paths per size is stored beside the headline (``best_loss``, ``best_voronoi``). For
+  there, each larger size from the previous size's fit, refitted by the **refit rule** (``refit``):
+
+  - ``"if-not-converged"`` (default; the identifiable catalogue settings): a warm fit whose status is not
+    ``converged`` is refitted at its size from the fresh near-truth start that ``starts = "fresh"`` would use
+    there (seeded by (seed, setting, n), kick ``start_perturbation`` at n); the kept fit is the converged one
+    of the two with the lower loss, else the usable one (not ``diverged``/``failed``) with the lower loss,
+    else the fresh one (ties: the warm one);
+  - ``"if-off"`` (the negative controls, whose failing to converge is the point): only a warm fit that is off
+    (``diverged`` or ``failed``, e.g. an EM blow-up) is refitted (start from the path's generator), and the
+    fresh fit replaces it.
+
+  The kept fit is the size's one stored fit and the next warm start; metric ``refit`` = 1 when it is the
+  fresh fit, ``refit_tried`` = 1 when a fresh fit was run. This is not selection on the outcome: every
+  (replicate, size) keeps exactly one fit, chosen by the fits' own verified status and loss (both computed
+  from the data alone), never by their distance to the truth; a fit that converges nowhere is stored with
+  its status (no survivorship), and the rule only stops a warm start from carrying a stuck point (an
+  iteration cap, a blow-up) to the larger sizes.
+  ``"fresh"``: a fresh near-truth start at every size, seeded by (seed, setting, n) only.
+  ``"warm-or-initial"`` (attention's default): the
+  better of the warm fit and the fit from the first near-truth start, at every size. ``random_path``
+  (mixtures): a second path from N(0, 1) parameters; the best of both paths per size is stored beside the
+  headline (``best_loss``, ``best_voronoi``). For
   ``rep < COLD_CHECK_REPS`` every ``COLD_CHECK_EVERY``-th size of a warm path is also fitted from a fresh
   near-truth start (``cold_voronoi``, ``cold_loss_gap`` = (L_warm - L_cold) / L_cold).
 * **Fits.** Least squares (:func:`~.least_squares.fit_least_squares`, verified status; variable projection
@@ -48,6 +64,7 @@ from .catalogue import CONTRASTS, DEFAULT_SETTINGS, SETTINGS as MIXTURES, get_se
 from .em import GaussianMoEEM, GaussianMoEParams
 from .exponents import block_of, derived_exponents, literature_exponents
 from .least_squares import fit_least_squares
+from .metrics import CONVERGED
 from .quotient import quotient_status
 from .setting import Setting, setting_from_mapping
 from .voronoi import Atoms, align_translation, d1_loss, voronoi_loss
@@ -59,7 +76,7 @@ EM_MAX_ITER = 2000  # the literature: maxit 2000, tolerance 1e-8 (CRPE-SGaME)
 EM_TOL = 1e-8  # on the mean log-likelihood gain per iteration
 COLD_CHECK_REPS = 2
 COLD_CHECK_EVERY = 5
-OFF = ("diverged", "failed")  # a warm fit with this status is refitted from a fresh near-truth start
+OFF = ("diverged", "failed")  # never a usable fit: never kept when a usable one exists, never carried forward
 #: variable projection (least_squares.fit_least_squares) for over-specified fits of experts linear in their
 #: parameters. Exact fits converge in a few full Newton steps from their warm starts, where the projection's
 #: two stages cost 1.2-2.6x the CPU for the same 40/40 verified fits (benchmarks/bench_rates_v3.py)
@@ -366,6 +383,35 @@ def _size_seed(seed: int, setting: str, n: int) -> np.random.SeedSequence:
     return np.random.SeedSequence([int(seed), zlib.crc32(setting.encode("utf-8")), int(n)])
 
 
+def _loss_key(fit: _Fit) -> float:
+    return fit.loss if np.isfinite(fit.loss) else np.inf
+
+
+def _best_usable(fits: Sequence[_Fit]) -> _Fit:
+    """The fit of lowest loss among those that are not off (all of them when every one is off); ties: the first."""
+    usable = [f for f in fits if f.status not in OFF] or list(fits)
+    return min(usable, key=_loss_key)
+
+
+def _kept(warm: _Fit, fresh: _Fit, rule: str) -> _Fit:
+    """The refit rule's choice between a warm fit and its fresh refit (module docstring): ``if-off`` keeps the
+    fresh fit; ``if-not-converged`` the converged one of lower loss, else the usable one of lower loss, else
+    the fresh one."""
+    if rule == "if-off" or (warm.status in OFF and fresh.status in OFF):
+        return fresh
+    converged = [f for f in (warm, fresh) if f.status == CONVERGED]
+    return min(converged, key=_loss_key) if converged else _best_usable((warm, fresh))
+
+
+def _needs_refit(fit: _Fit, rule: str) -> bool:
+    return fit.status in OFF if rule == "if-off" else fit.status != CONVERGED
+
+
+def _fresh_start(at: Setting, seed: int, name: str, n: int, scale: float) -> Array:
+    """The fresh near-truth start at size n: depends on (seed, setting, n) only."""
+    return near_truth_start(at, np.random.default_rng(_size_seed(seed, name, n)), scale)
+
+
 def _warm_or_fresh(
     chosen: Setting, sizes: list[int], rep: int, data: _Data, rng: np.random.Generator, seed: int
 ) -> list[dict]:
@@ -378,18 +424,24 @@ def _warm_or_fresh(
         X, y = data.at(at, n)
         spec = specs(at)
         scale = protocol.start_perturbation.at(n)
-        fresh = headline_start is None or protocol.starts == "fresh"
+        extra: dict[str, float] = {}
         if protocol.starts == "fresh":  # the start at n depends on (seed, setting, n) only, not on the grid
-            headline_start = near_truth_start(at, np.random.default_rng(_size_seed(seed, chosen.name, n)), scale)
-        elif fresh:
-            headline_start = near_truth_start(at, rng, scale)
-        headline = _fit(at, X, y, headline_start)
-        refit = not fresh and headline.status in OFF
-        if refit:  # never carry a blow-up (or a failed fit) forward
+            headline = _fit(at, X, y, _fresh_start(at, seed, chosen.name, n, scale))
+            extra["refit"] = 0.0
+        elif headline_start is None:
             headline = _fit(at, X, y, near_truth_start(at, rng, scale))
+            extra.update(refit=0.0, refit_tried=0.0)
+        else:
+            headline = warm = _fit(at, X, y, headline_start)
+            tried = _needs_refit(warm, protocol.refit)
+            if tried:  # never carry a blow-up (or, by default, any fit that did not converge) forward
+                start = near_truth_start(at, rng, scale) if protocol.refit == "if-off" else \
+                    _fresh_start(at, seed, chosen.name, n, scale)
+                headline = _kept(warm, _fit(at, X, y, start), protocol.refit)
+            extra.update(refit=float(headline is not warm), refit_tried=float(tried))
         metrics = losses(at, headline.theta, spec)
         metrics.update(iterations=float(headline.iterations), grad_norm=headline.grad_norm, loss=headline.loss,
-                       refit=float(refit))
+                       **extra)
         if protocol.random_path:
             if other_start is None:
                 other_start = random_start(at, rng, y)

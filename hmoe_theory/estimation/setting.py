@@ -57,6 +57,11 @@ parametrisation enters through W_Q W_K^T and W_V W_O only, so its loss ``d1_merg
     starts = "warm"              # warm: near-truth at the first size, then the previous size's fit;
                                  # fresh: a fresh near-truth start at every size; warm-or-initial: the better
                                  # of the warm fit and the first near-truth start (attention's default)
+    refit = "if-not-converged"   # starts = "warm" only: which warm fits are refitted from a fresh near-truth
+                                 # start at their size -- every fit that did not converge ("if-not-converged",
+                                 # the kept fit is the converged one of lower loss, else the usable one of lower
+                                 # loss) or only the off ones ("if-off": diverged or failed; the fresh fit
+                                 # replaces it); estimation/replicate.py
     start_perturbation = 0.1     # sd of the near-truth start's N(0, sd^2) kick: a number or "C*n^-p" ("n^-1/4")
     random_path = true           # a second path from N(0, 1) parameters (best_loss, best_voronoi)
 
@@ -107,10 +112,12 @@ _KNOWN = {
     "noise_variance", "k", "estimator", "voronoi", "truth", "protocol", "attention", "d1_convention",
 }
 _ATTENTION_KNOWN = {"position", "tokens", "dim", "heads", "parametrisation", "temperature"}
-_PROTOCOL_KNOWN = {"sample", "design_points", "design_seed", "points", "starts", "start_perturbation", "random_path"}
+_PROTOCOL_KNOWN = {"sample", "design_points", "design_seed", "points", "starts", "start_perturbation", "random_path",
+                   "refit"}
 SAMPLES = ("nested", "fresh")
 DESIGN_POINTS = ("random", "fixed", "given")
 STARTS = ("warm", "fresh", "warm-or-initial")
+REFITS = ("if-not-converged", "if-off")  # which warm fits are refitted from a fresh near-truth start
 MAX_COMPONENTS = 12
 MAX_INPUTS = 8
 MAX_POINTS = 100_000
@@ -212,6 +219,7 @@ class Protocol:
     starts: str = "warm"
     start_perturbation: Perturbation = Perturbation(0.1)
     random_path: bool = True
+    refit: str = "if-not-converged"
 
     def to_mapping(self) -> dict:
         out = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
@@ -219,6 +227,8 @@ class Protocol:
         out["start_perturbation"] = self.start_perturbation.text()
         if self.design_points != "given":
             del out["points"]
+        if self.starts != "warm":
+            del out["refit"]
         return out
 
 
@@ -480,14 +490,20 @@ def _protocol(raw: object, attention: bool, d: int) -> Protocol:
         raise SpecError(f"protocol.random_path: expected true or false, got {random_path!r}")
     if attention and random_path:
         raise SpecError("protocol.random_path: not available for attention settings")
+    sample = _choice(raw, "sample", SAMPLES, "nested", "protocol.sample")
+    starts = _choice(raw, "starts", STARTS, "warm-or-initial" if attention else "warm", "protocol.starts")
+    if "refit" in raw and starts != "warm":
+        raise SpecError(f"protocol.refit: only with starts = 'warm' (it says which warm fits are refitted), got "
+                        f"starts = {starts!r}")
     return Protocol(
-        sample=_choice(raw, "sample", SAMPLES, "nested", "protocol.sample"),
+        sample=sample,
         design_points=design_points,
         design_seed=_integer(raw.get("design_seed", 0), "protocol.design_seed", 0, 2**63 - 1),
         points=points,
-        starts=_choice(raw, "starts", STARTS, "warm-or-initial" if attention else "warm", "protocol.starts"),
+        starts=starts,
         start_perturbation=Perturbation.parse(raw.get("start_perturbation", 0.1)),
         random_path=random_path,
+        refit=_choice(raw, "refit", REFITS, REFITS[0], "protocol.refit"),
     )
 
 
@@ -568,9 +584,10 @@ def _attention_setting(raw: Mapping, name: str) -> Setting:
     label = "plain attention" if entry.position == "plain" else f"{entry.position}-gated attention"
     default = (f"{label}, entry (1, 1), N = {entry.tokens}, d = {entry.dim}, H* = {len(truth)}, fitted H = {heads}, "
                f"{entry.parametrisation} parametrisation")
+    design = Design.parse(raw["design"])
     return Setting(
         name, _description(raw, default), tuple(f"x{i}" for i in range(1, d + 1)), None, None,
-        Design.parse(raw["design"]), _noise(raw, True), heads, truth,
+        design, _noise(raw, True), heads, truth,
         protocol=_protocol(raw.get("protocol"), True, d), attention=entry,
     )
 
@@ -629,13 +646,14 @@ def setting_from_mapping(raw: Mapping) -> Setting:
                             f"(the exact merges), got estimator {estimator!r} and expert {expr}")
     needed = ["weight", *names, *(["variance"] if estimator == "em" else [])]
     truth = _read_truth(truth_raw, needed, ("weight", "variance"))
+    design = Design.parse(raw["design"])
     return Setting(
         name,
         _description(raw, f"{gate.formula} x {expert.formula}, k* = {len(truth)}, k = {k}"),
         inputs,
         gate,
         expert,
-        Design.parse(raw["design"]),
+        design,
         _noise(raw, estimator == "least-squares"),
         k,
         truth,

@@ -1,0 +1,117 @@
+"""Protocol fields of a rate study (estimation/replicate.py, estimation/setting.py): the refit rule that rescues
+warm fits that did not converge."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from hmoe_theory.estimation import replicate
+from hmoe_theory.estimation.catalogue import SETTINGS, convention
+from hmoe_theory.estimation.setting import SpecError, setting_from_mapping
+
+_TYPED = {
+    "name": "typed", "inputs": ["x1"], "gate": "b*x1", "expert": "a*x1 + alpha", "design": "uniform(-1, 1)",
+    "noise_variance": 0.01, "k": 2,
+    "truth": [{"weight": 2.0, "b": 3.0, "a": 2.0, "alpha": 1.0}, {"weight": 1.0, "b": 0.0, "a": -2.0, "alpha": -1.0}],
+}
+
+
+_REAL_FIT = replicate._fit
+
+
+def _with(protocol: dict) -> dict:
+    return {**_TYPED, "protocol": {"random_path": False, **protocol}}
+
+
+def _budget_per_call(monkeypatch, budgets: dict[int, int], starts: list | None = None) -> list[replicate._Fit]:
+    """Run the real fit with MAX_ITER = budgets.get(call number, 100); returns the list of fits made (and
+    appends their starts to ``starts``)."""
+    real, fits = _REAL_FIT, []
+
+    def fit(setting, X, y, start):
+        monkeypatch.setattr(replicate, "MAX_ITER", budgets.get(len(fits) + 1, 100))
+        if starts is not None:
+            starts.append(np.array(start))
+        fits.append(real(setting, X, y, start))
+        return fits[-1]
+
+    monkeypatch.setattr(replicate, "_fit", fit)
+    return fits
+
+
+def test_a_capped_warm_fit_is_rescued_by_a_converged_fresh_fit_and_one_fit_per_size_is_stored(monkeypatch):
+    starts: list = []
+    fits = _budget_per_call(monkeypatch, {2: 1}, starts)  # the warm fit at the second size gets one iteration
+    rows = replicate.run_path(_with({}), (60, 90, 120), 2, 5)  # rep >= COLD_CHECK_REPS: no cold checks
+    assert [f.status for f in fits] == ["converged", "iteration-cap", "converged", "converged"]
+    assert [row["n"] for row in rows] == [60, 90, 120]  # exactly one stored fit per size
+    assert [row["status"] for row in rows] == ["converged"] * 3
+    assert [row["metrics"]["refit"] for row in rows] == [0.0, 1.0, 0.0]
+    assert [row["metrics"]["refit_tried"] for row in rows] == [0.0, 1.0, 0.0]
+    assert rows[1]["metrics"]["loss"] == fits[2].loss != fits[1].loss
+    # the rescue start is the fresh start of that size (seeded by seed, setting, n; kick 0.1), near the truth
+    setting = setting_from_mapping(_with({}))
+    np.testing.assert_array_equal(starts[2], replicate._fresh_start(setting, 5, "typed", 90, 0.1))
+    assert 0 < np.abs(starts[2] - setting.true_theta).max() < 0.5
+    np.testing.assert_array_equal(starts[3], fits[2].theta)  # the kept fit is the next warm start
+    assert fits[2].loss == pytest.approx(0.0047985175299909665, rel=1e-9)
+    assert fits[1].loss == pytest.approx(0.005050459169004547, rel=1e-9)  # the capped warm fit: higher loss
+
+
+def test_the_old_rule_keeps_a_capped_warm_fit_and_both_capped_keep_the_lower_loss(monkeypatch):
+    fits = _budget_per_call(monkeypatch, {2: 1})
+    rows = replicate.run_path(_with({"refit": "if-off"}), (60, 90, 120), 2, 5)
+    assert len(fits) == 3 and rows[1]["status"] == "iteration-cap" and rows[1]["metrics"]["refit_tried"] == 0.0
+    fits = _budget_per_call(monkeypatch, {2: 1, 3: 1})  # the fresh refit is capped too
+    rows = replicate.run_path(_with({}), (60, 90, 120), 2, 5)
+    assert [f.status for f in fits[1:3]] == ["iteration-cap", "iteration-cap"]
+    lower = min(fits[1:3], key=lambda f: f.loss)
+    assert rows[1]["status"] == "iteration-cap" and rows[1]["metrics"]["loss"] == lower.loss
+    assert rows[1]["metrics"]["refit"] == float(lower is fits[2]) and rows[1]["metrics"]["refit_tried"] == 1.0
+
+
+@pytest.mark.parametrize(
+    "warm, fresh, kept",
+    [
+        (("iteration-cap", 1.0), ("converged", 2.0), "fresh"),  # converged beats a lower capped loss
+        (("converged", 1.0), ("converged", 2.0), "warm"),
+        (("converged", 3.0), ("converged", 2.0), "fresh"),
+        (("iteration-cap", 1.0), ("stalled", 2.0), "warm"),  # none converged: the lower loss
+        (("diverged", -50.0), ("iteration-cap", 2.0), "fresh"),  # an off fit is never kept over a usable one
+        (("diverged", -50.0), ("failed", 2.0), "fresh"),
+    ],
+)
+def test_the_kept_fit_of_the_refit_rule(warm, fresh, kept):
+    make = lambda status, loss: replicate._Fit(np.zeros(1), status, 1, loss, 0.0)  # noqa: E731
+    w, f = make(*warm), make(*fresh)
+    assert replicate._kept(w, f, "if-not-converged") is (w if kept == "warm" else f)
+    assert replicate._kept(w, f, "if-off") is f
+
+
+def test_the_catalogue_negative_controls_keep_the_old_rule_and_the_others_rescue():
+    rules = {name: s.protocol.refit for name, s in SETTINGS.items()}
+    controls = {name for name in SETTINGS if convention(name).negative_control}
+    assert controls == {f"{g}/linear/over" for g in ("softmax-linear", "quadratic-polynomial", "quadratic-monomial",
+                                                     "laplace")}
+    assert {name for name, rule in rules.items() if rule == "if-off"} == controls
+    assert rules["softmax-linear/linear/over/merged"] == rules["gaussian-moe/over"] == "if-not-converged"
+
+
+@pytest.mark.parametrize(
+    "protocol, message",
+    [
+        ({"refit": "if-off", "starts": "fresh"}, "protocol.refit: only with starts = 'warm'"),
+        ({"refit": "always"}, "protocol.refit: expected one of if-not-converged, if-off"),
+    ],
+)
+def test_invalid_protocol_combinations_are_one_line_spec_errors(protocol, message):
+    mapping = _with({k: v for k, v in protocol.items() if not k.startswith("__")})
+    if "__design" in protocol:
+        mapping["design"] = protocol["__design"]
+    if "__inputs" in protocol:
+        mapping.update(inputs=["x1", "x2"], gate="b*x1 + b2*x2",
+                       truth=[{**t, "b2": 0.0} for t in _TYPED["truth"]])
+    with pytest.raises(SpecError) as info:
+        setting_from_mapping(mapping)
+    assert message in str(info.value) and "\n" not in str(info.value)
