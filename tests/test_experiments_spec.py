@@ -145,7 +145,7 @@ def test_protocol_fields_and_n_dependent_truths():
     [
         ({"protocol": {"sample": "prefix"}}, "protocol.sample: expected one of nested, fresh"),
         ({"protocol": {"starts": "cold"}}, "protocol.starts: expected one of warm, fresh, warm-or-initial"),
-        ({"protocol": {"design_points": "grid"}}, "protocol.design_points: expected one of random, fixed, given"),
+        ({"protocol": {"design_points": "lattice"}}, "protocol.design_points: expected one of random, fixed, given, grid"),
         ({"protocol": {"design_points": "given"}}, "protocol.points: design_points = 'given' needs"),
         ({"protocol": {"design_points": "given", "points": [[0.1, 0.2]]}}, r"protocol.points\[1\]: expected 1 numbers"),
         ({"protocol": {"points": [[0.1]]}}, "protocol.points: only with design_points = 'given'"),

@@ -1,11 +1,12 @@
 """Protocol fields of a rate study (estimation/replicate.py, estimation/setting.py): the refit rule that rescues
-warm fits that did not converge."""
+warm fits that did not converge, grid designs X = linspace(lo, hi, n)."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
+from hmoe_theory.cli import main
 from hmoe_theory.estimation import replicate
 from hmoe_theory.estimation.catalogue import SETTINGS, convention
 from hmoe_theory.estimation.setting import SpecError, setting_from_mapping
@@ -98,9 +99,24 @@ def test_the_catalogue_negative_controls_keep_the_old_rule_and_the_others_rescue
     assert rules["softmax-linear/linear/over/merged"] == rules["gaussian-moe/over"] == "if-not-converged"
 
 
+def test_a_grid_design_is_linspace_at_every_size_for_every_replicate():
+    setting = setting_from_mapping(_with({"sample": "fresh", "design_points": "grid", "starts": "fresh"}))
+    for n in (7, 50, 333):
+        (X1, y1), (X2, y2) = (replicate._Data(setting, seed, 400).at(setting, n) for seed in (1, 2))
+        assert X1.shape == (n, 1)
+        np.testing.assert_array_equal(X1[:, 0], np.linspace(-1.0, 1.0, n))
+        np.testing.assert_array_equal(X1, X2)
+        assert not np.array_equal(y1, y2)  # fresh noise per replicate
+    rows = replicate.run_path(setting, (60, 120), 0, 3)
+    assert [row["status"] for row in rows] == ["converged", "converged"]
+
+
 @pytest.mark.parametrize(
     "protocol, message",
     [
+        ({"design_points": "grid"}, "protocol.design_points: 'grid' needs sample = 'fresh' (a prefix of a grid"),
+        ({"design_points": "grid", "sample": "fresh", "__design": "normal(0, 1)"}, "needs d = 1 and design = 'uniform"),
+        ({"design_points": "grid", "sample": "fresh", "__inputs": 2}, "needs d = 1 and design"),
         ({"refit": "if-off", "starts": "fresh"}, "protocol.refit: only with starts = 'warm'"),
         ({"refit": "always"}, "protocol.refit: expected one of if-not-converged, if-off"),
     ],
@@ -115,3 +131,14 @@ def test_invalid_protocol_combinations_are_one_line_spec_errors(protocol, messag
     with pytest.raises(SpecError) as info:
         setting_from_mapping(mapping)
     assert message in str(info.value) and "\n" not in str(info.value)
+
+
+def test_a_grid_with_nested_samples_through_the_cli_is_one_line_and_exit_2(tmp_path, capsys):
+    spec = tmp_path / "grid.toml"
+    spec.write_text('name = "g"\ninputs = ["x1"]\ngate = "b*x1"\nexpert = "a*x1 + alpha"\ndesign = "uniform(0, 1)"\n'
+                    'noise_variance = 0.01\nk = 1\n[protocol]\ndesign_points = "grid"\n'
+                    '[[truth]]\nweight = 1.0\nb = 0.0\na = 1.0\nalpha = 0.0\n')
+    assert main(["rates", "--spec", str(spec), "--out", str(tmp_path / "o"), "--n", "40,80", "--reps", "1"]) == 2
+    err = capsys.readouterr().err
+    assert err == f"hmoe: error: {spec}: protocol.design_points: 'grid' needs sample = 'fresh' (a prefix of a grid " \
+                  "is not a grid)\n"

@@ -9,7 +9,9 @@ Design (shared/RATES_PROTOCOL.md; the fields of :class:`~.setting.Protocol`):
   ``SeedSequence([seed, n])``. Paired either way: the draws depend on (base seed, rep, n) only, so every
   setting with the same design and d sees the same X and z. ``design_points = "fixed"``: X is drawn once from
   ``SeedSequence([design_seed])`` and shared by every replicate (size n uses its first n rows);
-  ``"given"``: the rows of ``points``, cycled. Regression: Y = f*(X) + sqrt(noise_variance) z. Gaussian MoE:
+  ``"given"``: the rows of ``points``, cycled; ``"grid"`` (d = 1, fresh samples): X at size n is
+  ``linspace(lo, hi, n)`` of the design uniform(lo, hi), the same for every replicate (the noise and labels
+  are the size's fresh draws). Regression: Y = f*(X) + sqrt(noise_variance) z. Gaussian MoE:
   J = the first j with u < cumsum(pi(X))_j, Y = E_J(X) + sqrt(nu_J) z. A truth that depends on n is
   evaluated at each size (``Setting.at``) on the same draws.
 * **Starts** (``starts``). Near the truth: true atoms plus N(0, s^2), s = ``start_perturbation`` at the size
@@ -142,6 +144,7 @@ class _Data:
 
     def __init__(self, setting: Setting, seed: int, n_max: int) -> None:
         self.seed, protocol, design = int(seed), setting.protocol, setting.design
+        self.grid = (design.a, design.b) if protocol.design_points == "grid" else None  # fresh samples only
         self.nested = protocol.sample == "nested"
         self.sample = PairedSample.draw(self.seed, n_max, setting.d, design.law) if self.nested else None
         self.X_all: Array | None = None  # None: fresh samples with a random design draw X per size
@@ -161,6 +164,8 @@ class _Data:
         if self.nested:
             return simulate(setting, self.sample, self.X_all[:n])
         sample = PairedSample.draw([self.seed, n], n, setting.d, setting.design.law)
+        if self.grid is not None:
+            return simulate(setting, sample, np.linspace(*self.grid, n)[:, None])
         return simulate(setting, sample, None if self.X_all is None else self.X_all[:n])
 
 

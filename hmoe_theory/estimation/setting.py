@@ -51,7 +51,9 @@ parametrisation enters through W_Q W_K^T and W_V W_O only, so its loss ``d1_merg
     sample = "nested"            # nested: size n uses the first n points of one sample per replicate;
                                  # fresh: an independent sample for every size
     design_points = "random"     # random: X drawn per replicate; fixed: X drawn once (design_seed) and shared
-                                 # by every replicate; given: the rows of ``points``, cycled
+                                 # by every replicate; given: the rows of ``points``, cycled; grid: X at size n
+                                 # is linspace(lo, hi, n) of design = "uniform(lo, hi)" (d = 1, sample = "fresh":
+                                 # a prefix of a grid is not a grid)
     design_seed = 0
     points = [[0.1, -0.2], ...]  # design_points = "given" only
     starts = "warm"              # warm: near-truth at the first size, then the previous size's fit;
@@ -115,7 +117,7 @@ _ATTENTION_KNOWN = {"position", "tokens", "dim", "heads", "parametrisation", "te
 _PROTOCOL_KNOWN = {"sample", "design_points", "design_seed", "points", "starts", "start_perturbation", "random_path",
                    "refit"}
 SAMPLES = ("nested", "fresh")
-DESIGN_POINTS = ("random", "fixed", "given")
+DESIGN_POINTS = ("random", "fixed", "given", "grid")
 STARTS = ("warm", "fresh", "warm-or-initial")
 REFITS = ("if-not-converged", "if-off")  # which warm fits are refitted from a fresh near-truth start
 MAX_COMPONENTS = 12
@@ -465,7 +467,7 @@ def _truth_entry(value: object, field: str, positive: bool) -> float | sp.Expr:
     return expr
 
 
-def _protocol(raw: object, attention: bool, d: int) -> Protocol:
+def _protocol(raw: object, attention: bool, d: int, design: Design) -> Protocol:
     if raw is None:
         raw = {}
     if not isinstance(raw, Mapping):
@@ -491,6 +493,12 @@ def _protocol(raw: object, attention: bool, d: int) -> Protocol:
     if attention and random_path:
         raise SpecError("protocol.random_path: not available for attention settings")
     sample = _choice(raw, "sample", SAMPLES, "nested", "protocol.sample")
+    if design_points == "grid":
+        if design.law != "uniform" or d != 1:
+            raise SpecError(f"protocol.design_points: 'grid' (X = linspace(lo, hi, n)) needs d = 1 and design = "
+                            f"'uniform(lo, hi)', got d = {d} and {design.text()!r}")
+        if sample != "fresh":
+            raise SpecError("protocol.design_points: 'grid' needs sample = 'fresh' (a prefix of a grid is not a grid)")
     starts = _choice(raw, "starts", STARTS, "warm-or-initial" if attention else "warm", "protocol.starts")
     if "refit" in raw and starts != "warm":
         raise SpecError(f"protocol.refit: only with starts = 'warm' (it says which warm fits are refitted), got "
@@ -588,7 +596,7 @@ def _attention_setting(raw: Mapping, name: str) -> Setting:
     return Setting(
         name, _description(raw, default), tuple(f"x{i}" for i in range(1, d + 1)), None, None,
         design, _noise(raw, True), heads, truth,
-        protocol=_protocol(raw.get("protocol"), True, d), attention=entry,
+        protocol=_protocol(raw.get("protocol"), True, d, design), attention=entry,
     )
 
 
@@ -659,7 +667,7 @@ def setting_from_mapping(raw: Mapping) -> Setting:
         truth,
         estimator,
         voronoi,
-        _protocol(raw.get("protocol"), False, len(inputs)),
+        _protocol(raw.get("protocol"), False, len(inputs), design),
         d1_convention=d1_convention,
     )
 
