@@ -1,5 +1,5 @@
 """Protocol fields of a rate study (estimation/replicate.py, estimation/setting.py): the refit rule that rescues
-warm fits that did not converge, grid designs X = linspace(lo, hi, n)."""
+warm fits that did not converge, grid designs X = linspace(lo, hi, n), and the best of ``tries`` fresh starts."""
 
 from __future__ import annotations
 
@@ -111,12 +111,28 @@ def test_a_grid_design_is_linspace_at_every_size_for_every_replicate():
     assert [row["status"] for row in rows] == ["converged", "converged"]
 
 
+def test_tries_keep_the_best_of_m_fresh_starts_by_loss(monkeypatch):
+    monkeypatch.setattr(replicate, "MAX_ITER", 2)  # capped fits from distinct starts end at distinct losses
+    fits = _budget_per_call(monkeypatch, {1: 2, 2: 2, 3: 2, 4: 2})
+    protocol = {"sample": "fresh", "starts": "fresh", "start_perturbation": 0.5}
+    [row] = replicate.run_path(_with({**protocol, "tries": 3}), (60,), 0, 5)
+    losses = [f.loss for f in fits]
+    assert len(fits) == 3 and len(set(losses)) == 3
+    assert int(np.argmin(losses)) == 1 and row["metrics"]["loss"] == min(losses)  # not the first try
+    assert row["metrics"]["tries_converged"] == 0.0 and row["status"] == "iteration-cap"
+    [one] = replicate.run_path(_with(protocol), (60,), 0, 5)  # one try: try 0's start, no tries metric
+    assert one["metrics"]["loss"] == losses[0] and "tries_converged" not in one["metrics"]
+
+
 @pytest.mark.parametrize(
     "protocol, message",
     [
         ({"design_points": "grid"}, "protocol.design_points: 'grid' needs sample = 'fresh' (a prefix of a grid"),
         ({"design_points": "grid", "sample": "fresh", "__design": "normal(0, 1)"}, "needs d = 1 and design = 'uniform"),
         ({"design_points": "grid", "sample": "fresh", "__inputs": 2}, "needs d = 1 and design"),
+        ({"tries": 3}, "protocol.tries: 3 tries need starts = 'fresh'"),
+        ({"tries": 0, "starts": "fresh"}, "protocol.tries: expected an integer from 1 to 20, got 0"),
+        ({"tries": 21, "starts": "fresh"}, "protocol.tries: expected an integer from 1 to 20"),
         ({"refit": "if-off", "starts": "fresh"}, "protocol.refit: only with starts = 'warm'"),
         ({"refit": "always"}, "protocol.refit: expected one of if-not-converged, if-off"),
     ],

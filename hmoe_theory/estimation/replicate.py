@@ -34,8 +34,11 @@ Design (shared/RATES_PROTOCOL.md; the fields of :class:`~.setting.Protocol`):
   from the data alone), never by their distance to the truth; a fit that converges nowhere is stored with
   its status (no survivorship), and the rule only stops a warm start from carrying a stuck point (an
   iteration cap, a blow-up) to the larger sizes.
-  ``"fresh"``: a fresh near-truth start at every size, seeded by (seed, setting, n) only.
-  ``"warm-or-initial"`` (attention's default): the
+  ``"fresh"``: a fresh near-truth start at every size, seeded by (seed, setting, n) only; with ``tries = m``
+  the size is fitted from m independent near-truth starts (try t seeded by (seed, setting, n, t); try 0 is
+  the one-try start) and the fit of lowest loss (highest likelihood) among the usable ones is kept (the
+  CRPE-SGaME ``n_tries``; a blow-up's likelihood is unbounded, so off tries are kept only if all are off);
+  metric ``tries_converged`` counts the converged tries. ``"warm-or-initial"`` (attention's default): the
   better of the warm fit and the fit from the first near-truth start, at every size. ``random_path``
   (mixtures): a second path from N(0, 1) parameters; the best of both paths per size is stored beside the
   headline (``best_loss``, ``best_voronoi``). For
@@ -384,8 +387,11 @@ def _specs(setting: Setting) -> Callable[[Setting], object]:
     return spec
 
 
-def _size_seed(seed: int, setting: str, n: int) -> np.random.SeedSequence:
-    return np.random.SeedSequence([int(seed), zlib.crc32(setting.encode("utf-8")), int(n)])
+def _size_seed(seed: int, setting: str, n: int, attempt: int = 0) -> np.random.SeedSequence:
+    """Seed of the fresh near-truth start number ``attempt`` at size n: (seed, crc32(setting), n[, attempt])
+    (attempt 0 without the fourth entry: the one-try start)."""
+    entropy = [int(seed), zlib.crc32(setting.encode("utf-8")), int(n)]
+    return np.random.SeedSequence(entropy + [int(attempt)] if attempt else entropy)
 
 
 def _loss_key(fit: _Fit) -> float:
@@ -412,15 +418,16 @@ def _needs_refit(fit: _Fit, rule: str) -> bool:
     return fit.status in OFF if rule == "if-off" else fit.status != CONVERGED
 
 
-def _fresh_start(at: Setting, seed: int, name: str, n: int, scale: float) -> Array:
-    """The fresh near-truth start at size n: depends on (seed, setting, n) only."""
-    return near_truth_start(at, np.random.default_rng(_size_seed(seed, name, n)), scale)
+def _fresh_start(at: Setting, seed: int, name: str, n: int, scale: float, attempt: int = 0) -> Array:
+    """The fresh near-truth start number ``attempt`` at size n: depends on (seed, setting, n, attempt) only."""
+    return near_truth_start(at, np.random.default_rng(_size_seed(seed, name, n, attempt)), scale)
 
 
 def _warm_or_fresh(
     chosen: Setting, sizes: list[int], rep: int, data: _Data, rng: np.random.Generator, seed: int
 ) -> list[dict]:
-    """Starts ``warm`` (with the refit rule and the cold checks) or ``fresh``, plus the optional random path."""
+    """Starts ``warm`` (with the refit rule and the cold checks) or ``fresh`` (best of ``tries``), plus the
+    optional random path."""
     protocol, specs = chosen.protocol, _specs(chosen)
     headline_start = other_start = None
     rows = []
@@ -430,9 +437,12 @@ def _warm_or_fresh(
         spec = specs(at)
         scale = protocol.start_perturbation.at(n)
         extra: dict[str, float] = {}
-        if protocol.starts == "fresh":  # the start at n depends on (seed, setting, n) only, not on the grid
-            headline = _fit(at, X, y, _fresh_start(at, seed, chosen.name, n, scale))
+        if protocol.starts == "fresh":  # the starts at n depend on (seed, setting, n) only, not on the grid
+            tries = [_fit(at, X, y, _fresh_start(at, seed, chosen.name, n, scale, t)) for t in range(protocol.tries)]
+            headline = _best_usable(tries)
             extra["refit"] = 0.0
+            if protocol.tries > 1:
+                extra["tries_converged"] = float(sum(f.status == CONVERGED for f in tries))
         elif headline_start is None:
             headline = _fit(at, X, y, near_truth_start(at, rng, scale))
             extra.update(refit=0.0, refit_tried=0.0)

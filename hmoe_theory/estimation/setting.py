@@ -64,6 +64,8 @@ parametrisation enters through W_Q W_K^T and W_V W_O only, so its loss ``d1_merg
                                  # the kept fit is the converged one of lower loss, else the usable one of lower
                                  # loss) or only the off ones ("if-off": diverged or failed; the fresh fit
                                  # replaces it); estimation/replicate.py
+    tries = 1                    # starts = "fresh" only: fits from 1..20 independent near-truth starts per size,
+                                 # the one of lowest loss (highest likelihood) among the usable ones is kept
     start_perturbation = 0.1     # sd of the near-truth start's N(0, sd^2) kick: a number or "C*n^-p" ("n^-1/4")
     random_path = true           # a second path from N(0, 1) parameters (best_loss, best_voronoi)
 
@@ -115,11 +117,12 @@ _KNOWN = {
 }
 _ATTENTION_KNOWN = {"position", "tokens", "dim", "heads", "parametrisation", "temperature"}
 _PROTOCOL_KNOWN = {"sample", "design_points", "design_seed", "points", "starts", "start_perturbation", "random_path",
-                   "refit"}
+                   "refit", "tries"}
 SAMPLES = ("nested", "fresh")
 DESIGN_POINTS = ("random", "fixed", "given", "grid")
 STARTS = ("warm", "fresh", "warm-or-initial")
 REFITS = ("if-not-converged", "if-off")  # which warm fits are refitted from a fresh near-truth start
+MAX_TRIES = 20
 MAX_COMPONENTS = 12
 MAX_INPUTS = 8
 MAX_POINTS = 100_000
@@ -222,6 +225,7 @@ class Protocol:
     start_perturbation: Perturbation = Perturbation(0.1)
     random_path: bool = True
     refit: str = "if-not-converged"
+    tries: int = 1
 
     def to_mapping(self) -> dict:
         out = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
@@ -503,6 +507,10 @@ def _protocol(raw: object, attention: bool, d: int, design: Design) -> Protocol:
     if "refit" in raw and starts != "warm":
         raise SpecError(f"protocol.refit: only with starts = 'warm' (it says which warm fits are refitted), got "
                         f"starts = {starts!r}")
+    tries = _integer(raw.get("tries", 1), "protocol.tries", 1, MAX_TRIES)
+    if tries > 1 and starts != "fresh":
+        raise SpecError(f"protocol.tries: {tries} tries need starts = 'fresh' (independent near-truth starts per "
+                        f"size), got starts = {starts!r}")
     return Protocol(
         sample=sample,
         design_points=design_points,
@@ -512,6 +520,7 @@ def _protocol(raw: object, attention: bool, d: int, design: Design) -> Protocol:
         start_perturbation=Perturbation.parse(raw.get("start_perturbation", 0.1)),
         random_path=random_path,
         refit=_choice(raw, "refit", REFITS, REFITS[0], "protocol.refit"),
+        tries=tries,
     )
 
 
