@@ -31,7 +31,9 @@ def test_the_variance_shift_identity_holds_exactly_to_order_8():
 
 def _moment(order, w, a, b, c):
     """∫ x^order g(x) dx by mpmath quadrature (an independent numeric check of the identity at a witness)."""
-    density = lambda x, mean, variance: mpmath.exp(-((x - mean) ** 2) / (2 * variance)) / mpmath.sqrt(2 * mpmath.pi * variance)
+    def density(x, mean, variance):
+        return mpmath.exp(-((x - mean) ** 2) / (2 * variance)) / mpmath.sqrt(2 * mpmath.pi * variance)
+
     g = lambda x: sum(wi * density(x, ai, 2 * bi + c) for wi, ai, bi in zip(w, a, b)) - sum(w) * density(x, 0, c)
     return mpmath.quad(lambda x: x**order * g(x), [-mpmath.inf, -3, 0, 3, mpmath.inf])
 
@@ -42,7 +44,8 @@ def test_moments_of_g_at_the_m3_witness_vanish_to_order_5_and_equal_720_p6_at_or
         w, a, b = ([mpmath.mpf(sp.Rational(v).p) / sp.Rational(v).q for v in vector] for vector in (w, a, b))
         for c in (mpmath.mpf(11) / 6, mpmath.mpf(3)):
             assert all(abs(_moment(order, w, a, b, c)) < 1e-20 for order in range(6))
-            # the identity: moment 6 = 6! (P_6 + (c/2) P_4 + (c/2)^2/2 P_2) = 720 P_6 = 720 (-7/1080) = -14/3 for every c
+            # the identity: moment 6 = 6! (P_6 + (c/2) P_4 + (c/2)^2/2 P_2) = 720 P_6 = 720 (-7/1080) = -14/3,
+            # whatever c
             assert abs(_moment(6, w, a, b, c) + mpmath.mpf(14) / 3) < 1e-20
 
 
@@ -51,7 +54,8 @@ def test_g_is_a_signed_gaussian_combination_evaluated_in_arb():
     value = gaussian_difference(w, a, b, sp.Rational(11, 6), 0)
     # at x = 0: 2 φ_{4/3}(1) + (6/5) φ_1(0) - (16/5) φ_{11/6}(0)
     phi = lambda x, s: mpmath.exp(-x**2 / (2 * s)) / mpmath.sqrt(2 * mpmath.pi * s)
-    expected = 2 * phi(1, mpmath.mpf(4) / 3) + mpmath.mpf(6) / 5 * phi(0, 1) - mpmath.mpf(16) / 5 * phi(0, mpmath.mpf(11) / 6)
+    third = mpmath.mpf(1) / 3
+    expected = 2 * phi(1, 4 * third) + mpmath.mpf(6) / 5 * phi(0, 1) - mpmath.mpf(16) / 5 * phi(0, 11 * third / 2)
     assert abs(float(value.mid()) - float(expected)) < 1e-14 and value.rad() < 1e-14
 
 

@@ -69,11 +69,13 @@ class ShiftIdentity:
 
 
 def check_shift_identity(max_order: int) -> ShiftIdentity:
-    """For symbolic a, b, c and ℓ = 0..max_order: E[N(a, 2b + c)^ℓ] = ℓ! Σ_{j ≤ ℓ/2} (c/2)^j / j! P_{ℓ-2j}(a, b)
-    with P_0 = 1 and P_ℓ the one-component r-system polynomials (exact expansion in sympy).
+    """For symbolic a, b, c and ℓ = 0..max_order:
+    E[N(a, 2b + c)^ℓ] = ℓ! Σ_{j ≤ ℓ/2} (c/2)^j / j! P_{ℓ-2j}(a, b), with P_0 = 1 and P_ℓ the one-component
+    r-system polynomials (exact expansion in sympy).
 
     Summed over components with weights w_i, the j = ℓ/2 term gives W E[N(0, c)^ℓ], so the moments of
-    g = Σ_i w_i φ_{2b_i+c}(· - a_i) - W φ_c are ℓ! Σ_{j < ℓ/2} (c/2)^j / j! P_{ℓ-2j}: step 1 of the module."""
+    g = Σ_i w_i φ_{2b_i+c}(· - a_i) - W φ_c are ℓ! Σ_{j < ℓ/2} (c/2)^j / j! P_{ℓ-2j}: step 1 of the module
+    docstring."""
     a, b, c = sp.symbols("a b c")
     polynomials = [sp.Integer(1), *system(1, max_order, [a], [b], [1])] if max_order else [sp.Integer(1)]
     for order in range(max_order + 1):
@@ -92,7 +94,8 @@ def gaussian_difference(weights: Sequence, means: Sequence, seconds: Sequence, c
     def density(variance: flint.arb, centre: flint.arb) -> flint.arb:
         return (-((x - centre) ** 2) / (2 * variance)).exp() / (two_pi * variance).sqrt()
 
-    return sum((wi * density(2 * bi + c, ai) for wi, ai, bi in zip(w, a, b)), flint.arb(0)) - sum(w) * density(c, flint.arb(0))
+    mixture = sum((wi * density(2 * bi + c, ai) for wi, ai, bi in zip(w, a, b)), flint.arb(0))
+    return mixture - sum(w) * density(c, flint.arb(0))
 
 
 @dataclass(frozen=True)
@@ -133,7 +136,8 @@ def _witness_parameters(m: int) -> tuple[list, list, list, list[Fraction], int]:
     means = [to_ball(_rational(certificate.a1)), *(values[f"a{i}"] for i in range(2, m + 1))]
     seconds = [values[f"b{i}"] for i in range(1, m + 1)]
     midpoints = [_rational(v) for name, v in zip(map(str, free), certificate.midpoint) if name.startswith("b")]
-    weights = [to_ball(_rational(v)) if v is not None else values[f"w{i + 1}"] for i, v in enumerate(certificate.weights)]
+    weights = [to_ball(_rational(v)) if v is not None else values[f"w{i + 1}"]
+               for i, v in enumerate(certificate.weights)]
     return weights, means, seconds, midpoints, certificate.r
 
 

@@ -24,13 +24,11 @@ Beyond exact witnesses: :mod:`hmoe_theory.interactions.r_bar_enclosure` proves r
 r = 7 enclosed by a Krawczyk test; the literature has r̄(4) ≥ 7), and :mod:`hmoe_theory.interactions.r_bar_lines`
 replays weight-line evidence for r̄(3) ≤ 6.
 
-Not proved here: the upper bound r̄(3) ≤ 6. After the two scalings, P_1..P_6 for m = 3 cut out a
-one-dimensional complex variety (6 unknowns, 5 equations) that must be shown free of real points with positive
-weights; a lex Groebner basis (sympy) did not finish in 300 s and successive resultants (python-flint) in 15 min,
-and Singular's elimination of everything but the weights did not finish in 10 min. The variety does lie over
-positive weights (e.g. w = (1, 0.2413, 1)), but there its points come in non-real conjugate pairs, so no sign
-condition on a weight eliminant alone can prove the bound. So r̄(3) = 6 rests on the witness here (r̄(3) ≥ 6,
-proved), on weight-line evidence (supported) and on Ho and Nguyen 2016 for r̄(3) ≤ 6.
+The upper bound r̄(m) ≤ 2m (so r̄(3) = 6 and r̄(4) = 8) is proved in
+:mod:`hmoe_theory.interactions.r_bar_upper` by a sign-change count, not by elimination: after the two scalings,
+P_1..P_6 for m = 3 cut out a one-dimensional complex variety that does lie over positive weights (e.g.
+w = (1, 0.2413, 1)), with non-real points there, and its full elimination (sympy, python-flint resultants,
+Singular) did not finish in 5-15 min.
 """
 
 from __future__ import annotations

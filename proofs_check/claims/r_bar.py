@@ -149,7 +149,8 @@ def three_equals_six() -> Verdict:
     if not (witness.proves_lower_bound and identity.holds):
         return Verdict(Status.INCONCLUSIVE, f"witness holds: {witness.proves_lower_bound}; identity: {identity}")
     return Verdict(Status.PROVED, f"exact witness at r = 5 (P_6 = {witness.next_value}); at r = 6 the sign-change "
-                   f"count (4 Gaussians: <= 6 changes; 7 vanishing moments: >= 7) excludes real solutions ({CONVENTION})")
+                   f"count (4 Gaussians: <= 6 changes; 7 vanishing moments: >= 7) excludes real solutions "
+                   f"({CONVENTION})")
 
 
 @claim(
@@ -157,7 +158,8 @@ def three_equals_six() -> Verdict:
     depends_on=("r-bar.four-at-least-eight", "r-bar.at-most-twice-m"),
     title="r̄(4) = 8 for location-scale Gaussian mixtures (the literature has r̄(4) >= 7)",
     statement="the r-system with m = 4 has a non-trivial real solution at r = 7 and none at r = 8",
-    hypotheses=(CONVENTION, "the Krawczyk enclosure of r-bar.four-at-least-eight and the proof of r-bar.at-most-twice-m"),
+    hypotheses=(CONVENTION,
+                "the Krawczyk enclosure of r-bar.four-at-least-eight and the proof of r-bar.at-most-twice-m"),
     source=UPPER_SOURCE + "; Krawczyk 1969",
     expected=Status.PROVED,
 )
