@@ -36,6 +36,11 @@ reason, ``diverged`` stays). Cells: nearest true atom in the canonical gate para
 fitted pinned atom lies in the pinned true atom's cell, as the near-truth starts put it). The zero-residual rule of
 the solver is not applied (noise-free data are not a rate study).
 
+**Early stop.** The same test is an acceptance rule of the solver (:func:`quotient_acceptance`, passed as
+``accept`` to :func:`~.least_squares.fit_least_squares`): evaluated on the solver's iterate and the system it holds
+there wherever the loss is flat, it stops the fit as soon as it holds, and the fit's status is then the quotient
+status. :func:`quotient_status` judges a finished fit by the same rule at its returned point (one system more).
+
 Measured (the three twins, near-truth starts as in the replicate, warm along n = 1e3, 3e3, 1e4, 8 replicates,
 72 fits of ``fit_least_squares`` with the replicate's box and budget): the quotient test and the plain test give
 the same status on all 72 fits, 43 converged. The 29 others are not stuck on the flat set: their median merged
@@ -51,7 +56,8 @@ import inspect
 import numpy as np
 
 from ..errors import ModelError
-from .least_squares import LeastSquaresFit, damped_newton, held_at_bound, verified_result
+from ..newton_system import System
+from .least_squares import Acceptance, LeastSquaresFit, damped_newton, held_at_bound, kkt_test, verified_result
 from .setting import Setting
 
 Array = np.ndarray
@@ -104,26 +110,40 @@ def quotient_projector(setting: Setting, theta: Array, cells: tuple[tuple[int, .
     return P
 
 
+def quotient_acceptance(setting: Setting, bound: float | None, accept_cos: float = ACCEPT_COS) -> Acceptance:
+    """The quotient KKT test of the module docstring as the solver's acceptance rule accept(theta, system): theta
+    the pinned parameters of ``setting``'s fitted model, system = (r, ||J_a||^2, g, H) of ||r||^2 / 2 over its free
+    entries at theta. It projects g_z and H_z on M(theta)^perp (:func:`quotient_projector`, scale_a = ||J_a||) and
+    runs the solver's own test (:func:`~.least_squares.kkt_test`, no zero-residual rule) on the projected pair."""
+    free = np.flatnonzero(setting.fit_model.free_mask)
+
+    def accept(theta: Array, system: System) -> bool:
+        r, norms, g, H = system
+        scale = np.sqrt(np.maximum(norms, 1e-300))
+        P = quotient_projector(setting, theta, scale=scale, held=held_at_bound(theta[free], g, bound))
+        H_z = H / np.outer(scale, scale)
+        tau = max(float(np.abs(np.diag(H_z)).max()), 1e-300)
+        projected = (P @ H_z @ P + tau * (np.eye(len(P)) - P)) * np.outer(scale, scale)  # back to theta: same test
+        return kkt_test(theta[free], (r, norms, scale * (P @ (g / scale)), projected), bound, accept_cos)[0]
+
+    return accept
+
+
 def quotient_status(setting: Setting, X: Array, y: Array, fit: LeastSquaresFit, bound: float | None,
                     accept_cos: float = ACCEPT_COS) -> str:
     """The status of ``fit`` (from :func:`~.least_squares.fit_least_squares` on (X, y)) under the quotient KKT test
-    of the module docstring; ``diverged`` stays ``diverged``."""
+    of the module docstring (:func:`quotient_acceptance` at fit.theta); ``diverged`` stays ``diverged``."""
     if fit.status == "diverged":
         return fit.status
     model = setting.fit_model
     free = np.flatnonzero(model.free_mask)
     r, norms, g, H = model.system(X, np.asarray(y, dtype=float), fit.theta)
-    norms, g, H = norms[free], g[free], H[np.ix_(free, free)]
-    if not (np.all(np.isfinite(r)) and np.all(np.isfinite(H))):
+    system = (r, norms[free], g[free], H[np.ix_(free, free)])
+    if not (np.all(np.isfinite(r)) and np.all(np.isfinite(system[3]))):
         return "diverged"
-    scale = np.sqrt(np.maximum(norms, 1e-300))
-    P = quotient_projector(setting, fit.theta, scale=scale, held=held_at_bound(fit.theta[free], g, bound))
-    H_z = H / np.outer(scale, scale)
-    tau = max(float(np.abs(np.diag(H_z)).max()), 1e-300)
-    projected = (P @ H_z @ P + tau * (np.eye(len(P)) - P)) * np.outer(scale, scale)  # back to theta: same test
-    rr = float(r @ r)
-    return verified_result(fit.theta[free], (r, norms, scale * (P @ (g / scale)), projected), rr, fit.reason,
-                           fit.iterations, bound, accept_cos).status
+    rule = quotient_acceptance(setting, bound, accept_cos)
+    return verified_result(fit.theta[free], system, float(r @ r), fit.reason, fit.iterations, bound, accept_cos,
+                           lambda _x, at_x: rule(fit.theta, at_x)).status
 
 
-__all__ = ["ACCEPT_COS", "gate_cells", "quotient_projector", "quotient_status"]
+__all__ = ["ACCEPT_COS", "gate_cells", "quotient_acceptance", "quotient_projector", "quotient_status"]
