@@ -23,9 +23,9 @@ Together with the real solutions at r = 2m - 1 (m = 3: an exact witness; m = 4: 
 :mod:`hmoe_theory.interactions.r_bar_enclosure`) this gives r̄(3) = 6 and r̄(4) = 8; m = 2 recovers r̄(2) = 4.
 
 Consistency with the counting lemmas: at those witnesses g has vanishing moments 0..2m-1, so by step 4 at least
-2m sign changes, and by step 3 at most 2m. :func:`witness_sign_changes` certifies (arb signs at rational points)
-how many it has: exactly 2m for m = 2, 3, 4 -- the bound of step 3 is attained, and a count above 2m would
-refute it.
+2m sign changes, and by step 3 at most 2m. :func:`witness_sign_changes` certifies (arb signs at rational points,
+:func:`certified_sign_changes` on :func:`gaussian_combination`) how many it has: exactly 2m for m = 2, 3, 4 --
+the bound of step 3 is attained, and a count above 2m would refute it.
 """
 
 from __future__ import annotations
@@ -85,17 +85,36 @@ def check_shift_identity(max_order: int) -> ShiftIdentity:
     return ShiftIdentity(max_order, None)
 
 
-def gaussian_difference(weights: Sequence, means: Sequence, seconds: Sequence, c, x) -> flint.arb:
-    """g(x) = Σ_i w_i φ_{2 b_i + c}(x - a_i) - W φ_c(x) in arb (entries exact rationals or arb balls)."""
-    w, a, b = ([to_ball(v) for v in vector] for vector in (weights, means, seconds))
-    c, x = to_ball(c), to_ball(x)
-    two_pi = 2 * flint.arb.pi()
+def gaussian_combination(coefficients: Sequence, means: Sequence, variances: Sequence, x) -> flint.arb:
+    """Σ_i c_i φ_{v_i}(x - μ_i) in arb, φ_v the N(0, v) density (entries exact rationals or arb balls, v_i > 0)."""
+    x, two_pi = to_ball(x), 2 * flint.arb.pi()
+    total = flint.arb(0)
+    for coefficient, mean, variance in zip(coefficients, means, variances):
+        variance = to_ball(variance)
+        density = (-((x - to_ball(mean)) ** 2) / (2 * variance)).exp() / (two_pi * variance).sqrt()
+        total += to_ball(coefficient) * density
+    return total
 
-    def density(variance: flint.arb, centre: flint.arb) -> flint.arb:
-        return (-((x - centre) ** 2) / (2 * variance)).exp() / (two_pi * variance).sqrt()
 
-    mixture = sum((wi * density(2 * bi + c, ai) for wi, ai, bi in zip(w, a, b)), flint.arb(0))
-    return mixture - sum(w) * density(c, flint.arb(0))
+def shifted_difference(weights: Sequence, means: Sequence, seconds: Sequence, c) -> tuple[list, list, list]:
+    """(coefficients, means, variances) of g = Σ_i w_i φ_{2 b_i + c}(· - a_i) - W φ_c: m + 1 Gaussians."""
+    weights = [to_ball(v) for v in weights]
+    return ([*weights, -sum(weights)], [*means, 0], [*(2 * to_ball(b) + to_ball(c) for b in seconds), c])
+
+
+def certified_sign_changes(coefficients: Sequence, means: Sequence, variances: Sequence,
+                           grid: Sequence[Fraction] = GRID) -> tuple[int, int]:
+    """(sign changes, undecided points) of Σ_i c_i φ_{v_i}(· - μ_i) along ``grid``: the sign of each value is taken
+    only where its arb ball excludes 0, so the count is a rigorous lower bound on the function's sign changes."""
+    signs, undecided = [], 0
+    with working_precision(_PRECISION_BITS):
+        for x in grid:
+            value = gaussian_combination(coefficients, means, variances, x)
+            if value > 0 or value < 0:
+                signs.append(1 if value > 0 else -1)
+            else:
+                undecided += 1
+    return sum(1 for left, right in zip(signs, signs[1:]) if left != right), undecided
 
 
 @dataclass(frozen=True)
@@ -147,14 +166,8 @@ def witness_sign_changes(m: int) -> SignChanges:
     with working_precision(_PRECISION_BITS):
         weights, means, seconds, midpoints, r = _witness_parameters(m)
         c = (1 - 2 * min(midpoints)).limit_denominator(10**6)
-        if any(not (2 * to_ball(b) + to_ball(c) > 0) for b in seconds):
+        coefficients, centres, variances = shifted_difference(weights, means, seconds, c)
+        if not all(to_ball(v) > 0 for v in variances):
             raise ValueError("c does not make every variance 2 b_i + c positive")
-        signs, undecided = [], 0
-        for x in GRID:
-            value = gaussian_difference(weights, means, seconds, c, x)
-            if value > 0 or value < 0:
-                signs.append(1 if value > 0 else -1)
-            else:
-                undecided += 1
-    changes = sum(1 for left, right in zip(signs, signs[1:]) if left != right)
+        changes, undecided = certified_sign_changes(coefficients, centres, variances)
     return SignChanges(m, r, c, changes, undecided)
