@@ -14,7 +14,7 @@ equals W = Σ_i w_i up to O(u^{r+1}). The argument (written out step by step in 
 3. **At most 2m sign changes.** A real combination of n Gaussian densities has at most 2n - 2 sign changes
    (Kalai, Moitra & Valiant 2010, Prop. 7; proof in docs/r_bar.md by induction: deconvolve by the smallest
    variance, which turns those components into point masses, and use that the Gaussian kernel is totally
-   positive, hence variation diminishing: Schoenberg 1951; Karlin 1968, Ch. 5, Thm 3.1). g has n = m + 1 terms.
+   positive, hence variation diminishing: Schoenberg 1951; Karlin 1968, Ch. 5). g has n = m + 1 terms.
 4. **At least 2m + 1 sign changes.** A non-zero continuous function whose moments of orders 0..N vanish changes
    sign at least N + 1 times (else ∫ p g ≠ 0 for the polynomial p of degree ≤ N changing sign where g does).
 
