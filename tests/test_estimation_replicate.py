@@ -165,7 +165,7 @@ def test_losses_vanish_at_the_truth():
 
 
 def test_literature_exponents_and_rbar():
-    assert [rbar(m) for m in range(4)] == [0, 1, 4, 6]
+    assert [rbar(m) for m in range(5)] == [0, 1, 4, 6, 8]
     assert [block_of(n) for n in ("beta_1", "A_1_2", "a1", "w0", "alpha", "nu")] == ["beta", "A", "a", "w", "alpha", "nu"]
     strong = literature_exponents("strong", ("beta",), ("a", "alpha"), ("alpha",))
     assert all(strong.for_block(b, 2) == 2.0 and strong.for_block(b, 1) == 1.0 for b in ("beta", "a", "alpha"))

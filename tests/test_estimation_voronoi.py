@@ -39,8 +39,9 @@ def test_gaussian_linear_preset_uses_rbar():
     spec = VORONOI_PRESETS["gaussian-linear"]
     assert spec.for_block("beta", 2) == 4 and spec.for_block("a", 2) == 2 and spec.for_block("nu", 3) == 3
     assert spec.for_block("alpha", 1) == 1
+    assert spec.for_block("beta", 4) == 8 and spec.for_block("a", 4) == 4  # rbar(4) = 8 (claim r-bar.four-equals-eight)
     with pytest.raises(ModelError, match="rbar"):
-        spec.for_block("beta", 4)
+        spec.for_block("beta", 5)
 
 
 def test_cells_follow_the_nearest_true_atom():

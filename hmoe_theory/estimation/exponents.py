@@ -3,7 +3,8 @@
 Blocks: a parameter's block is its name without trailing indices (``beta_1 -> beta``, ``A_1_2 -> A``,
 ``a1 -> a``, ``alpha -> alpha``), the weight term is separate. Over-fitted cells of size m use
 rbar(m) = 0, 1, 4, 6 for m = 0..3 (Ho & Nguyen 2016, Prop. 2.1; the group's public code, see
-shared/RATES_PROTOCOL.md); exact cells (m = 1) use exponent 1.
+shared/RATES_PROTOCOL.md) and rbar(4) = 8 (proved here: claim ``r-bar.four-equals-eight``, docs/r_bar.md);
+exact cells (m = 1) use exponent 1.
 
 * :func:`literature_exponents` -- ``strong`` (strongly identifiable experts, least squares): 2 on every
   block of an over-fitted cell; ``rbar`` (linear experts, the interaction case of CRPE-SGaME): rbar(m)
@@ -34,17 +35,10 @@ from functools import cache
 
 from ..errors import ModelError
 from ..families import GATES, Expert, Gate, gate_expert
-from .voronoi import VoronoiExponents
+from .voronoi import VoronoiExponents, rbar
 
-_RBAR = {0: 0.0, 1: 1.0, 2: 4.0, 3: 6.0}
 LITERATURE_PRESETS = ("strong", "rbar")
-
-
-def rbar(cell_size: int) -> float:
-    """rbar(m) = 0, 1, 4, 6 for m = 0..3 (larger cells are not tabulated)."""
-    if cell_size not in _RBAR:
-        raise ModelError(f"rbar({cell_size}) is not tabulated (known for cells of size 0 to 3)")
-    return _RBAR[cell_size]
+__all__ = ["LITERATURE_PRESETS", "block_of", "derived_exponents", "literature_exponents", "rbar"]
 
 
 def block_of(name: str) -> str:

@@ -61,11 +61,16 @@ class Atoms:
         return np.concatenate([np.asarray(self.blocks[b], dtype=float) for b in names], axis=1)
 
 
-def _rbar(cell_size: int) -> float:
-    known = {2: 4.0, 3: 6.0}
-    if cell_size not in known:
-        raise ModelError(f"rbar({cell_size}) is not tabulated (known for cells of size 2 and 3)")
-    return known[cell_size]
+_RBAR = {0: 0.0, 1: 1.0, 2: 4.0, 3: 6.0, 4: 8.0}
+
+
+def rbar(cell_size: int) -> float:
+    """The solvability index rbar(m) of location-scale Gaussian mixtures: 0, 1, 4, 6, 8 for m = 0..4
+    (rbar(2) = 4, rbar(3) = 6: Ho & Nguyen 2016, Ann. Statist. 44(6), Prop. 2.1; rbar(4) = 8 and rbar(m) <= 2m
+    proved here, claims ``r-bar.*``, docs/r_bar.md). Larger cells are not tabulated."""
+    if cell_size not in _RBAR:
+        raise ModelError(f"rbar({cell_size}) is not tabulated (known for cells of size 0 to 4)")
+    return _RBAR[cell_size]
 
 
 @dataclass(frozen=True)
@@ -91,7 +96,7 @@ class VoronoiExponents:
 VORONOI_PRESETS: dict[str, VoronoiExponents] = {
     "strong": VoronoiExponents(),
     "gaussian-linear": VoronoiExponents(
-        overfit={"beta": _rbar, "alpha": _rbar, "a": lambda m: _rbar(m) / 2, "nu": lambda m: _rbar(m) / 2}
+        overfit={"beta": rbar, "alpha": rbar, "a": lambda m: rbar(m) / 2, "nu": lambda m: rbar(m) / 2}
     ),
 }
 
