@@ -55,17 +55,14 @@ objection, but does not by itself raise the verified share of these fits to 95 %
 
 from __future__ import annotations
 
-import inspect
-
 import numpy as np
 
 from ..errors import ModelError
 from ..newton_system import System
-from .least_squares import Acceptance, LeastSquaresFit, damped_newton, held_at_bound, kkt_test, verified_result
+from .least_squares import ACCEPT_COS, Acceptance, LeastSquaresFit, held_at_bound, kkt_test, verified_result
 from .setting import Setting
 
 Array = np.ndarray
-ACCEPT_COS: float = inspect.signature(damped_newton).parameters["accept_cos"].default  # the solver's own
 
 
 def gate_cells(setting: Setting, theta: Array) -> tuple[tuple[int, ...], ...]:
