@@ -382,8 +382,8 @@ def squarem(run: _Run, point: _Point) -> _Outcome:
     the stopping rule and the blow-up test), r = u_1 - u_0, v = u_2 - 2 u_1 + u_0 in the unconstrained
     coordinates u, alpha = -||r|| / ||v|| with -step_max <= alpha <= -1, u' = u_0 - 2 alpha r + alpha^2 v, the gate
     clipped to the box; theta'' = F(theta') is accepted when it is inside the box and
-    l(theta'') >= l(theta_2), else theta_2 is kept. step_max starts at 1, is multiplied by 4 when alpha hits it and
-    divided by 4 (not below 1) on a rejection (the SQUAREM package's adaptive cap). Fewer than three EM-map
+    l(theta'') >= l(theta_2), else theta_2 is kept. step_max starts at 1, is multiplied by 4 when alpha hits it (as
+    in the authors' SQUAREM package) and divided by 4, not below 1, on every rejection. Fewer than three EM-map
     evaluations left: plain EM steps.
     """
     step_max = 1.0
