@@ -84,6 +84,18 @@ def test_rate_orders_are_computed_under_a_time_limit_and_stored_with_the_engine_
     assert orders["softmax-linear/linear/over"][1].endswith(f"D1 atomwise, regression model, engine {back[0].engine}")
 
 
+def test_a_merged_loss_twin_is_predicted_by_its_merged_d1_order():
+    assert predicted.metrics_of("softmax-linear/linear/over/merged") == ("d1_merged",)
+    assert predicted.d1_metric("softmax-linear/linear/over/merged") == "d1_merged"
+    assert predicted.d1_metric("softmax-linear/linear/over") == "d1"
+    row = predicted.PredictedOrder("softmax-linear/linear/over/merged", "d1_merged", "merged", "regression", 3, 1.999,
+                                   "certified", "", "abc", 4.6)
+    atomwise = predicted.PredictedOrder("softmax-linear/linear/over/merged", "d1", "atomwise", "regression", 3, None,
+                                        "proved", "", "abc", 0.1)
+    orders = predicted.predicted_for([atomwise, row])
+    assert orders["softmax-linear/linear/over/merged"][0] == 1.999  # the twin's own convention, not the atom-wise row
+
+
 def test_rate_orders_take_quadratic_gates_in_the_identified_parametrisation():
     setting = SETTINGS["quadratic-monomial/linear/exact"]
     symmetric = predicted.identified(setting)

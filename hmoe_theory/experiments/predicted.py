@@ -32,7 +32,7 @@ from pathlib import Path
 
 from ..errors import HmoeError, TimeLimitExceeded
 from ..estimation.catalogue import DEFAULT_SETTINGS, QUADRATIC_GATES, identified_mapping, regression_mapping
-from ..estimation.replicate import get_setting, loss_spec
+from ..estimation.replicate import SETTINGS, get_setting, loss_spec
 from ..estimation.setting import Setting, setting_from_mapping
 from ..timelimit import run_with_deadline
 
@@ -67,8 +67,18 @@ def engine_version() -> str:
 
 
 def metrics_of(setting: str) -> tuple[str, ...]:
-    """The D1 metrics the replicate stores for ``setting``: ``d1``, and ``d1_merged`` when experts enter linearly."""
+    """The D1 metrics whose orders are computed for ``setting``: ``d1``, and ``d1_merged`` when experts enter
+    linearly; a merged-loss twin (``d1_convention = "merged"``) only ``d1_merged``, its headline."""
+    if get_setting(setting).d1_convention == "merged":
+        return ("d1_merged",)
     return ("d1", "d1_merged") if loss_spec(get_setting(setting)).merged else ("d1",)
+
+
+def d1_metric(setting: str) -> str:
+    """The stored D1 metric whose slope the rate order of ``setting`` predicts: ``d1_merged`` for a merged-loss
+    twin, ``d1`` (atom-wise) otherwise."""
+    known = setting in SETTINGS
+    return "d1_merged" if known and SETTINGS[setting].d1_convention == "merged" else "d1"
 
 
 def identified(setting: Setting) -> Setting:
@@ -136,12 +146,12 @@ def read_table(path: str | Path) -> list[PredictedOrder]:
                                float(r["wall_s"])) for r in csv.DictReader(handle)]
 
 
-def predicted_for(rows: Iterable[PredictedOrder], metric: str = "d1") -> dict[str, tuple[float | None, str]]:
-    """setting -> (s, status) for ``metric`` (the ``predicted`` argument of the summary); the status names the
-    loss convention and the engine version."""
+def predicted_for(rows: Iterable[PredictedOrder]) -> dict[str, tuple[float | None, str]]:
+    """setting -> (s, status) of the setting's own D1 metric (:func:`d1_metric`; the ``predicted`` argument of the
+    summary); the status names the loss convention and the engine version."""
     return {r.setting: (r.s if r.s is None or math.isfinite(r.s) else None,
                         f"{r.status}; D1 {r.loss}, {r.model} model, engine {r.engine}")
-            for r in rows if r.metric == metric}
+            for r in rows if r.metric == d1_metric(r.setting)}
 
 
 def main(argv: Sequence[str] | None = None) -> None:

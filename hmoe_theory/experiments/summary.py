@@ -69,6 +69,7 @@ SUMMARY_JSON = "summary.json"
 SIGNIFICANT = 6
 NOT_COMPUTED = "not computed"
 D1_METRIC = "d1"  # the exponent-one Voronoi loss whose rate the rate orders predict
+MERGED_D1_METRIC = "d1_merged"  # ... in a merged-loss convention (twins: the D1 on the identified aggregates)
 Predicted = tuple[float | None, str]  # (s, status) of a setting's rate order
 Contrast = tuple[str, str, str, str, str]  # (name, setting_a, setting_b, metric, statement)
 
@@ -439,16 +440,24 @@ def _row(setting: str, r: RateResult, everything: RateResult) -> str:
             f"| n >= {half.first_n}: {_with_ci(half.slope, (half.ci_low, half.ci_high))} | {decay} |")
 
 
+def d1_metric_of(s: SettingSummary) -> str:
+    """The D1 metric whose slope the setting's rate order predicts: the merged D1 where the convention's headline
+    is the merged D1 (twins), the atom-wise ``d1`` otherwise."""
+    merged = s.convention is not None and s.convention.metric == MERGED_D1_METRIC
+    return MERGED_D1_METRIC if merged else D1_METRIC
+
+
 def _prediction_words(s: SettingSummary) -> str:
-    """The predicted D1 slope -1/(2s) next to the measured one (metric ``d1``) when both exist."""
+    """The predicted D1 slope -1/(2s) next to the measured one (:func:`d1_metric_of`) when both exist."""
     order, status = s.predicted_order
     if order is None:
         return f"Predicted order s: {status}."
+    metric = d1_metric_of(s)
     words = f"Predicted order s = {order:.3g} ({status}): D1 slope -1/(2s) = {-1 / (2 * order):+.3f}"
-    measured = next((r for r in s.results if r.metric == D1_METRIC), None)
+    measured = next((r for r in s.results if r.metric == metric), None)
     if measured is None or measured.fit is None:
-        return words + f"; no `{D1_METRIC}` slope measured."
-    return words + f"; measured `{D1_METRIC}` slope {_with_ci(measured.fit.slope, measured.fit.ci)}."
+        return words + f"; no `{metric}` slope measured."
+    return words + f"; measured `{metric}` slope {_with_ci(measured.fit.slope, measured.fit.ci)}."
 
 
 def _convention_lines(s: SettingSummary) -> list[str]:

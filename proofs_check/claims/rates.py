@@ -326,7 +326,7 @@ def over_linear_fits_verifiable() -> Verdict:
     title="The measured D1 slope agrees with the rate order -1/(2s) of the inverse bound",
     statement="The rate orders are sharp on the rerun: for every identifiable setting whose rate order s was computed "
     "by the rate-order engine (stored with its engine version), the CI of the slope of the exponent-one D1 "
-    "(metric d1, atom-wise) over converged fits contains -1/(2s) at the family-wise 95 % level (Bonferroni over the "
+    "(metric d1, atom-wise; d1_merged for a merged-loss twin) over converged fits contains -1/(2s) at the family-wise 95 % level (Bonferroni over the "
     "checked settings) (the inverse bound alone only gives D1 <= C "
     "n^-1/(2s) up to logs: a faster slope refutes sharpness, a slower one the bound)",
     hypotheses=(*HYPOTHESES, "s from hmoe_theory.rate_orders.rate_order on the catalogue setting (regression model for "
@@ -340,26 +340,30 @@ def over_linear_fits_verifiable() -> Verdict:
     time_limit_s=60.0,
 )
 def d1_rate_order_cross_check() -> Verdict:
+    from hmoe_theory.experiments.summary import d1_metric_of
+
     summary = _summary()
     checked, skipped = {}, []
     for setting in summary.settings:
         order, status = setting.predicted_order
+        metric = d1_metric_of(setting)
         if setting.negative_control or order is None:
             skipped.append(f"{setting.name} ({status.split(';')[0]})")
             continue
         try:
-            checked[setting.name] = (order, summary.result(setting.name, "d1"))
+            checked[setting.name] = (order, metric, summary.result(setting.name, metric))
         except KeyError:
-            skipped.append(f"{setting.name} (no d1 stored)")
-    rows = [f"{name}: -1/(2s) = {-0.5 / s:+.3f} (s = {s:.3g}), d1 slope "
+            skipped.append(f"{setting.name} (no {metric} stored)")
+    rows = [f"{name}: -1/(2s) = {-0.5 / s:+.3f} (s = {s:.3g}), {metric} slope "
             + (f"{r.fit.slope:+.3f} [{r.fit.ci[0]:+.3f}, {r.fit.ci[1]:+.3f}]{'' if r.counts else ' (does not count)'}"
-               if r.fit else "n/a") for name, (s, r) in checked.items()]
+               if r.fit else "n/a") for name, (s, metric, r) in checked.items()]
     text = "; ".join(rows) + (f"; not checked: {', '.join(skipped)}" if skipped else "")
     text += f"; {convention_text(tuple(checked))}" if checked else ""
     family = max(len(checked), 1)  # Bonferroni over the checked settings: family-wise level 5 %
-    nominal = {n: (s, r) for n, (s, r) in checked.items()
+    nominal = {n: (s, metric, r) for n, (s, metric, r) in checked.items()
                if r.fit is not None and r.counts and not r.fit.ci[0] <= -0.5 / s <= r.fit.ci[1]}
-    adjusted = {n: (s, _family_fit(n, "d1", family) if family > 1 else r.fit) for n, (s, r) in nominal.items()}
+    adjusted = {n: (s, _family_fit(n, metric, family) if family > 1 else r.fit)
+                for n, (s, metric, r) in nominal.items()}
     against = {n: (s, fit) for n, (s, fit) in adjusted.items() if not fit.ci[0] <= -0.5 / s <= fit.ci[1]}
     text += f"; family-wise level: Bonferroni over {family} settings ({100 * (1 - 0.05 / family):.2f} % CIs)"
     if against:
@@ -368,12 +372,12 @@ def d1_rate_order_cross_check() -> Verdict:
         words = (f"faster than -1/(2s) (the bound holds but is not attained over this range): {', '.join(faster)}"
                  if faster else "") + ("; " if faster and slower else "") + (
                  f"slower than -1/(2s) (against the bound): {', '.join(slower)}" if slower else "")
-        return Verdict(Status.REFUTED, f"a counting d1 slope CI excludes -1/(2s), {words}: {text}",
+        return Verdict(Status.REFUTED, f"a counting D1 slope CI excludes -1/(2s), {words}: {text}",
                        counterexample={n: {"s": s, "slope": fit.slope, "ci_family": list(fit.ci)}
                                        for n, (s, fit) in against.items()})
-    if checked and all(r.fit is not None and r.counts for _, r in checked.values()):
-        return Verdict(Status.SUPPORTED, f"every d1 slope CI contains -1/(2s) at the family-wise level: {text}")
-    return Verdict(Status.INCONCLUSIVE, f"not every setting has a counting d1 slope and a computed s: {text}")
+    if checked and all(r.fit is not None and r.counts for _, _, r in checked.values()):
+        return Verdict(Status.SUPPORTED, f"every D1 slope CI contains -1/(2s) at the family-wise level: {text}")
+    return Verdict(Status.INCONCLUSIVE, f"not every setting has a counting D1 slope and a computed s: {text}")
 
 
 def _contrast_claim(name: str, statement: str, depends: tuple[str, ...]) -> None:
