@@ -46,6 +46,11 @@ split inside a cell moves no residual): the reduced cosine fell below ``ACCEPT_C
 and the stage ran to the cap with the unconstrained b*(a) outside the box, leaving the full stage one system after
 clipping: fits at iteration-cap with loss 0.77-6.5 against 0.005 for the noise (8 of 24 softmax-linear and
 quadratic-polynomial twin fits from near-truth starts at n = 1e3, 1e4; all 24 below 0.0053 with the first-stage stop).
+On the twins' replicate paths (decisive design, quotient early stop on in both arms, side by side): CPU per path
+0.60x softmax-linear (reps 0-3; verified 26 vs 23 of 32), 0.93x quadratic-polynomial (reps 0-3; 29 vs 29; 0.72x
+on reps 0-1, 1.18x on reps 2-3), 0.49x quadratic-monomial (reps 2-3; 13 vs 12 of 16); headline fits with loss > 0.1:
+none left (6 before). Warm starts make the paths differ after the first changed fit, so these are different
+local optima, not the same ones reached sooner.
 
 A fit that cannot pass the KKT test is stopped instead of running to the cap: ``stalled`` when over
 ``STALL_WINDOW`` Newton systems the loss stayed flat (relative drop < ``STALL_DROP``) with the cosine above
