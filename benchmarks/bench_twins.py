@@ -102,7 +102,8 @@ def main() -> None:
                     cpu[name].append(seconds)
                     verified[name] += sum(row["status"] == "converged" for row in rows)
                     systems[name] += sum(row["metrics"]["iterations"] for row in rows)
-                today, early = (np.array([row["metrics"]["d1_merged"] for row in out[k][1]]) for k in ("today", "early"))
+                today, early = (np.array([row["metrics"]["d1_merged"] for row in out[k][1]])
+                                for k in ("today", "early"))
                 gap = np.abs(early - today) / today
                 both = [a["status"] == b["status"] == "converged" for a, b in zip(out["today"][1], out["early"][1])]
                 gaps.append(float(np.max(gap)))
@@ -113,7 +114,8 @@ def main() -> None:
             today_cpu, early_cpu = float(np.mean(cpu["today"])), float(np.mean(cpu["early"]))
             print(f"| {setting} | {today_cpu:.1f} | {early_cpu:.1f} | {early_cpu / today_cpu:.2f} "
                   f"| {verified['today']}/{fits} | {verified['early']}/{fits} | {systems['today'] / len(reps):.0f} "
-                  f"| {systems['early'] / len(reps):.0f} | {RULE_CALLS['count']} ({100 * RULE_CALLS['cpu'] / sum(cpu['early']):.1f} %) "
+                  f"| {systems['early'] / len(reps):.0f} "
+                  f"| {RULE_CALLS['count']} ({100 * RULE_CALLS['cpu'] / sum(cpu['early']):.1f} %) "
                   f"| {max(gaps):.2e} | {max(converged_gaps):.2e} |", flush=True)
     print(f"\nall paths, CPU s: today {total['today']:.1f}, early {total['early']:.1f} "
           f"(ratio {total['early'] / total['today']:.3f}); load {os.getloadavg()[0]:.1f}")

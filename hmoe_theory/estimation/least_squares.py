@@ -397,8 +397,8 @@ def variable_projection(
     rows of ``design`` in the order of ``model.linear_indices``, none of them pinned.
     ``accept``: the acceptance rule of :func:`fit_least_squares`, tried on (a, b*(a)) with the full problem's system
     there (the reduced one is no system of the full problem), and only where b*(a) lies in the box (the unconstrained
-    b*(a) may leave it: measured, 6.9 for bound 5 on a softmax-linear twin at n = 1e3); ``model_system``: theta -> the model's system
-    (default ``model.system(data, y, .)``).
+    b*(a) may leave it: measured, 6.9 for bound 5 on a softmax-linear twin at n = 1e3); ``model_system``: theta -> the
+    model's system (default ``model.system(data, y, .)``).
     """
     linear = np.asarray(model.linear_indices)
     free = np.flatnonzero(model.free_mask)
