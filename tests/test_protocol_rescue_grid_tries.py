@@ -60,6 +60,21 @@ def test_a_capped_warm_fit_is_rescued_by_a_converged_fresh_fit_and_one_fit_per_s
     assert fits[1].loss == pytest.approx(0.005050459169004547, rel=1e-9)  # the capped warm fit: higher loss
 
 
+def test_the_first_size_near_truth_fit_is_rescued_too_but_not_under_the_old_rule(monkeypatch):
+    starts: list = []
+    fits = _budget_per_call(monkeypatch, {1: 1}, starts)  # the first size's near-truth fit gets one iteration
+    rows = replicate.run_path(_with({}), (60, 90), 2, 5)
+    assert [f.status for f in fits] == ["iteration-cap", "converged", "converged"]
+    assert [row["status"] for row in rows] == ["converged", "converged"]
+    assert [row["metrics"]["refit"] for row in rows] == [1.0, 0.0]
+    setting = setting_from_mapping(_with({}))
+    np.testing.assert_array_equal(starts[1], replicate._fresh_start(setting, 5, "typed", 60, 0.1))
+    assert not np.array_equal(starts[0], starts[1])  # the path's own near-truth start was a different draw
+    fits = _budget_per_call(monkeypatch, {1: 1})
+    rows = replicate.run_path(_with({"refit": "if-off"}), (60, 90), 2, 5)
+    assert len(fits) == 2 and rows[0]["status"] == "iteration-cap" and rows[0]["metrics"]["refit_tried"] == 0.0
+
+
 def test_the_old_rule_keeps_a_capped_warm_fit_and_both_capped_keep_the_lower_loss(monkeypatch):
     fits = _budget_per_call(monkeypatch, {2: 1})
     rows = replicate.run_path(_with({"refit": "if-off"}), (60, 90, 120), 2, 5)

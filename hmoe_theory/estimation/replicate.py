@@ -19,12 +19,13 @@ Design (shared/RATES_PROTOCOL.md; the fields of :class:`~.setting.Protocol`):
   its weight (c_j - log 2) with opposite perturbations. ``"warm"`` (mixtures' default): the first size starts
   there, each larger size from the previous size's fit, refitted by the **refit rule** (``refit``):
 
-  - ``"if-not-converged"`` (default; the identifiable catalogue settings): a warm fit whose status is not
-    ``converged`` is refitted at its size from the fresh near-truth start that ``starts = "fresh"`` would use
+  - ``"if-not-converged"`` (default; the identifiable catalogue settings): a warm fit (and the first size's
+    near-truth fit) whose status is not ``converged`` is refitted at its size from the fresh near-truth start that ``starts = "fresh"`` would use
     there (seeded by (seed, setting, n), kick ``start_perturbation`` at n); the kept fit is the converged one
     of the two with the lower loss, else the usable one (not ``diverged``/``failed``) with the lower loss,
     else the fresh one (ties: the warm one);
-  - ``"if-off"`` (the negative controls, whose failing to converge is the point): only a warm fit that is off
+  - ``"if-off"`` (the negative controls, whose failing to converge is the point): only a warm fit (not the
+    first size's) that is off
     (``diverged`` or ``failed``, e.g. an EM blow-up) is refitted (start from the path's generator), and the
     fresh fit replaces it.
 
@@ -443,13 +444,13 @@ def _warm_or_fresh(
             extra["refit"] = 0.0
             if protocol.tries > 1:
                 extra["tries_converged"] = float(sum(f.status == CONVERGED for f in tries))
-        elif headline_start is None:
-            headline = _fit(at, X, y, near_truth_start(at, rng, scale))
-            extra.update(refit=0.0, refit_tried=0.0)
         else:
-            headline = warm = _fit(at, X, y, headline_start)
-            tried = _needs_refit(warm, protocol.refit)
-            if tried:  # never carry a blow-up (or, by default, any fit that did not converge) forward
+            first = headline_start is None  # the first size starts near the truth (drawn from the path's stream)
+            headline = warm = _fit(at, X, y, near_truth_start(at, rng, scale) if first else headline_start)
+            # never carry a blow-up (or, by default, any fit that did not converge) forward; the first size's
+            # near-truth fit is rescued by the default rule too (by a differently seeded fresh start)
+            tried = _needs_refit(warm, protocol.refit) and not (first and protocol.refit == "if-off")
+            if tried:
                 start = near_truth_start(at, rng, scale) if protocol.refit == "if-off" else \
                     _fresh_start(at, seed, chosen.name, n, scale)
                 headline = _kept(warm, _fit(at, X, y, start), protocol.refit)
