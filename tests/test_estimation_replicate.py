@@ -98,7 +98,13 @@ def test_nested_sizes_share_their_prefix_rows():
 
 
 def test_rows_carry_status_and_the_documented_metrics():
-    rows = run_path("softmax-linear/linear/over", (150, 300), 0, 11)
+    from hmoe_theory.estimation.catalogue import regression_mapping
+
+    catalogue = run_path("softmax-linear/linear/over", (150,), 0, 11)[0]["metrics"]
+    assert "best_loss" not in catalogue  # the catalogue's protocol has no random path
+    mapping = regression_mapping("softmax-linear", "linear", True)
+    mapping["protocol"] = {**mapping["protocol"], "random_path": True}
+    rows = run_path(mapping, (150, 300), 0, 11)
     for index, row in enumerate(rows):
         assert row["status"] in ("converged", "iteration-cap", "diverged", "failed")
         metrics = row["metrics"]

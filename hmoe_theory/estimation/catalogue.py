@@ -103,12 +103,17 @@ def _fit_words(over: bool) -> str:
 #: converge is the point, and rescuing every capped fit would double their cost; every other setting refits each
 #: warm fit that did not converge (the protocol's default, ``if-not-converged``)
 NEGATIVE_CONTROL_PROTOCOL = {"refit": "if-off"}
+#: the catalogue's protocol: no second path from N(0, 1) parameters (``random_path``, a schema option): no report
+#: or claim reads its ``best_loss``/``best_voronoi``, and it cost 20-80 % of a path's CPU (one replicate path of
+#: the rates-v3 sizes, CPU s with / without it: softmax-linear/ridge-tanh/over 18.4 / 14.9, gaussian-moe/over
+#: 3.1 / 0.67, quadratic-monomial/linear/exact 0.70 / 0.32); warm-vs-fresh near-truth checks (``cold_*``) stay
+CATALOGUE_PROTOCOL = {"random_path": False}
 
 
 def regression_mapping(gate: str, expert: str, over: bool) -> dict:
     """The schema mapping of a catalogue regression setting (headline loss D1); the negative controls
     (over-specified linear experts) carry :data:`NEGATIVE_CONTROL_PROTOCOL`."""
-    control = {"protocol": dict(NEGATIVE_CONTROL_PROTOCOL)} if over and expert == "linear" else {}
+    control = NEGATIVE_CONTROL_PROTOCOL if over and expert == "linear" else {}
     return {
         "name": f"{gate}/{expert}/{'over' if over else 'exact'}",
         "description": f"regression, {gate} gate x {expert} experts, k* = 2, d = 2, noise variance "
@@ -121,7 +126,7 @@ def regression_mapping(gate: str, expert: str, over: bool) -> dict:
         "k": 3 if over else 2,
         "voronoi": "strong",
         "truth": [{"weight": w, **_GATES[gate][j], **_EXPERTS[expert][j]} for j, w in enumerate(WEIGHTS)],
-        **control,
+        "protocol": {**CATALOGUE_PROTOCOL, **control},
     }
 
 
@@ -167,6 +172,7 @@ def gaussian_mapping(over: bool, gate: str = "softmax-linear") -> dict:
             {"weight": w, **_identified_gate(gate, j), **_AFFINE[j], "variance": _VARIANCES[j]}
             for j, w in enumerate(WEIGHTS)
         ],
+        "protocol": dict(CATALOGUE_PROTOCOL),
     }
 
 
@@ -177,7 +183,7 @@ def merged_twin_mapping(gate: str) -> dict:
     """The schema mapping of the merged-loss twin of ``<gate>/linear/over`` (module docstring): the same setting,
     headline loss the merged D1 (``d1_convention = "merged"``)."""
     mapping = regression_mapping(gate, "linear", True)
-    del mapping["protocol"]  # identifiable: the default refit rule
+    mapping["protocol"] = dict(CATALOGUE_PROTOCOL)  # identifiable: the default refit rule
     mapping.update(name=f"{gate}/linear/over/merged", d1_convention="merged",
                    description=mapping["description"].replace("headline loss D1", "headline loss merged D1 "
                                                               "(identifiable twin of the negative control)"))
