@@ -245,7 +245,8 @@ def test_every_contrast_compares_one_functional_and_says_whether_it_can_test_the
 
     assert all(same_functional(c) for c in (*CONTRASTS, *ATTENTION))
     assert {c[0]: testable(c) for c in CONTRASTS} == {
-        "nonlinear-vs-linear-experts": False, "monomial-vs-polynomial-gate": True, "monomial-tanh-vs-linear": False}
+        "nonlinear-vs-linear-experts": False, "monomial-vs-polynomial-gate": True,
+        "monomial-vs-polynomial-gate-merged": True, "monomial-tanh-vs-linear": False}
     assert not testable(next(c for c in ATTENTION if c[0] == "G1-vs-plain/over"))
     # the shipped v2 contrast tanh (D1) vs linear (D2) would not be one functional
     assert SETTINGS["gaussian-moe/over"].voronoi == "rbar"

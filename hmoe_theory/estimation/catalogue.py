@@ -217,7 +217,7 @@ DEFAULT_SETTINGS: tuple[str, ...] = tuple(
         "gaussian-moe/quadratic-monomial",
     )
     for fit in ("exact", "over")
-)
+) + tuple(f"{gate}/linear/over/merged" for gate in MERGED_TWIN_GATES)
 
 # (name, setting_a, setting_b, metric, statement): "a decays faster than b" as a paired slope difference
 CONTRASTS: tuple[tuple[str, str, str, str, str], ...] = (
@@ -236,6 +236,14 @@ CONTRASTS: tuple[tuple[str, str, str, str, str], ...] = (
         "voronoi",
         "the quadratic monomial gate gives faster expert estimation than the quadratic polynomial gate "
         "(linear experts, over-specified, MLE, D1 on both)",
+    ),
+    (
+        "monomial-vs-polynomial-gate-merged",
+        "quadratic-monomial/linear/over/merged",
+        "quadratic-polynomial/linear/over/merged",
+        "d1_merged",
+        "the quadratic monomial gate gives faster estimation than the quadratic polynomial gate in the identifiable "
+        "merged convention (linear experts, over-specified, least squares, merged D1 on both; rate orders s ≈ 2 vs 4)",
     ),
     (
         "monomial-tanh-vs-linear",

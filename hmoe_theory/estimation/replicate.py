@@ -71,7 +71,7 @@ from .em import GaussianMoEEM, GaussianMoEParams
 from .exponents import block_of, derived_exponents, literature_exponents
 from .least_squares import fit_least_squares
 from .metrics import CONVERGED
-from .quotient import quotient_status
+from .quotient import quotient_acceptance
 from .setting import Setting, setting_from_mapping
 from .voronoi import Atoms, align_translation, d1_loss, voronoi_loss
 
@@ -342,12 +342,13 @@ def _fit(setting: Setting, X: Array, y: Array, start: Array) -> _Fit:
         sizes = setting.fit_model.sizes
         em.fit(X, y, init=GaussianMoEParams.from_flat(start, setting.k, setting.d, sizes))
         return _Fit(em.theta_, em.status_, em.n_iter_, -em.log_likelihood_, float("nan"))
+    # a merged-loss twin is flat along its merge directions: its fit is judged on the quotient and stops as soon as
+    # the quotient KKT test passes (estimation/quotient)
+    accept = quotient_acceptance(setting, BOUND) if setting.d1_convention == "merged" else None
     fit = fit_least_squares(setting.fit_model, X, y, start, bound=BOUND, max_iter=MAX_ITER,
                             projection=PROJECTION and setting.over_specified
-                            and setting.name not in NO_PROJECTION)
-    # a merged-loss twin is flat along its merge directions: its fit is judged on the quotient (estimation/quotient)
-    status = quotient_status(setting, X, y, fit, BOUND) if setting.d1_convention == "merged" else fit.status
-    return _Fit(fit.theta, status, fit.iterations, fit.loss, fit.grad_norm)
+                            and setting.name not in NO_PROJECTION, accept=accept)
+    return _Fit(fit.theta, fit.status, fit.iterations, fit.loss, fit.grad_norm)
 
 
 def run_path(setting: str | Setting | Mapping, sizes: Sequence[int], rep: int, seed: int) -> list[dict]:
