@@ -55,8 +55,8 @@ def path(task: tuple[str, int, str]) -> dict:
     setting, rep, method = task
     original, calls = replicate._fit, []
 
-    def recorded(at, X, y, start):
-        fit = original(at, X, y, start)
+    def recorded(at, X, y, start, budget=1):
+        fit = original(at, X, y, start, budget)
         calls.append((at, X, y, start, fit))
         return fit
 

@@ -265,9 +265,9 @@ def test_a_warm_fit_that_is_off_is_refitted_from_a_fresh_near_truth_start(monkey
 
     real, calls = replicate._fit, []
 
-    def fake(setting, X, y, start):
+    def fake(setting, X, y, start, budget=1):
         calls.append(np.array(start))
-        fit = real(setting, X, y, start)
+        fit = real(setting, X, y, start, budget)
         if len(calls) == 2:  # the warm fit at the second size blows up
             return replicate._Fit(fit.theta + 100.0, "diverged", fit.iterations, fit.loss, fit.grad_norm)
         return fit

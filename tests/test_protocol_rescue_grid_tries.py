@@ -30,11 +30,11 @@ def _budget_per_call(monkeypatch, budgets: dict[int, int], starts: list | None =
     appends their starts to ``starts``)."""
     real, fits = _REAL_FIT, []
 
-    def fit(setting, X, y, start):
+    def fit(setting, X, y, start, budget=1):
         monkeypatch.setattr(replicate, "MAX_ITER", budgets.get(len(fits) + 1, 100))
         if starts is not None:
             starts.append(np.array(start))
-        fits.append(real(setting, X, y, start))
+        fits.append(real(setting, X, y, start, budget))
         return fits[-1]
 
     monkeypatch.setattr(replicate, "_fit", fit)
