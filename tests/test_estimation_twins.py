@@ -150,3 +150,23 @@ def test_the_replicate_judges_a_twin_on_the_quotient_and_its_control_by_plain_kk
         assert fit.status in ("converged", "iteration-cap", "stalled", "failed", "diverged")
     assert calls[0] == "softmax-linear/linear/over/merged" and "tried" in calls  # the solver asked the quotient rule
     assert calls.count("softmax-linear/linear/over/merged") == 1 and "softmax-linear/linear/over" not in calls
+
+
+@pytest.mark.parametrize("gate", TWIN_GATES)
+def test_an_exact_merge_whose_split_expert_sits_on_the_other_true_expert_has_merged_d1_zero(gate):
+    """The translation alignment finds the fitted atoms of the pinned true atom by their gates, not their experts:
+    here one split atom of cell 1 carries exactly the pinned true atom's experts (f_G = f_G* still), which an
+    expert match took for the pinned atom (merged D1 7.4-9.0 instead of 0 before the fix)."""
+    twin = SETTINGS[f"{gate}/linear/over/merged"]
+    true, pg = twin.true_theta.reshape(2, -1), twin.fit_model.sizes[0]
+    shift = true[0, pg + 1:] - true[1, pg + 1:]
+    a, b = true[0].copy(), true[0].copy()
+    a[pg] += np.log(0.5)
+    b[pg] += np.log(0.5)
+    a[pg + 1:] += shift
+    b[pg + 1:] -= shift  # = the pinned true atom's experts
+    theta = np.concatenate([a, b, true[1]])
+    X = np.random.default_rng(0).uniform(-1, 1, (50, 2))
+    assert np.abs(twin.fit_model.predict(X, theta) - twin.true_model.predict(X, twin.true_theta)).max() < 1e-12
+    assert losses(twin, theta)["d1_merged"] < 1e-12
+    assert losses(twin, theta)["d1"] > 1.0  # atom-wise the split experts are far from eta*_1

@@ -263,11 +263,16 @@ def _loss_spec(setting: Setting) -> _LossSpec:
     expert_blocks = tuple(dict.fromkeys(block_of(p.name) for p in expert.params))
     intercepts = tuple(block_of(p.name) for p in expert.params if sp.diff(expert.expr, p) == 1)  # dE/dp = 1
     derived, _ = derived_exponents(setting.gate, setting.expert, setting.d)
-    match = expert_blocks + (("nu",) if setting.estimator == "em" else ())
+    linear = setting.estimator != "em" and len(model.linear_indices) > 0
+    # the softmax translation is aligned on the fitted atoms that represent the pinned true atom, found by their
+    # experts -- which identify an atom, except in over-specified least squares with linear experts: there only a
+    # cell's aggregate is identified (exact merges; a split atom's experts can sit anywhere, even next to the other
+    # true atom's), so they are found by the gate blocks of the pinned fit, pinned like the truth at its last atom
+    by_gate = linear and setting.over_specified and len(gate_blocks) > 0
+    match = gate_blocks if by_gate else expert_blocks + (("nu",) if setting.estimator == "em" else ())
     nodes, weights = setting.design.grid(setting.d)
     true_flat = _rows(setting).ravel() if setting.estimator == "em" else setting.true_theta
     truth = _atoms(setting, true_flat, setting.k_true)
-    linear = setting.estimator != "em" and len(model.linear_indices) > 0
     columns = np.cumsum([0] + [truth.blocks[b].shape[1] for b in truth.blocks])
     merged = tuple(int(c) for i, b in enumerate(truth.blocks) if linear and b in expert_blocks
                    for c in range(columns[i], columns[i + 1]))
