@@ -3,12 +3,13 @@
 Budget: 10 minutes on 2 cores (1200 CPU s). The design spends it where a slope can decide something:
 
 * **identifiable settings** (every setting of :data:`~hmoe_theory.estimation.catalogue.DEFAULT_SETTINGS` that is
-  not a negative control): :data:`REPS` replicates each. Measured cost of this design's paths: about 5-6 CPU s per
-  identifiable path and 15 per negative-control path (docs/rates_v3.md), so 12 replicates (about 1,000 CPU s in
-  all) fit the budget and 20 (about 1,500) do not. Expected 95 % CI widths of the all-fits slope, from the
-  shipped rates-v2 fits cut to this design (8 of their 20 sizes, replicates 0-11): 0.23-0.35 for the
-  over-specified identifiable settings and 0.09-0.30 for the exact ones (20 replicates: 0.18-0.27 and 0.07-0.21;
-  all 20 sizes and 40 replicates: 0.17-0.30 and 0.06-0.14);
+  not a negative control, the three merged-loss twins included): :data:`REPS` replicates each. 20 replicates make
+  ">= 95 % verified per size" mean at most one fit left out per size (with 12 a single one breaks it) and narrow
+  the CIs (expected all-fits CI widths from the shipped rates-v2 variance cut to this design: 0.18-0.27 over-specified,
+  0.07-0.21 exact, against 0.23-0.35 and 0.09-0.30 with 12). Measured: the whole design used 772 CPU s (user +
+  system, /usr/bin/time, imports included) = 6.4 min on 2 cores, against 1,260 CPU s for the first shipped rerun
+  (16 settings, 12 replicates); benchmarks/bench_rates_v3.py --old-design decisive projects 782 against 999 CPU s
+  (paths of both engines side by side, one run);
 * **negative controls** (over-specified least squares with linear experts: phi = 0 proved by the rate-order
   engine, no rate exists under the atom-wise D1): :data:`CONTROL_REPS` replicates, enough to show the share of
   fits that do not converge per size; their slopes are reported and never used as evidence;
@@ -19,7 +20,7 @@ Every fit is the library's (:func:`hmoe_theory.estimation.replicate.run_path`: v
 helps, the stall rule, verified statuses, the refit rule). :func:`run` runs the two sweeps into one store and
 writes the report with the stored rate orders (:mod:`.predicted`). Shipping it::
 
-    python -m hmoe_theory.experiments.predicted hmoe_theory/data/rates_v3/predicted_orders.csv --time-limit 240
+    python -m hmoe_theory.experiments.predicted hmoe_theory/data/rates_v3/predicted_orders.csv --time-limit 1800
     python -m hmoe_theory.experiments.decisive OUT --predicted hmoe_theory/data/rates_v3/predicted_orders.csv \
         --report-dir docs/rates_v3
     hmoe rates --out OUT --export hmoe_theory/data/rates_v3/fits.csv
@@ -40,7 +41,7 @@ from .summary import write_summary
 
 SIZES_SPEC = "1e3:1e5:8"
 SIZES: tuple[int, ...] = parse_sizes(SIZES_SPEC)
-REPS = 12
+REPS = 20
 CONTROL_REPS = 4
 SEED = 0
 CORES = 2
