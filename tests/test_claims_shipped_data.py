@@ -32,7 +32,7 @@ def test_shipped_files_are_package_data():
         assert path.parts[-4:-2] == ("hmoe_theory", "data") and path.stat().st_size > 100_000
         assert path.read_text(encoding="utf-8").splitlines()[0].count(",") >= 5  # a CSV header
     orders = shipped_file(RATES_V3_PREDICTED).read_text(encoding="utf-8").splitlines()
-    assert orders[0].startswith("setting,metric,loss,model,k,s,status") and len(orders) == 1 + 22  # 16 d1 + 6 merged
+    assert orders[0].startswith("setting,metric,loss,model,k,s,status") and len(orders) == 1 + 25  # 16 d1 + 6 merged + 3 twins (d1_merged)
 
 
 def test_missing_data_is_one_line_error(no_shipped_data):

@@ -77,8 +77,10 @@ def test_list_of_the_catalogue_marks_the_decisive_reproduction(capsys):
     lines = capsys.readouterr().out.splitlines()
     starred = [line.split()[1] for line in lines if line.startswith("*")]
     # 49 mixture settings (40 least squares, 3 merged-loss twins, 6 Gaussian-MoE EM incl. the quadratic-gate MLE
-    # twins) + 10 attention entries; the default design stars the 12 decisive settings and the 4 MLE twins
-    assert len(lines) == 59 and len(starred) == 16
+    # twins) + 10 attention entries; the default design stars the 12 decisive settings, the 4 MLE twins and the 3
+    # merged-loss twins
+    assert len(lines) == 59 and len(starred) == 19
+    assert "quadratic-monomial/linear/over/merged" in starred
     assert "softmax-linear/ridge-tanh/over" in starred and "gaussian-moe/exact" in starred
     assert "gaussian-moe/quadratic-monomial/over" in starred and "attention/G2/over" not in starred
     assert sum(line.split()[0].startswith("attention/") for line in lines) == 10

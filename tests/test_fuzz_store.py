@@ -311,7 +311,11 @@ def test_a_spec_reusing_a_catalogue_name_with_another_definition_is_refused(tmp_
 
     mapping = regression_mapping("softmax-linear", "linear", False)
     mapping["truth"][0]["weight"] *= 1.5
-    lines = [f"{key} = {json.dumps(value)}" for key, value in mapping.items() if key != "truth"]
+    lines = [f"{key} = {json.dumps(value)}" for key, value in mapping.items()
+             if key != "truth" and not isinstance(value, dict)]
+    for key, value in mapping.items():  # tables ([protocol]) after the top-level keys
+        if isinstance(value, dict):
+            lines += [f"[{key}]", *(f"{k} = {json.dumps(v)}" for k, v in value.items())]
     for table in mapping["truth"]:
         lines += ["[[truth]]", *(f"{key} = {json.dumps(value)}" for key, value in table.items())]
     spec = tmp_path / "clash.toml"

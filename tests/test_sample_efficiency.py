@@ -68,11 +68,12 @@ def test_estimation_claims_cannot_be_decided_by_non_identifiable_heads_and_holm_
     from proofs_check.claims.rates import ledger_contrasts
 
     family = {name: a for name, a in ledger_contrasts().items() if a.family}
-    # testable: one functional and no negative-control side -- the exact-head attention contrasts and the MLE twins'
-    # gate contrast of the rates-v3 rerun
+    # testable: one functional and no negative-control side -- the exact-head attention contrasts and the gate
+    # contrasts of the MLE twins and of the merged-loss twins of the rates-v3 rerun
     assert sorted(family) == sorted([*(f"{g}/exact" for g in ("G1-vs-plain", "G2-vs-plain", "G1-vs-G3", "G1-vs-G5",
-                                                              "G2-vs-G3", "G2-vs-G5")), "monomial-vs-polynomial-gate"])
-    assert all(a.family == 7 and a.holm_level == pytest.approx(1 - 0.05 / 7) for a in family.values())
+                                                              "G2-vs-G3", "G2-vs-G5")), "monomial-vs-polynomial-gate",
+                                                         "monomial-vs-polynomial-gate-merged"])
+    assert all(a.family == 8 and a.holm_level == pytest.approx(1 - 0.05 / 8) for a in family.values())
     assert all(a.holm_verdict == "not separated at this design" for a in family.values())
     nominal = ledger_contrasts()["G2-vs-plain/over"]  # separated at 95 % alone, but not identifiable
     assert nominal.result.ci[1] < 0 and nominal.holm_verdict.startswith("not tested")
