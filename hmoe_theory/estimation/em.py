@@ -249,13 +249,8 @@ def em_iteration(
     return new_params, new_log_pi, value
 
 
-def _responsibilities(data: _Data, params: GaussianMoEParams, log_pi: Array) -> Array:
-    """r_ji = pi_j(x_i) N(y_i | m_ji, nu_j) / p(y_i | x_i), array (k, n)."""
-    joint = _log_joint(data, params, log_pi)
-    return np.exp(joint - logsumexp(joint, axis=0))
-
-
-def score_cosine(data: _Data, params: GaussianMoEParams, log_pi: Array, bound: float = np.inf) -> float:
+def score_cosine(data: _Data, params: GaussianMoEParams, log_pi: Array, bound: float = np.inf,
+                 r: Array | None = None) -> float:
     """max_a |mean_i s_ia| / sqrt(mean_i s_ia^2) over the free parameters (module docstring), with the
     per-sample scores of the log-likelihood log p(y_i | x_i):
 
@@ -263,9 +258,10 @@ def score_cosine(data: _Data, params: GaussianMoEParams, log_pi: Array, bound: f
     s_i(nu_j) = r_ji ((y_i - m_ji)^2 / (2 nu_j^2) - 1 / (2 nu_j)).
 
     A gate coordinate held at the box (|v| = ``bound``) whose score points out of the box satisfies its KKT
-    condition and is left out of the maximum.
+    condition and is left out of the maximum. ``r``: the responsibilities r_ji = pi_j(x_i) N(y_i | m_ji, nu_j) /
+    p(y_i | x_i) at ``params`` when the caller has them (:func:`_e_step`), else computed here.
     """
-    r = _responsibilities(data, params, log_pi)
+    r = _e_step(data, params, log_pi)[0] if r is None else r
     k = r.shape[0]
     residual = data.y - _linear_maps(params.experts, data.Et)
     nu = params.variances[:, None]
@@ -366,7 +362,7 @@ class _Run:
         if reason:
             return _Outcome(params, log_pi, self.maps, "diverged", reason, np.nan)
         if new.value - point.value < self.tol:
-            cosine = score_cosine(self.data, params, log_pi, self.bound)
+            cosine = score_cosine(self.data, params, log_pi, self.bound, new.r)
             if cosine <= self.threshold:
                 return _Outcome(params, log_pi, self.maps, "converged", "tol", cosine)
         return new
