@@ -395,9 +395,8 @@ def squarem(run: _Run, point: _Point) -> _Outcome:
         second = run.advance(first)
         if isinstance(second, _Outcome):
             return second
-        u0 = _unconstrained(point.params)
-        r = _unconstrained(first.params) - u0
-        v = _unconstrained(second.params) - 2 * _unconstrained(first.params) + u0
+        u0, u1, u2 = (_unconstrained(p.params) for p in (point, first, second))
+        r, v = u1 - u0, u2 - 2 * u1 + u0
         norm_r, norm_v = float(np.linalg.norm(r)), float(np.linalg.norm(v))
         point = second
         if not norm_v > 0:
