@@ -20,14 +20,14 @@ Design (shared/RATES_PROTOCOL.md; the fields of :class:`~.setting.Protocol`):
   there, each larger size from the previous size's fit, refitted by the **refit rule** (``refit``):
 
   - ``"if-not-converged"`` (default; the identifiable catalogue settings): a warm fit (and the first size's
-    near-truth fit) whose status is not ``converged`` is refitted at its size from the fresh near-truth start that ``starts = "fresh"`` would use
-    there (seeded by (seed, setting, n), kick ``start_perturbation`` at n); the kept fit is the converged one
-    of the two with the lower loss, else the usable one (not ``diverged``/``failed``) with the lower loss,
-    else the fresh one (ties: the warm one); the fresh fit gets ``RESCUE_BUDGET`` times the iteration cap;
+    near-truth fit) whose status is not ``converged`` is refitted at its size from the fresh near-truth start
+    that ``starts = "fresh"`` would use there (seeded by (seed, setting, n), kick ``start_perturbation`` at n);
+    the kept fit is the converged one of the two with the lower loss, else the usable one (not
+    ``diverged``/``failed``) with the lower loss, else the fresh one (ties: the warm one); the fresh fit gets
+    ``RESCUE_BUDGET`` times the iteration cap;
   - ``"if-off"`` (the negative controls, whose failing to converge is the point): only a warm fit (not the
-    first size's) that is off
-    (``diverged`` or ``failed``, e.g. an EM blow-up) is refitted (start from the path's generator), and the
-    fresh fit replaces it.
+    first size's) that is off (``diverged`` or ``failed``, e.g. an EM blow-up) is refitted (start from the
+    path's generator), and the fresh fit replaces it.
 
   The kept fit is the size's one stored fit and the next warm start; metric ``refit`` = 1 when it is the
   fresh fit, ``refit_tried`` = 1 when a fresh fit was run. This is not selection on the outcome: every
