@@ -105,6 +105,16 @@ def to_ball(value) -> Ball:
     return arb(exact_rational(value))
 
 
+_EXP = np.frompyfunc(lambda z: z.exp(), 1, 1)
+
+
+def weighted_normal(weight, deviation, variance):
+    """w N(d | 0, v) = (w / sqrt(2 pi v)) exp(-d^2 / (2 v)) in ball arithmetic (v > 0); ``deviation`` a ball or an
+    object array of balls (the exponential is taken element-wise)."""
+    scaled = deviation * deviation * (-1 / (2 * variance))
+    return (weight / (2 * arb.pi() * variance).sqrt()) * (scaled.exp() if isinstance(scaled, arb) else _EXP(scaled))
+
+
 # ---------------------------------------------------------------------------------------------------- evaluation
 
 _ANALYTIC_UNARY = {

@@ -38,7 +38,7 @@ from math import factorial
 import flint
 import sympy as sp
 
-from hmoe_theory.balls import to_ball, working_precision
+from hmoe_theory.balls import to_ball, weighted_normal, working_precision
 from hmoe_theory.interactions.r_bar_enclosure import ENCLOSED_WITNESSES, WitnessCertificate
 from hmoe_theory.interactions.r_systems import WITNESSES, system
 
@@ -87,12 +87,9 @@ def check_shift_identity(max_order: int) -> ShiftIdentity:
 
 def gaussian_combination(coefficients: Sequence, means: Sequence, variances: Sequence, x) -> flint.arb:
     """Σ_i c_i φ_{v_i}(x - μ_i) in arb, φ_v the N(0, v) density (entries exact rationals or arb balls, v_i > 0)."""
-    x, two_pi = to_ball(x), 2 * flint.arb.pi()
-    total = flint.arb(0)
+    x, total = to_ball(x), flint.arb(0)
     for coefficient, mean, variance in zip(coefficients, means, variances):
-        variance = to_ball(variance)
-        density = (-((x - to_ball(mean)) ** 2) / (2 * variance)).exp() / (two_pi * variance).sqrt()
-        total += to_ball(coefficient) * density
+        total += weighted_normal(to_ball(coefficient), x - to_ball(mean), to_ball(variance))
     return total
 
 

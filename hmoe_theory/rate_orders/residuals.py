@@ -27,7 +27,7 @@ import flint
 import sympy as sp
 import numpy as np
 
-from ..balls import arb_function, to_ball
+from ..balls import arb_function, to_ball, weighted_normal
 from ..compile import compile_llvm_rows, gradient
 from .coordinates import Coordinates, Deviations
 
@@ -170,20 +170,17 @@ class _GaussianComponents:
 
     def values(self, parameters: list) -> np.ndarray:
         """f_G at every node (an object array of balls at the caller's precision)."""
-        k, two_pi = self.k, 2 * flint.arb.pi()
+        k = self.k
         out = np.empty(self.size, dtype=object)
         for x, nodes, ys in self.groups:
             v = self.kernel(*(flint.arb(c) for c in x), *parameters)
             y = np.array([flint.arb(c) for c in ys], dtype=object)
             total = np.zeros(len(ys), dtype=object)
             for i in range(k):
-                d = y - v[k + i]
-                total = total + (v[i] / (two_pi * v[2 * k + i]).sqrt()) * _EXP(d * d * (-1 / (2 * v[2 * k + i])))
+                total = total + weighted_normal(v[i], y - v[k + i], v[2 * k + i])
             out[nodes] = total
         return out
 
-
-_EXP = np.frompyfunc(lambda z: z.exp(), 1, 1)
 _FLOAT_KERNELS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 
 
