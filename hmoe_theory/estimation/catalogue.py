@@ -281,6 +281,13 @@ class Convention:
     converged: str = ""
     mle_twin: str = ""
 
+    @property
+    def d1_metric(self) -> str:
+        """The stored exponent-one D1 whose slope the setting's rate order predicts as -1/(2s): the merged D1
+        (``d1_merged``) where it is the headline (merged-loss twins, the tied attention layer), else the atom-wise
+        ``d1``."""
+        return "d1_merged" if self.metric == "d1_merged" else "d1"
+
 
 _LINEAR_MERGE = ("not identifiable: over-specified least squares with linear experts has exact merges (two atoms with "
                  "the true gate parameters whose experts average to the true one give f_G = f_G* at positive loss); "

@@ -31,8 +31,9 @@ from importlib.resources import files
 from pathlib import Path
 
 from ..errors import HmoeError, TimeLimitExceeded
-from ..estimation.catalogue import DEFAULT_SETTINGS, QUADRATIC_GATES, identified_mapping, regression_mapping
-from ..estimation.replicate import SETTINGS, get_setting, loss_spec
+from ..estimation.catalogue import (DEFAULT_SETTINGS, QUADRATIC_GATES, convention, identified_mapping,
+                                    regression_mapping)
+from ..estimation.replicate import get_setting, loss_spec
 from ..estimation.setting import Setting, setting_from_mapping
 from ..timelimit import run_with_deadline
 
@@ -69,16 +70,16 @@ def engine_version() -> str:
 def metrics_of(setting: str) -> tuple[str, ...]:
     """The D1 metrics whose orders are computed for ``setting``: ``d1``, and ``d1_merged`` when experts enter
     linearly; a merged-loss twin (``d1_convention = "merged"``) only ``d1_merged``, its headline."""
-    if get_setting(setting).d1_convention == "merged":
+    if d1_metric(setting) == "d1_merged":
         return ("d1_merged",)
     return ("d1", "d1_merged") if loss_spec(get_setting(setting)).merged else ("d1",)
 
 
 def d1_metric(setting: str) -> str:
-    """The stored D1 metric whose slope the rate order of ``setting`` predicts: ``d1_merged`` for a merged-loss
-    twin, ``d1`` (atom-wise) otherwise."""
-    known = setting in SETTINGS
-    return "d1_merged" if known and SETTINGS[setting].d1_convention == "merged" else "d1"
+    """The stored D1 metric whose slope the rate order of ``setting`` predicts (:attr:`Convention.d1_metric
+    <hmoe_theory.estimation.catalogue.Convention.d1_metric>`; ``d1`` for a setting no catalogue knows)."""
+    known = convention(setting)
+    return known.d1_metric if known is not None else "d1"
 
 
 def identified(setting: Setting) -> Setting:

@@ -68,8 +68,7 @@ SUMMARY_MD = "summary.md"
 SUMMARY_JSON = "summary.json"
 SIGNIFICANT = 6
 NOT_COMPUTED = "not computed"
-D1_METRIC = "d1"  # the exponent-one Voronoi loss whose rate the rate orders predict
-MERGED_D1_METRIC = "d1_merged"  # ... in a merged-loss convention (twins: the D1 on the identified aggregates)
+D1_METRIC = "d1"  # the exponent-one Voronoi loss whose rate the rate orders predict (atom-wise)
 Predicted = tuple[float | None, str]  # (s, status) of a setting's rate order
 Contrast = tuple[str, str, str, str, str]  # (name, setting_a, setting_b, metric, statement)
 
@@ -441,10 +440,9 @@ def _row(setting: str, r: RateResult, everything: RateResult) -> str:
 
 
 def d1_metric_of(s: SettingSummary) -> str:
-    """The D1 metric whose slope the setting's rate order predicts: the merged D1 where the convention's headline
-    is the merged D1 (twins), the atom-wise ``d1`` otherwise."""
-    merged = s.convention is not None and s.convention.metric == MERGED_D1_METRIC
-    return MERGED_D1_METRIC if merged else D1_METRIC
+    """The D1 metric whose slope the setting's rate order predicts (its convention's ``d1_metric``; the atom-wise
+    ``d1`` for a setting without a recorded convention)."""
+    return s.convention.d1_metric if s.convention is not None else D1_METRIC
 
 
 def _prediction_words(s: SettingSummary) -> str:
