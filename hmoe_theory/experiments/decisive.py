@@ -6,8 +6,8 @@ Budget: 10 minutes on 2 cores (1200 CPU s). The design spends it where a slope c
   not a negative control, the three merged-loss twins included): :data:`REPS` replicates each. 20 replicates make
   ">= 95 % verified per size" mean at most one fit left out per size (with 12 a single one breaks it) and narrow
   the CIs (expected all-fits CI widths from the shipped rates-v2 variance cut to this design: 0.18-0.27 over-specified,
-  0.07-0.21 exact, against 0.23-0.35 and 0.09-0.30 with 12). Measured: the whole design used 772 CPU s (user +
-  system, /usr/bin/time, imports included) = 6.4 min on 2 cores, against 1,260 CPU s for the first shipped rerun
+  0.07-0.21 exact, against 0.23-0.35 and 0.09-0.30 with 12). Measured: the shipped run used 722 CPU s (user +
+  system, /usr/bin/time, imports and report included), 6 min 22 s wall on 2 cores, against 1,260 CPU s for the first shipped rerun
   (16 settings, 12 replicates); benchmarks/bench_rates_v3.py --old-design decisive projects 782 against 999 CPU s
   (paths of both engines side by side, one run);
 * **negative controls** (over-specified least squares with linear experts: phi = 0 proved by the rate-order
