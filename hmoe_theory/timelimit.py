@@ -280,13 +280,20 @@ class time_limit:  # noqa: N801 - used as a function: ``with time_limit(seconds,
 
 
 def _child(function: Callable[..., T], args: tuple, kwargs: dict, seconds: float, what: str, fd: int) -> None:
+    limit = time_limit(seconds, what)
     try:
-        with time_limit(seconds, what):
+        with limit:
             payload = ("ok", function(*args, **kwargs))
     except TimeLimitExceeded as exc:  # the per-limit subclass is not picklable
         payload = ("raise", TimeLimitExceeded(str(exc)))
     except BaseException as exc:  # noqa: BLE001 - everything goes back to the parent
-        payload = ("raise", exc)
+        if getattr(limit, "limit", None) is not None and limit.limit.expired:
+            # The limit was raised inside the call and library code turned it into another error (seen: symengine's
+            # sympy conversion, interrupted, raising AttributeError): the cause is the deadline, report it as such.
+            message = f"{limit.limit.message} (interrupted: {type(exc).__name__})"
+            payload = ("raise", TimeLimitExceeded(message))
+        else:
+            payload = ("raise", exc)
     try:
         data = pickle.dumps(payload)
     except Exception as exc:  # noqa: BLE001 - an unpicklable result or exception

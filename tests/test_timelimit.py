@@ -158,6 +158,25 @@ def test_soft_limit_in_the_child_is_reported_by_the_parent():
         run_with_deadline(spin_forever, seconds=0.2, what="busy")
 
 
+def _swallow_the_limit() -> None:
+    """What an interrupted library call may do: catch whatever was raised inside it and raise its own error."""
+    try:
+        spin_forever()
+    except BaseException:  # noqa: BLE001 - the point of the test
+        raise AttributeError("'NegativeOne' object has no attribute 'as_base_exp'") from None
+
+
+def test_an_error_made_of_the_limit_by_library_code_is_reported_as_the_limit():
+    with pytest.raises(TimeLimitExceeded, match=r"^busy exceeded its time limit of 0\.2 s \(interrupted: AttributeError\)$"):
+        run_with_deadline(_swallow_the_limit, seconds=0.2, what="busy")
+
+    def bad() -> None:  # an error before the deadline stays what it is
+        raise AttributeError("no such thing")
+
+    with pytest.raises(AttributeError, match="no such thing"):
+        run_with_deadline(bad, seconds=30)
+
+
 def spin_forever() -> None:
     started = time.monotonic()
     while time.monotonic() - started < SAFETY_S:
