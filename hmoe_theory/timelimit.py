@@ -9,7 +9,9 @@ hard deadline in a child process.
   integer product) delays them. Limits nest: the earliest deadline wins, and an expired limit is raised
   again every 0.05 s until its own block has unwound, so code that catches ``TimeLimitExceeded`` for an
   inner limit (e.g. "try the next sympy strategy") cannot swallow an outer one; entering a new limit
-  inside an expired one raises at once.
+  inside an expired one raises at once. An error of another type leaving a block whose limit was raised is
+  reported as the limit ("... (interrupted: AttributeError)", the original as ``__cause__``): library code
+  interrupted mid-call may turn the limit into its own error.
 * :func:`run_with_deadline` (hard) runs a function in a forked child process under a soft limit of
   ``seconds`` and kills the child (``SIGKILL``) ``GRACE_S`` later if it is still running, whatever it is
   doing; the caller gets the result, the child's exception, or ``TimeLimitExceeded``. It works from any
@@ -246,8 +248,12 @@ class time_limit:  # noqa: N801 - used as a function: ``with time_limit(seconds,
                 self._discard()
                 raise
 
-    def __exit__(self, *exc_info: object) -> None:
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: object) -> None:
         self._discard()
+        if exc is not None and self.limit.expired and isinstance(exc, Exception) and not isinstance(exc, TimeLimitExceeded):
+            # The limit was raised inside the block and library code turned it into another error (seen: symengine's
+            # sympy conversion, interrupted, raising AttributeError): the cause is the deadline, report it as such.
+            raise TimeLimitExceeded(f"{self.limit.message} (interrupted: {type(exc).__name__})") from exc
 
     def expire(self) -> None:
         """End the block now, from any thread (a *cancel* button): the block's thread gets
@@ -280,20 +286,13 @@ class time_limit:  # noqa: N801 - used as a function: ``with time_limit(seconds,
 
 
 def _child(function: Callable[..., T], args: tuple, kwargs: dict, seconds: float, what: str, fd: int) -> None:
-    limit = time_limit(seconds, what)
     try:
-        with limit:
+        with time_limit(seconds, what):
             payload = ("ok", function(*args, **kwargs))
     except TimeLimitExceeded as exc:  # the per-limit subclass is not picklable
         payload = ("raise", TimeLimitExceeded(str(exc)))
     except BaseException as exc:  # noqa: BLE001 - everything goes back to the parent
-        if getattr(limit, "limit", None) is not None and limit.limit.expired:
-            # The limit was raised inside the call and library code turned it into another error (seen: symengine's
-            # sympy conversion, interrupted, raising AttributeError): the cause is the deadline, report it as such.
-            message = f"{limit.limit.message} (interrupted: {type(exc).__name__})"
-            payload = ("raise", TimeLimitExceeded(message))
-        else:
-            payload = ("raise", exc)
+        payload = ("raise", exc)
     try:
         data = pickle.dumps(payload)
     except Exception as exc:  # noqa: BLE001 - an unpicklable result or exception

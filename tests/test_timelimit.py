@@ -167,8 +167,12 @@ def _swallow_the_limit() -> None:
 
 
 def test_an_error_made_of_the_limit_by_library_code_is_reported_as_the_limit():
-    with pytest.raises(TimeLimitExceeded, match=r"^busy exceeded its time limit of 0\.2 s \(interrupted: AttributeError\)$"):
+    expected = r"^busy exceeded its time limit of 0\.2 s \(interrupted: AttributeError\)$"
+    with pytest.raises(TimeLimitExceeded, match=expected):
         run_with_deadline(_swallow_the_limit, seconds=0.2, what="busy")
+    with pytest.raises(TimeLimitExceeded, match=expected) as caught, time_limit(0.2, "busy"):
+        _swallow_the_limit()
+    assert isinstance(caught.value.__cause__, AttributeError)
 
     def bad() -> None:  # an error before the deadline stays what it is
         raise AttributeError("no such thing")
