@@ -80,11 +80,18 @@ def test_the_old_rule_keeps_a_capped_warm_fit_and_both_capped_keep_the_lower_los
     rows = replicate.run_path(_with({"refit": "if-off"}), (60, 90, 120), 2, 5)
     assert len(fits) == 3 and rows[1]["status"] == "iteration-cap" and rows[1]["metrics"]["refit_tried"] == 0.0
     fits = _budget_per_call(monkeypatch, {2: 1, 3: 1})  # the fresh refit is capped too
-    rows = replicate.run_path(_with({}), (60, 90, 120), 2, 5)
+    with monkeypatch.context() as patched:
+        patched.setattr(replicate, "_polished", lambda setting, X, y, fit: fit)  # the rule alone, without the polish
+        rows = replicate.run_path(_with({}), (60, 90, 120), 2, 5)
     assert [f.status for f in fits[1:3]] == ["iteration-cap", "iteration-cap"]
     lower = min(fits[1:3], key=lambda f: f.loss)
     assert rows[1]["status"] == "iteration-cap" and rows[1]["metrics"]["loss"] == lower.loss
     assert rows[1]["metrics"]["refit"] == float(lower is fits[2]) and rows[1]["metrics"]["refit_tried"] == 1.0
+    assert rows[1]["metrics"]["polished"] == 0.0
+    fits = _budget_per_call(monkeypatch, {2: 1, 3: 1})
+    rows = replicate.run_path(_with({}), (60, 90, 120), 2, 5)  # with it: the kept capped fit is polished
+    assert rows[1]["status"] == "converged" and rows[1]["metrics"]["polished"] == 1.0
+    assert rows[1]["metrics"]["loss"] < min(f.loss for f in fits[1:3])
 
 
 @pytest.mark.parametrize(

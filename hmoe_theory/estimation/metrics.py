@@ -37,6 +37,9 @@ diagnostics reported beside them:
                            off, and the refit was kept), else 0;
 * ``refit_tried``        -- 1 when the warm-started fit of this size was refitted from a fresh near-truth start
                            (whichever fit was kept), else 0 (warm starts only);
+* ``polished``           -- 1 when the stored fit is the kept fit continued by L-BFGS-B (and Newton) because neither
+                           the warm nor the fresh fit converged (refit rule ``if-not-converged``, least squares),
+                           else 0;
 * ``tries_converged``    -- with ``tries = m > 1`` fresh starts per size: how many of the m fits converged;
 * ``cold_voronoi``, ``cold_loss_gap`` -- on a subsample of replicates and sizes, the headline loss of a fresh
   near-truth start and (L_warm - L_cold) / L_cold: how far warm starts along the nested sizes agree.
@@ -50,5 +53,5 @@ CONVERGED = "converged"
 RATE_METRICS: tuple[str, ...] = ("voronoi", "d1", "d1_merged", "weight_discrepancy", "l2_error")
 DIAGNOSTIC_METRICS: tuple[str, ...] = (
     "voronoi_derived", "max_atom_distance", "iterations", "grad_norm", "loss", "best_voronoi", "best_loss", "cold_voronoi", "cold_loss_gap",
-    "refit", "refit_tried", "tries_converged",
+    "refit", "refit_tried", "polished", "tries_converged",
 )

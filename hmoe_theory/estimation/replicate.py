@@ -24,7 +24,13 @@ Design (shared/RATES_PROTOCOL.md; the fields of :class:`~.setting.Protocol`):
     that ``starts = "fresh"`` would use there (seeded by (seed, setting, n), kick ``start_perturbation`` at n);
     the kept fit is the converged one of the two with the lower loss, else the usable one (not
     ``diverged``/``failed``) with the lower loss, else the fresh one (ties: the warm one); the fresh fit gets
-    ``RESCUE_BUDGET`` times the iteration cap;
+    ``RESCUE_BUDGET`` times the iteration cap. A least-squares fit kept that way and still not converged (nor
+    off) is continued from its point by L-BFGS-B (:func:`~.least_squares.polish`, ``POLISH_WORK`` / n gradient
+    evaluations, at most ``POLISH_MAX_EVALS``) and, if that end is not yet verified, by one more Newton fit;
+    metric ``polished`` = 1 when that fit is kept. Measured on the decisive design's twins (20 replicates x 8
+    sizes, same seeds, side by side with the rule without the polish): converged softmax-linear 130 -> 159 of
+    160 (lowest size 11 -> 19 of 20), quadratic-polynomial 158 -> 160, quadratic-monomial 147 -> 160, at 1.20x the
+    CPU of the three twins' paths (362 -> 435 s); a setting whose fits all converge never reaches the polish;
   - ``"if-off"`` (the negative controls, whose failing to converge is the point): only a warm fit (not the
     first size's) that is off (``diverged`` or ``failed``, e.g. an EM blow-up) is refitted (start from the
     path's generator), and the fresh fit replaces it.
@@ -57,7 +63,7 @@ from __future__ import annotations
 import math
 import zlib
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import sympy as sp
@@ -69,7 +75,7 @@ from . import attention_catalogue
 from .catalogue import CONTRASTS, DEFAULT_SETTINGS, SETTINGS as MIXTURES, get_setting as _catalogue_setting
 from .em import GaussianMoEEM, GaussianMoEParams
 from .exponents import block_of, derived_exponents, literature_exponents
-from .least_squares import fit_least_squares
+from .least_squares import LeastSquaresFit, fit_least_squares, polish
 from .metrics import CONVERGED
 from .quotient import quotient_acceptance
 from .setting import Setting, setting_from_mapping
@@ -84,6 +90,10 @@ EM_MAX_ITER = 2000  # the literature: maxit 2000, tolerance 1e-8 (CRPE-SGaME)
 #: n = 51,795 converged in 109 systems, quadratic-monomial/linear/over/merged rep 1 at n = 1,931 in 293)
 RESCUE_BUDGET = 3
 EM_TOL = 1e-8  # on the mean log-likelihood gain per iteration
+#: the L-BFGS-B polish of a kept least-squares fit that is still not converged (refit rule ``if-not-converged``):
+#: POLISH_WORK / n gradient evaluations at size n, at most POLISH_MAX_EVALS (:func:`polish_evals`)
+POLISH_WORK = 100_000_000
+POLISH_MAX_EVALS = 20_000
 COLD_CHECK_REPS = 2
 COLD_CHECK_EVERY = 5
 OFF = ("diverged", "failed")  # never a usable fit: never kept when a usable one exists, never carried forward
@@ -362,6 +372,29 @@ def _fit(setting: Setting, X: Array, y: Array, start: Array, budget: int = 1) ->
     return _Fit(fit.theta, fit.status, fit.iterations, fit.loss, fit.grad_norm)
 
 
+def polish_evals(n: int) -> int:
+    """The L-BFGS-B budget of a polished fit at size n: ``POLISH_WORK`` / n gradient evaluations, at most
+    ``POLISH_MAX_EVALS`` (a fixed amount of work per fit whatever n, in evaluations, so the result never depends on
+    the machine's speed)."""
+    return int(min(POLISH_MAX_EVALS, POLISH_WORK // max(int(n), 1)))
+
+
+def _polished(setting: Setting, X: Array, y: Array, fit: _Fit) -> _Fit:
+    """``fit`` continued by L-BFGS-B (:func:`~.least_squares.polish`, budget :func:`polish_evals`) and verified by
+    the setting's own test (the quotient KKT test for a merged-loss twin); where that end is not yet verified, the
+    setting's Newton fit from it (one iteration cap) finishes it: L-BFGS-B crosses the long valleys, Newton's
+    quadratic convergence passes the first-order test there (measured: L-BFGS-B alone stopped at cosines 4e-5)."""
+    accept = quotient_acceptance(setting, BOUND) if setting.d1_convention == "merged" else None
+    record = LeastSquaresFit(fit.theta, fit.status, "max_iter", fit.iterations, fit.loss, fit.grad_norm, 0)
+    done = polish(setting.fit_model, X, y, record, bound=BOUND, max_evals=polish_evals(len(y)), accept=accept)
+    polished = _Fit(done.theta, done.status, done.iterations, done.loss, done.grad_norm)
+    if polished.status == CONVERGED:
+        return polished
+    finished = _fit(setting, X, y, polished.theta)
+    finished = replace(finished, iterations=finished.iterations + polished.iterations)
+    return _kept(polished, finished, "if-not-converged")
+
+
 def run_path(setting: str | Setting | Mapping, sizes: Sequence[int], rep: int, seed: int) -> list[dict]:
     """Fit ``setting`` at every size of ``sizes`` on replicate ``rep``'s sample(s) drawn from ``seed``.
 
@@ -469,6 +502,10 @@ def _warm_or_fresh(
                     fresh = _fit(at, X, y, _fresh_start(at, seed, chosen.name, n, scale), budget=RESCUE_BUDGET)
                 headline = _kept(warm, fresh, protocol.refit)
             extra.update(refit=float(headline is not warm), refit_tried=float(tried))
+            if protocol.refit == "if-not-converged" and chosen.estimator == "least-squares":
+                polished = _polished(at, X, y, headline) if headline.status not in (CONVERGED, *OFF) else headline
+                extra["polished"] = float(polished is not headline)
+                headline = polished
         metrics = losses(at, headline.theta, spec)
         metrics.update(iterations=float(headline.iterations), grad_norm=headline.grad_norm, loss=headline.loss,
                        **extra)
