@@ -29,8 +29,8 @@ Design (shared/RATES_PROTOCOL.md; the fields of :class:`~.setting.Protocol`):
     evaluations, at most ``POLISH_MAX_EVALS``) and, if that end is not yet verified, by one more Newton fit;
     metric ``polished`` = 1 when that fit is kept. Measured on the decisive design's twins (20 replicates x 8
     sizes, same seeds, side by side with the rule without the polish): converged softmax-linear 130 -> 159 of
-    160 (lowest size 11 -> 19 of 20), quadratic-polynomial 158 -> 160, quadratic-monomial 147 -> 160, at 1.20x the
-    CPU of the three twins' paths (362 -> 435 s); a setting whose fits all converge never reaches the polish;
+    160 (lowest size 11 -> 19 of 20), quadratic-polynomial 158 -> 160, quadratic-monomial 147 -> 160, at 1.19x the
+    CPU of the three twins' paths (372 -> 441 s, benchmarks/bench_polish.py); a setting whose fits all converge never reaches the polish;
   - ``"if-off"`` (the negative controls, whose failing to converge is the point): only a warm fit (not the
     first size's) that is off (``diverged`` or ``failed``, e.g. an EM blow-up) is refitted (start from the
     path's generator), and the fresh fit replaces it.
