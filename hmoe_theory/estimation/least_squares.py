@@ -87,6 +87,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import numpy as np
+from scipy.optimize import Bounds, minimize
 
 from ..errors import ModelError
 from ..families import Expert, Gate
@@ -409,8 +410,6 @@ def polish(
     ``model.system``); the result's ``iterations`` adds the evaluations to ``fit.iterations`` and its reason is
     ``polish``. L-BFGS-B is monotone here (its line search only accepts decreases), so the loss never rises.
     """
-    from scipy.optimize import Bounds, minimize
-
     if fit.status in ("converged", "diverged") or max_evals < 1:
         return fit
     y = np.asarray(y, dtype=float)
