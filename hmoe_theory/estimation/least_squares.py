@@ -424,13 +424,15 @@ def polish(
         out[free] = v
         return out
 
+    def from_system(point: Array) -> tuple[float, Array]:
+        r, _, g, _ = model.system(data, y, point)
+        return 0.5 * float(r @ r) / n, g / n
+
+    evaluate = (lambda point: model.squared_loss(point, data, y)) if hasattr(model, "squared_loss") else from_system
+
     def loss_and_gradient(v: Array) -> tuple[float, Array]:
         with np.errstate(all="ignore"):
-            if hasattr(model, "squared_loss"):
-                loss, gradient = model.squared_loss(full(v), data, y)
-            else:
-                r, _, g, _ = model.system(data, y, full(v))
-                loss, gradient = 0.5 * float(r @ r) / n, g / n
+            loss, gradient = evaluate(full(v))
         if not (np.isfinite(loss) and np.all(np.isfinite(gradient))):
             return np.inf, np.zeros(len(v))
         return scale * loss, scale * gradient[free]

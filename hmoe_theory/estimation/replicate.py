@@ -75,7 +75,7 @@ from . import attention_catalogue
 from .catalogue import CONTRASTS, DEFAULT_SETTINGS, SETTINGS as MIXTURES, get_setting as _catalogue_setting
 from .em import GaussianMoEEM, GaussianMoEParams
 from .exponents import block_of, derived_exponents, literature_exponents
-from .least_squares import LeastSquaresFit, fit_least_squares, polish
+from .least_squares import Acceptance, LeastSquaresFit, fit_least_squares, polish
 from .metrics import CONVERGED
 from .quotient import quotient_acceptance
 from .setting import Setting, setting_from_mapping
@@ -363,13 +363,17 @@ def _fit(setting: Setting, X: Array, y: Array, start: Array, budget: int = 1) ->
         sizes = setting.fit_model.sizes
         em.fit(X, y, init=GaussianMoEParams.from_flat(start, setting.k, setting.d, sizes))
         return _Fit(em.theta_, em.status_, em.n_iter_, -em.log_likelihood_, float("nan"))
-    # a merged-loss twin is flat along its merge directions: its fit is judged on the quotient and stops as soon as
-    # the quotient KKT test passes (estimation/quotient)
-    accept = quotient_acceptance(setting, BOUND) if setting.d1_convention == "merged" else None
     fit = fit_least_squares(setting.fit_model, X, y, start, bound=BOUND, max_iter=MAX_ITER * budget,
                             projection=PROJECTION and setting.over_specified
-                            and setting.name not in NO_PROJECTION, accept=accept)
+                            and setting.name not in NO_PROJECTION, accept=_acceptance(setting))
     return _Fit(fit.theta, fit.status, fit.iterations, fit.loss, fit.grad_norm)
+
+
+def _acceptance(setting: Setting) -> Acceptance | None:
+    """The test a least-squares fit of ``setting`` is judged by: a merged-loss twin is flat along its merge
+    directions, so its fit is judged on the quotient and stops as soon as the quotient KKT test passes
+    (estimation/quotient); every other setting: the plain KKT test (None)."""
+    return quotient_acceptance(setting, BOUND) if setting.d1_convention == "merged" else None
 
 
 def polish_evals(n: int) -> int:
@@ -384,9 +388,9 @@ def _polished(setting: Setting, X: Array, y: Array, fit: _Fit) -> _Fit:
     the setting's own test (the quotient KKT test for a merged-loss twin); where that end is not yet verified, the
     setting's Newton fit from it (one iteration cap) finishes it: L-BFGS-B crosses the long valleys, Newton's
     quadratic convergence passes the first-order test there (measured: L-BFGS-B alone stopped at cosines 4e-5)."""
-    accept = quotient_acceptance(setting, BOUND) if setting.d1_convention == "merged" else None
     record = LeastSquaresFit(fit.theta, fit.status, "max_iter", fit.iterations, fit.loss, fit.grad_norm, 0)
-    done = polish(setting.fit_model, X, y, record, bound=BOUND, max_evals=polish_evals(len(y)), accept=accept)
+    done = polish(setting.fit_model, X, y, record, bound=BOUND, max_evals=polish_evals(len(y)),
+                  accept=_acceptance(setting))
     polished = _Fit(done.theta, done.status, done.iterations, done.loss, done.grad_norm)
     if polished.status == CONVERGED:
         return polished
